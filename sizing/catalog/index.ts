@@ -1,0 +1,47 @@
+import { GPUS } from "./gpus";
+import { GPU_IDS, INSTANCE_TYPES, MODEL_IDS, type GpuId, type InstanceType, type ModelId } from "./ids";
+import { INSTANCES } from "./instances";
+import { MODELS } from "./models";
+import { PRICE_SHEET, onDemandPrices } from "./prices";
+
+export * from "./ids";
+export type { Checkpoint, GpuSpec, InstanceSpec, ModelSpec } from "./schema";
+export { GPUS, INSTANCES, MODELS, PRICE_SHEET, onDemandPrices };
+
+/** Bumped whenever a catalog fact changes, so a stored plan can say what it was computed from. */
+export const CATALOG_VERSION = "2026.12.1";
+
+const MODEL_ALIASES: ReadonlyMap<string, ModelId> = new Map(
+  MODEL_IDS.flatMap((id) => [
+    [id, id],
+    [MODELS[id].hubRepo.toLowerCase(), id],
+  ]),
+);
+
+/** A catalog model id, or the hub repo id of the original release (`deepseek-ai/DeepSeek-R1`). */
+export function findModelId(input: string): ModelId | undefined {
+  return MODEL_ALIASES.get(input.trim().toLowerCase());
+}
+
+export function isGpuId(input: string): input is GpuId {
+  return (GPU_IDS as readonly string[]).includes(input);
+}
+
+export function isInstanceType(input: string): input is InstanceType {
+  return (INSTANCE_TYPES as readonly string[]).includes(input);
+}
+
+let regions: readonly string[] | undefined;
+
+/** Every region where at least one catalog instance type is sold (on demand or as a Capacity Block). */
+export function knownRegions(): readonly string[] {
+  if (regions) return regions;
+  const prices = onDemandPrices();
+  const all = new Set<string>();
+  for (const type of INSTANCE_TYPES) {
+    for (const region of Object.keys(prices[type])) all.add(region);
+    for (const region of INSTANCES[type].capacityBlockRegions) all.add(region);
+  }
+  regions = [...all].sort();
+  return regions;
+}

@@ -1,0 +1,10 @@
+/** The sizing library: catalogs, memory model, rules, planner, cost and vLLM arguments. No Pulumi imports. */
+export * from "./catalog";
+export * from "./cost";
+export * from "./estimate";
+export * from "./memory";
+export * from "./planner";
+export * from "./request";
+export * from "./rules";
+export * from "./vllm";
+export { didYouMean, unknownIdMessage } from "./didyoumean";

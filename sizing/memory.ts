@@ -1,0 +1,186 @@
+/**
+ * Per-GPU memory of a vLLM replica, the way vLLM's v1 engine budgets it:
+ * it claims `gpu_memory_utilization` x device memory, loads the weights, profiles a
+ * forward pass at `max_num_batched_tokens` (activations, non-torch memory, CUDA graphs),
+ * and turns what is left into KV-cache blocks.
+ * Source: shared/reference/sizing-facts.md "How vLLM budgets GPU memory".
+ */
+import type { Checkpoint, GpuSpec, ModelSpec } from "./catalog";
+
+export const GIB = 2 ** 30;
+
+/** vLLM's default `gpu_memory_utilization`. */
+export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
+
+/** vLLM's KV-cache block size in tokens: capacity is counted in whole blocks. */
+export const KV_BLOCK_TOKENS = 16;
+
+/**
+ * Activation peak per batched token per unit of hidden size, in bytes: 0.85 GiB measured
+ * for the 8B distill (hidden 4096) at 2048 batched tokens on an A10G (awslabs/ai-on-eks),
+ * 0.85 x 2^30 / (2048 x 4096) = 108.8. It also lands inside the 4.8-7.4 GiB peaks seen on
+ * H100 at 8192 tokens (llm-d-benchmark).
+ */
+export const ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN = (0.85 * GIB) / (2048 * 4096);
+
+/** NCCL buffers and CUDA context outside torch's allocator: upper end of 0.1-0.6 GiB (llm-d-benchmark). */
+export const NON_TORCH_RESERVE_GIB = 0.6;
+
+/** CUDA-graph capture: about +/-1 GiB on H100 (llm-d-benchmark); the upper end is reserved. */
+export const CUDA_GRAPH_RESERVE_GIB = 1.0;
+
+export type KvCacheDtype = "auto" | "fp8";
+
+/** vLLM's scheduler defaults by GPU class (vllm `arg_utils.py`): large batches only on >= 70 GiB parts other than A100. */
+export function schedulerDefaults(gpu: GpuSpec): { maxNumSeqs: number; maxNumBatchedTokens: number } {
+  const highEnd = gpu.memoryGiB >= 70 && !gpu.name.includes("A100");
+  return highEnd ? { maxNumSeqs: 1024, maxNumBatchedTokens: 8192 } : { maxNumSeqs: 256, maxNumBatchedTokens: 2048 };
+}
+
+/** Bytes vLLM loads: the files, less the MTP module it skips when speculative decoding is off. */
+export function loadedWeightBytes(model: ModelSpec, checkpoint: Checkpoint): number {
+  const bytes = checkpoint.sizeOnDiskGB * 1e9;
+  if (!checkpoint.includesMtpModule || model.mtpParamsB === 0) return bytes;
+  return (bytes * model.totalParamsB) / (model.totalParamsB + model.mtpParamsB);
+}
+
+/** Parameters of each decoder layer, to split weights over pipeline stages in proportion. */
+export function layerParams(model: ModelSpec): number[] {
+  const h = model.hiddenSize;
+  const a = model.attention;
+  const attention =
+    a.kind === "mla"
+      ? h * a.qLoraRank +
+        a.qLoraRank * model.attentionHeads * (a.qkNopeHeadDim + a.qkRopeHeadDim) +
+        h * (a.kvLoraRank + a.qkRopeHeadDim) +
+        a.kvLoraRank * model.attentionHeads * (a.qkNopeHeadDim + a.vHeadDim) +
+        model.attentionHeads * a.vHeadDim * h
+      : h * model.attentionHeads * a.headDim * 2 + h * model.kvHeads * a.headDim * 2;
+  const denseMlp = 3 * h * model.intermediateSize;
+  const moe = model.moe;
+  return Array.from({ length: model.layers }, (_, i) => {
+    if (!moe || i < moe.denseLayers) return attention + denseMlp;
+    const experts = (moe.routedExperts + moe.sharedExperts) * 3 * h * moe.expertIntermediateSize;
+    return attention + experts + h * moe.routedExperts;
+  });
+}
+
+/**
+ * Layers per pipeline stage as vLLM assigns them (`get_pp_indices`): an even split,
+ * the remainder going to the stages just before the last one, which holds the LM head.
+ */
+export function pipelineStageLayers(layers: number, pp: number): number[] {
+  const stages = Array.from({ length: pp }, () => Math.floor(layers / pp));
+  const remaining = layers % pp;
+  for (let i = 2; i < remaining + 2; i++) stages[pp - i]! += 1;
+  return stages;
+}
+
+/** KV-cache bytes one token occupies in one layer on one GPU. */
+export function kvBytesPerTokenPerLayer(model: ModelSpec, tp: number, kvCacheDtype: KvCacheDtype): number {
+  const bytes = kvCacheDtype === "fp8" ? 1 : 2;
+  const a = model.attention;
+  switch (a.kind) {
+    case "mla":
+      // One compressed latent plus the rope key per token, replicated on every TP rank.
+      return (a.kvLoraRank + a.qkRopeHeadDim) * bytes;
+    case "gqa": {
+      // K and V heads split across TP ranks; past TP = kvHeads each rank keeps one replica.
+      const headsPerRank = Math.max(1, model.kvHeads / tp);
+      return 2 * headsPerRank * a.headDim * bytes;
+    }
+    default: {
+      const unreachable: never = a;
+      throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+export interface MemoryInput {
+  model: ModelSpec;
+  checkpoint: Checkpoint;
+  gpu: GpuSpec;
+  tensorParallelSize: number;
+  pipelineParallelSize: number;
+  maxModelLen: number;
+  gpuMemoryUtilization: number;
+  kvCacheDtype: KvCacheDtype;
+}
+
+/** Per-GPU memory of the pipeline stage that limits the replica, in GiB. */
+export interface MemoryBreakdown {
+  /** What vLLM claims: utilization x device memory. */
+  budgetGiB: number;
+  weightsGiB: number;
+  /** Activation peak plus non-torch and CUDA-graph reserves. */
+  activationsGiB: number;
+  reserves: { activationPeakGiB: number; nonTorchGiB: number; cudaGraphsGiB: number };
+  /** KV-cache memory; negative when the weights and activations do not fit the budget. */
+  kvCacheGiB: number;
+  /** Device memory outside vLLM's claim. */
+  freeGiB: number;
+  /** Tokens of KV cache the replica holds (the least of its stages, whole blocks). */
+  kvCacheTokens: number;
+  kvBytesPerToken: number;
+  /** Full-length sequences that fit at once: kvCacheTokens / maxModelLen, capped at max_num_seqs. */
+  maxConcurrentSequences: number;
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  /** Pipeline stage whose numbers are shown (0-based). */
+  stage: number;
+}
+
+export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
+  const { model, checkpoint, gpu, maxModelLen } = input;
+  const tp = input.tensorParallelSize;
+  const pp = input.pipelineParallelSize;
+  const { maxNumSeqs, maxNumBatchedTokens } = schedulerDefaults(gpu);
+
+  const budgetGiB = gpu.memoryGiB * input.gpuMemoryUtilization;
+  const activationPeakGiB = (maxNumBatchedTokens * model.hiddenSize * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN) / GIB;
+  const reserves = { activationPeakGiB, nonTorchGiB: NON_TORCH_RESERVE_GIB, cudaGraphsGiB: CUDA_GRAPH_RESERVE_GIB };
+  const activationsGiB = activationPeakGiB + NON_TORCH_RESERVE_GIB + CUDA_GRAPH_RESERVE_GIB;
+
+  // Embeddings and the LM head stay 16-bit in every checkpoint format; they are vocab-parallel across TP.
+  const totalBytes = loadedWeightBytes(model, checkpoint);
+  const embeddingBytes = model.vocabSize * model.hiddenSize * 2;
+  const headBytes = model.tieWordEmbeddings ? 0 : embeddingBytes;
+  const layerBytes = totalBytes - embeddingBytes - headBytes;
+  const params = layerParams(model);
+  const paramTotal = params.reduce((sum, p) => sum + p, 0);
+  const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype);
+
+  const stageLayers = pipelineStageLayers(model.layers, pp);
+  let first = 0;
+  let limiting: { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerToken: number } | undefined;
+  stageLayers.forEach((count, stage) => {
+    const stageParams = params.slice(first, first + count).reduce((sum, p) => sum + p, 0);
+    first += count;
+    let stageBytes = (layerBytes * stageParams) / paramTotal;
+    if (stage === 0) stageBytes += embeddingBytes;
+    if (stage === pp - 1) stageBytes += headBytes;
+    const weightsGiB = stageBytes / tp / GIB;
+    const kvCacheGiB = budgetGiB - weightsGiB - activationsGiB;
+    const kvBytesPerToken = perLayer * count;
+    const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerToken * KV_BLOCK_TOKENS)) : 0;
+    const tokens = blocks * KV_BLOCK_TOKENS;
+    if (!limiting || tokens < limiting.tokens || (tokens === limiting.tokens && kvCacheGiB < limiting.kvCacheGiB)) {
+      limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerToken };
+    }
+  });
+  const worst = limiting!;
+  return {
+    budgetGiB,
+    weightsGiB: worst.weightsGiB,
+    activationsGiB,
+    reserves,
+    kvCacheGiB: worst.kvCacheGiB,
+    freeGiB: gpu.memoryGiB - budgetGiB,
+    kvCacheTokens: worst.tokens,
+    kvBytesPerToken: worst.kvBytesPerToken,
+    maxConcurrentSequences: Math.min(Math.floor(worst.tokens / maxModelLen), maxNumSeqs),
+    maxNumSeqs,
+    maxNumBatchedTokens,
+    stage: worst.stage,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The planner's input. This zod schema is the single source of the request types:
+ * `PlanRequestInput` is what callers write, `PlanRequest` what the planner reads.
+ */
+import { z } from "zod";
+import {
+  CAPACITY_TYPES,
+  GPU_IDS,
+  INSTANCE_TYPES,
+  MODEL_IDS,
+  MODELS,
+  OBJECTIVES,
+  PRECISIONS,
+  findModelId,
+  isGpuId,
+  isInstanceType,
+  knownRegions,
+  type GpuId,
+  type InstanceType,
+  type ModelId,
+} from "./catalog";
+import { unknownIdMessage } from "./didyoumean";
+import { DEFAULT_GPU_MEMORY_UTILIZATION } from "./memory";
+
+/**
+ * Context length planned for when the caller names none: DeepSeek's evaluation setting
+ * for R1 and its distills ("maximum generation length of 32,768 tokens", R1 model card).
+ */
+export const DEFAULT_MAX_MODEL_LEN = 32768;
+/** Full-length sequences the deployment must hold at once when the caller names none. */
+export const DEFAULT_CONCURRENCY = 1;
+export const DEFAULT_REGION = "us-east-1";
+/** Nodes one replica may span: PP across up to 4 nodes of 8 GPUs covers every catalog checkpoint. */
+export const MAX_NODES_PER_REPLICA = 4;
+
+const modelId = z.string().transform((value, ctx): ModelId => {
+  const id = findModelId(value);
+  if (id) return id;
+  ctx.addIssue({ code: "custom", message: unknownIdMessage("model", value, MODEL_IDS) });
+  return z.NEVER;
+});
+
+const gpuId = z.string().transform((value, ctx): GpuId => {
+  if (isGpuId(value)) return value;
+  ctx.addIssue({ code: "custom", message: unknownIdMessage("gpu", value, GPU_IDS) });
+  return z.NEVER;
+});
+
+const instanceType = z.string().transform((value, ctx): InstanceType => {
+  if (isInstanceType(value)) return value;
+  ctx.addIssue({ code: "custom", message: unknownIdMessage("instance type", value, INSTANCE_TYPES) });
+  return z.NEVER;
+});
+
+const region = z.string().transform((value, ctx): string => {
+  if (knownRegions().includes(value)) return value;
+  ctx.addIssue({ code: "custom", message: unknownIdMessage("region", value, knownRegions()) });
+  return z.NEVER;
+});
+
+const count = (what: string) =>
+  z
+    .number({ error: `must be a number of ${what}` })
+    .int({ error: `must be a whole number of ${what}` })
+    .positive({ error: `must be at least 1 ${what.replace(/s$/, "")}` });
+
+export const PriceOverrideSchema = z
+  .object({
+    instanceType,
+    region: region.optional(),
+    capacityType: z.enum(CAPACITY_TYPES).optional(),
+    usdPerHour: z.number({ error: "must be a price in USD per hour" }).positive({ error: "must be a positive price in USD per hour" }),
+  })
+  .strict();
+
+export const PlanRequestSchema = z
+  .object({
+    /** Catalog model id or the hub repo id of the original release. */
+    model: modelId,
+    /** Longest request (prompt + output) in tokens; vLLM's `--max-model-len`. @default 32768 */
+    maxModelLen: count("tokens").default(DEFAULT_MAX_MODEL_LEN),
+    /** Full-length sequences the deployment must hold at once. @default 1 */
+    concurrency: count("sequences").default(DEFAULT_CONCURRENCY),
+    /** Precisions allowed; the model's native precision when omitted. */
+    precisions: z.array(z.enum(PRECISIONS)).min(1).optional(),
+    /** GPUs allowed; all when omitted. */
+    gpus: z.array(gpuId).min(1).optional(),
+    /** Instance types allowed; all when omitted. */
+    instanceTypes: z.array(instanceType).min(1).optional(),
+    /** Nodes one replica spans; 1 to 4 are tried when omitted. */
+    nodesPerReplica: count("nodes").max(MAX_NODES_PER_REPLICA, { error: `must be at most ${MAX_NODES_PER_REPLICA} nodes` }).optional(),
+    /** Replicas to run at least, for availability. @default 1 */
+    minReplicas: count("replicas").default(1),
+    /** @default "us-east-1" */
+    region: region.default(DEFAULT_REGION),
+    /** @default "on-demand" */
+    capacityType: z.enum(CAPACITY_TYPES).default("on-demand"),
+    /** `cost`: cheapest first; `throughput`: highest estimated decode rate first. @default "cost" */
+    objective: z.enum(OBJECTIVES).default("cost"),
+    /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
+    gpuMemoryUtilization: z
+      .number({ error: "must be a fraction between 0 and 1" })
+      .gt(0, { error: "must be above 0" })
+      .max(1, { error: "must be at most 1" })
+      .default(DEFAULT_GPU_MEMORY_UTILIZATION),
+    /** vLLM's `--kv-cache-dtype`: `auto` keeps the model's 16-bit dtype, `fp8` halves the cache. @default "auto" */
+    kvCacheDtype: z.enum(["auto", "fp8"]).default("auto"),
+    /** Prices that replace the catalog's (negotiated rates, Capacity Blocks). @default [] */
+    priceOverrides: z.array(PriceOverrideSchema).default([]),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    const model = MODELS[request.model];
+    if (request.maxModelLen > model.maxContextTokens) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["maxModelLen"],
+        message: `${request.maxModelLen} exceeds ${model.displayName}'s context of ${model.maxContextTokens} tokens; use at most ${model.maxContextTokens}`,
+      });
+    }
+  });
+
+export type PlanRequestInput = z.input<typeof PlanRequestSchema>;
+export type PlanRequest = z.output<typeof PlanRequestSchema>;
+
+export interface InputProblem {
+  /** Property path, e.g. `gpus.0` or `priceOverrides.1.usdPerHour`. */
+  path: string;
+  message: string;
+}
+
+/** Bad planner input: every problem at once, each with its property path. */
+export class PlanInputError extends Error {
+  constructor(readonly problems: readonly InputProblem[]) {
+    super(problems.map((p) => `${p.path || "request"}: ${p.message}`).join("\n"));
+    this.name = "PlanInputError";
+  }
+}
+
+export function parsePlanRequest(input: unknown): PlanRequest {
+  const result = PlanRequestSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new PlanInputError(
+    result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join("."),
+      message: issue.code === "unrecognized_keys" ? unknownKeysMessage(issue.path, issue.keys) : issue.message,
+    })),
+  );
+}
+
+function unknownKeysMessage(path: readonly PropertyKey[], keys: readonly string[]): string {
+  const allowed = Object.keys(path[0] === "priceOverrides" ? PriceOverrideSchema.shape : PlanRequestSchema.shape);
+  return keys.map((key) => unknownIdMessage("key", key, allowed)).join("; ");
+}

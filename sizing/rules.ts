@@ -1,0 +1,92 @@
+/**
+ * The feasibility rules. Each is a pure function that returns null when the candidate
+ * passes, or a one-line reason with the numbers when it does not.
+ */
+import type { Checkpoint, GpuId, GpuSpec, InstanceSpec, InstanceType, ModelSpec } from "./catalog";
+import type { MemoryBreakdown } from "./memory";
+
+export const RULES = [
+  "offering",
+  "price",
+  "architecture",
+  "multi-node",
+  "tensor-parallel",
+  "pipeline-parallel",
+  "memory",
+  "kv-cache",
+] as const;
+export type RuleId = (typeof RULES)[number];
+
+/** What each rule checks, for grouped output. */
+export const RULE_TITLES: { readonly [id in RuleId]: string } = {
+  offering: "not sold in this region or capacity type",
+  price: "no price known",
+  architecture: "checkpoint has no vLLM kernels for this GPU",
+  "multi-node": "multi-node replica needs EFA",
+  "tensor-parallel": "tensor-parallel size does not divide the model",
+  "pipeline-parallel": "more pipeline stages than layers",
+  memory: "weights and activations exceed the GPU memory budget",
+  "kv-cache": "KV cache too small for one max_model_len request",
+};
+
+const gib = (n: number) => `${n.toFixed(1)} GiB`;
+const tokens = (n: number) => n.toLocaleString("en-US");
+
+export function architectureRule(checkpoint: Checkpoint, gpuId: GpuId, gpu: GpuSpec): string | null {
+  if (checkpoint.architectures.includes(gpu.architecture)) return null;
+  return (
+    `${checkpoint.repo} (${checkpoint.format}) runs on ${checkpoint.architectures.join("/")}; ` +
+    `${gpuId} is ${gpu.architecture} (compute capability ${gpu.computeCapability.toFixed(1)})`
+  );
+}
+
+/** A replica spanning nodes talks NCCL between them; without EFA that falls back to TCP sockets. */
+export function multiNodeRule(instanceType: InstanceType, instance: InstanceSpec, nodesPerReplica: number): string | null {
+  if (nodesPerReplica === 1 || instance.efaInterfaces > 0) return null;
+  return `a replica over ${nodesPerReplica} nodes needs EFA between them; ${instanceType} has none`;
+}
+
+/**
+ * vLLM shards attention heads over TP ranks: TP must divide the query heads, and the KV
+ * heads must divide evenly over the ranks or be replicated evenly (vllm `config.py`).
+ * TP stays inside one node, where NVLink or PCIe carries its all-reduces.
+ */
+export function tensorParallelRule(model: ModelSpec, tp: number, gpusPerNode: number): string | null {
+  if (tp > gpusPerNode) return `TP ${tp} exceeds the ${gpusPerNode} GPUs of one node; TP stays inside a node`;
+  if (model.attentionHeads % tp !== 0) {
+    return `TP ${tp} does not divide ${model.displayName}'s ${model.attentionHeads} attention heads`;
+  }
+  if (model.attention.kind === "gqa") {
+    const kv = model.kvHeads;
+    const even = tp <= kv ? kv % tp === 0 : tp % kv === 0;
+    if (!even) return `TP ${tp} cannot split or replicate ${model.displayName}'s ${kv} KV heads evenly`;
+  }
+  return null;
+}
+
+export function pipelineParallelRule(model: ModelSpec, pp: number): string | null {
+  if (pp <= model.layers) return null;
+  return `PP ${pp} exceeds ${model.displayName}'s ${model.layers} layers`;
+}
+
+/** The weights and the profiled activations must fit inside vLLM's share of the GPU. */
+export function memoryRule(
+  memory: MemoryBreakdown,
+  gpuId: GpuId,
+  gpuMemoryUtilization: number,
+): string | null {
+  if (memory.kvCacheGiB > 0) return null;
+  return (
+    `needs ${gib(memory.weightsGiB)} weights + ${gib(memory.activationsGiB)} activations per GPU; ` +
+    `${gpuId} leaves ${gib(memory.budgetGiB)} at utilization ${gpuMemoryUtilization.toFixed(2)}`
+  );
+}
+
+/** vLLM refuses to start unless one request of max_model_len tokens fits in the KV cache. */
+export function kvCacheRule(memory: MemoryBreakdown, maxModelLen: number): string | null {
+  if (memory.kvCacheTokens >= maxModelLen) return null;
+  return (
+    `KV cache of ${gib(memory.kvCacheGiB)} per GPU holds ${tokens(memory.kvCacheTokens)} tokens; ` +
+    `one ${tokens(maxModelLen)}-token request does not fit (largest max_model_len that fits: ${tokens(memory.kvCacheTokens)})`
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * The `vllm serve` command line for a plan, for the pinned vLLM release. Every flag
+ * emitted is one of VLLM_SERVE_FLAGS, the subset of 0.33.0's flags llm-fleet uses.
+ */
+import type { Checkpoint, ModelId, ModelSpec } from "./catalog";
+import type { KvCacheDtype } from "./memory";
+
+/** Pinned vLLM release (shared/reference/pulumi-notes.md: newest release, 2026-11). */
+export const VLLM_VERSION = "0.33.0";
+export const VLLM_IMAGE = `vllm/vllm-openai:v${VLLM_VERSION}`;
+
+/**
+ * Flags llm-fleet passes, all present in vLLM 0.33.0's `vllm serve --help`
+ * (https://docs.vllm.ai/en/latest/cli/serve.html). `--swap-space` and
+ * `--disable-log-requests` are absent on purpose: both were removed before 0.33.
+ */
+export const VLLM_SERVE_FLAGS = [
+  "--served-model-name",
+  "--tensor-parallel-size",
+  "--pipeline-parallel-size",
+  "--max-model-len",
+  "--gpu-memory-utilization",
+  "--enable-expert-parallel",
+  "--trust-remote-code",
+  "--reasoning-parser",
+  "--quantization",
+  "--kv-cache-dtype",
+] as const;
+
+export interface ServeArgsInput {
+  modelId: ModelId;
+  model: ModelSpec;
+  checkpoint: Checkpoint;
+  tensorParallelSize: number;
+  pipelineParallelSize: number;
+  maxModelLen: number;
+  gpuMemoryUtilization: number;
+  kvCacheDtype: KvCacheDtype;
+}
+
+/**
+ * Arguments after `vllm serve` (the image's entrypoint), model first. Multi-node launch
+ * flags (`--nnodes`, `--node-rank`, `--master-addr`, `--headless`) depend on the pod and
+ * are added by the Kubernetes component.
+ */
+export function vllmServeArgs(input: ServeArgsInput): string[] {
+  const { model, checkpoint } = input;
+  const args = [checkpoint.repo, "--served-model-name", input.modelId];
+  args.push("--tensor-parallel-size", String(input.tensorParallelSize));
+  if (input.pipelineParallelSize > 1) args.push("--pipeline-parallel-size", String(input.pipelineParallelSize));
+  args.push("--max-model-len", String(input.maxModelLen));
+  args.push("--gpu-memory-utilization", String(input.gpuMemoryUtilization));
+  // vLLM's DeepSeek recipes shard the 256 experts across ranks instead of slicing each one.
+  if (model.moe && input.tensorParallelSize > 1) args.push("--enable-expert-parallel");
+  // vLLM's DeepSeek recipes pass it; the AWQ release patches the model code for FP16 overflow.
+  if (model.family === "deepseek-v3") args.push("--trust-remote-code");
+  if (model.reasoningParser) args.push("--reasoning-parser", model.reasoningParser);
+  // Pre-quantized checkpoints declare their format in config.json; only the rest need the flag.
+  if (checkpoint.quantizationFlag) args.push("--quantization", checkpoint.quantizationFlag);
+  if (input.kvCacheDtype === "fp8") args.push("--kv-cache-dtype", "fp8");
+  return args;
+}
