@@ -23,7 +23,7 @@ export function didYouMean(input: string, candidates: readonly string[]): string
     if (!best || distance < best.distance) best = { id, distance };
   }
   if (!best) return undefined;
-  return best.distance <= Math.max(2, Math.floor(needle.length / 3)) ? best.id : undefined;
+  return best.distance <= Math.max(1, Math.floor(needle.length / 4)) ? best.id : undefined;
 }
 
 /** "unknown gpu "h10"; did you mean "h100"? Valid: a10g, l4, ..." */
@@ -31,7 +31,7 @@ export function unknownIdMessage(kind: string, input: string, candidates: readon
   const suggestion = didYouMean(input, candidates);
   return [
     `unknown ${kind} "${input}"`,
-    suggestion ? `; did you mean "${suggestion}"?` : "",
+    suggestion ? `; did you mean "${suggestion}"?` : ".",
     ` Valid: ${candidates.join(", ")}`,
   ].join("");
 }

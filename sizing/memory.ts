@@ -29,7 +29,8 @@ export const NON_TORCH_RESERVE_GIB = 0.6;
 /** CUDA-graph capture: about +/-1 GiB on H100 (llm-d-benchmark); the upper end is reserved. */
 export const CUDA_GRAPH_RESERVE_GIB = 1.0;
 
-export type KvCacheDtype = "auto" | "fp8";
+export const KV_CACHE_DTYPES = ["auto", "fp8"] as const;
+export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
 
 /** vLLM's scheduler defaults by GPU class (vllm `arg_utils.py`): large batches only on >= 70 GiB parts other than A100. */
 export function schedulerDefaults(gpu: GpuSpec): { maxNumSeqs: number; maxNumBatchedTokens: number } {

@@ -89,8 +89,9 @@ export interface Rejection {
 }
 
 export interface Relaxation {
-  /** What to change, as a request field and value. */
-  change: string;
+  /** The request field to change, and its new value as the CLI writes it. */
+  field: "precisions" | "gpus" | "instanceTypes" | "nodesPerReplica" | "kvCacheDtype" | "capacityType" | "maxModelLen";
+  value: string;
   plan: Pick<Plan, "instanceType" | "nodes" | "usdPerHour" | "tensorParallelSize" | "pipelineParallelSize"> & {
     checkpoint: string;
     precision: Precision;
@@ -105,8 +106,8 @@ export interface PlanResult {
   plan: Plan | null;
   alternatives: Plan[];
   rejected: Rejection[];
-  /** Candidates left out by the request's own constraints (GPU, instance, precision, nodes). */
-  excludedByRequest: number;
+  /** Candidates left out by the request's own constraints, counted by the first one that excludes them. */
+  excludedByRequest: { precision: number; gpu: number; instanceType: number; nodes: number };
   /** When nothing fits: the candidate that came closest, and the changes that would give a plan. */
   closestMiss: Rejection | null;
   relaxations: Relaxation[];
@@ -168,7 +169,7 @@ function evaluate(request: PlanRequest): PlanResult {
   const precisions = request.precisions ?? [model.nativePrecision];
   const feasible: Scored[] = [];
   const rejected: Rejection[] = [];
-  let excludedByRequest = 0;
+  const excludedByRequest = { precision: 0, gpu: 0, instanceType: 0, nodes: 0 };
   let order = 0;
   const byObjective = compare(request.objective);
 
@@ -177,13 +178,17 @@ function evaluate(request: PlanRequest): PlanResult {
       const instance = INSTANCES[instanceType];
       for (let nodesPerReplica = 1; nodesPerReplica <= MAX_NODES_PER_REPLICA; nodesPerReplica++) {
         order++;
-        if (
-          !precisions.includes(checkpoint.precision) ||
-          (request.gpus && !request.gpus.includes(instance.gpu)) ||
-          (request.instanceTypes && !request.instanceTypes.includes(instanceType)) ||
-          (request.nodesPerReplica !== undefined && request.nodesPerReplica !== nodesPerReplica)
-        ) {
-          excludedByRequest++;
+        const excluded = !precisions.includes(checkpoint.precision)
+          ? "precision"
+          : request.gpus && !request.gpus.includes(instance.gpu)
+            ? "gpu"
+            : request.instanceTypes && !request.instanceTypes.includes(instanceType)
+              ? "instanceType"
+              : request.nodesPerReplica !== undefined && request.nodesPerReplica !== nodesPerReplica
+                ? "nodes"
+                : null;
+        if (excluded) {
+          excludedByRequest[excluded]++;
           continue;
         }
         const outcome = evaluateCandidate(request, checkpoint, instanceType, nodesPerReplica);
@@ -381,31 +386,35 @@ function buildPlan(
 /** When nothing fits, the single changes to the request that would give a plan. */
 function relaxations(request: PlanRequest): Relaxation[] {
   const model = MODELS[request.model];
-  const tries: { change: string; request: PlanRequest }[] = [];
+  const tries: { field: Relaxation["field"]; value: string; request: PlanRequest }[] = [];
   const allPrecisions = [...new Set(model.checkpoints.map((c) => c.precision))];
   if ((request.precisions ?? [model.nativePrecision]).length < allPrecisions.length) {
-    tries.push({ change: `precisions: ${allPrecisions.join(",")}`, request: { ...request, precisions: allPrecisions } });
+    tries.push({ field: "precisions", value: allPrecisions.join(","), request: { ...request, precisions: allPrecisions } });
   }
-  if (request.gpus) tries.push({ change: "gpus: any", request: { ...request, gpus: undefined } });
-  if (request.instanceTypes) tries.push({ change: "instanceTypes: any", request: { ...request, instanceTypes: undefined } });
+  if (request.gpus) tries.push({ field: "gpus", value: "any", request: { ...request, gpus: undefined } });
+  if (request.instanceTypes) {
+    tries.push({ field: "instanceTypes", value: "any", request: { ...request, instanceTypes: undefined } });
+  }
   if (request.nodesPerReplica !== undefined) {
-    tries.push({ change: "nodesPerReplica: 1-4", request: { ...request, nodesPerReplica: undefined } });
+    tries.push({ field: "nodesPerReplica", value: "any", request: { ...request, nodesPerReplica: undefined } });
   }
-  if (request.kvCacheDtype !== "fp8") tries.push({ change: "kvCacheDtype: fp8", request: { ...request, kvCacheDtype: "fp8" } });
+  if (request.kvCacheDtype !== "fp8") {
+    tries.push({ field: "kvCacheDtype", value: "fp8", request: { ...request, kvCacheDtype: "fp8" } });
+  }
   if (request.capacityType !== "on-demand") {
-    tries.push({ change: "capacityType: on-demand", request: { ...request, capacityType: "on-demand" } });
+    tries.push({ field: "capacityType", value: "on-demand", request: { ...request, capacityType: "on-demand" } });
   }
   const out: Relaxation[] = [];
   for (const t of tries) {
     const plan = evaluate(t.request).plan;
-    if (plan) out.push({ change: t.change, plan: summary(plan) });
+    if (plan) out.push({ field: t.field, value: t.value, plan: summary(plan) });
   }
-  // A shorter context: the longest max_model_len that the closest candidates hold.
+  // A shorter context: the longest of these that fits somewhere.
   for (const maxModelLen of [65536, 32768, 16384, 8192, 4096]) {
     if (maxModelLen >= request.maxModelLen) continue;
     const plan = evaluate({ ...request, maxModelLen }).plan;
     if (plan) {
-      out.push({ change: `maxModelLen: ${maxModelLen}`, plan: summary(plan) });
+      out.push({ field: "maxModelLen", value: String(maxModelLen), plan: summary(plan) });
       break;
     }
   }

@@ -12,15 +12,11 @@ import {
   OBJECTIVES,
   PRECISIONS,
   findModelId,
-  isGpuId,
-  isInstanceType,
   knownRegions,
-  type GpuId,
-  type InstanceType,
   type ModelId,
 } from "./catalog";
 import { unknownIdMessage } from "./didyoumean";
-import { DEFAULT_GPU_MEMORY_UTILIZATION } from "./memory";
+import { DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES } from "./memory";
 
 /**
  * Context length planned for when the caller names none: DeepSeek's evaluation setting
@@ -33,43 +29,53 @@ export const DEFAULT_REGION = "us-east-1";
 /** Nodes one replica may span: PP across up to 4 nodes of 8 GPUs covers every catalog checkpoint. */
 export const MAX_NODES_PER_REPLICA = 4;
 
-const modelId = z.string().transform((value, ctx): ModelId => {
+const text = (kind: string) =>
+  z.string({ error: (issue) => `${JSON.stringify(issue.input)} is not a ${kind} name; give one as text` });
+
+const modelId = text("model").transform((value, ctx): ModelId => {
   const id = findModelId(value);
   if (id) return id;
   ctx.addIssue({ code: "custom", message: unknownIdMessage("model", value, MODEL_IDS) });
   return z.NEVER;
 });
 
-const gpuId = z.string().transform((value, ctx): GpuId => {
-  if (isGpuId(value)) return value;
-  ctx.addIssue({ code: "custom", message: unknownIdMessage("gpu", value, GPU_IDS) });
-  return z.NEVER;
-});
+/** One of a closed set, with a did-you-mean for anything else. */
+function oneOf<T extends string>(kind: string, values: readonly T[]) {
+  return z.string({ error: (issue) => `${JSON.stringify(issue.input)} is not a ${kind}; give one of ${values.join(", ")}` }).transform(
+    (value, ctx): T => {
+      if ((values as readonly string[]).includes(value)) return value as T;
+      ctx.addIssue({ code: "custom", message: unknownIdMessage(kind, value, values) });
+      return z.NEVER;
+    },
+  );
+}
 
-const instanceType = z.string().transform((value, ctx): InstanceType => {
-  if (isInstanceType(value)) return value;
-  ctx.addIssue({ code: "custom", message: unknownIdMessage("instance type", value, INSTANCE_TYPES) });
-  return z.NEVER;
-});
+const gpuId = oneOf("gpu", GPU_IDS);
+const instanceType = oneOf("instance type", INSTANCE_TYPES);
 
-const region = z.string().transform((value, ctx): string => {
+const region = text("region").transform((value, ctx): string => {
   if (knownRegions().includes(value)) return value;
   ctx.addIssue({ code: "custom", message: unknownIdMessage("region", value, knownRegions()) });
   return z.NEVER;
 });
 
+const notANumber = (what: string) => (issue: { input?: unknown }) =>
+  `${JSON.stringify(issue.input)} is not a number; give a whole number of ${what}`;
+
 const count = (what: string) =>
   z
-    .number({ error: `must be a number of ${what}` })
-    .int({ error: `must be a whole number of ${what}` })
-    .positive({ error: `must be at least 1 ${what.replace(/s$/, "")}` });
+    .number({ error: notANumber(what) })
+    .int({ error: (issue) => `${JSON.stringify(issue.input)} is not a whole number of ${what}` })
+    .positive({ error: (issue) => `${JSON.stringify(issue.input)} is below 1; give at least 1 ${what.replace(/s$/, "")}` });
 
 export const PriceOverrideSchema = z
   .object({
     instanceType,
     region: region.optional(),
-    capacityType: z.enum(CAPACITY_TYPES).optional(),
-    usdPerHour: z.number({ error: "must be a price in USD per hour" }).positive({ error: "must be a positive price in USD per hour" }),
+    capacityType: oneOf("capacity type", CAPACITY_TYPES).optional(),
+    usdPerHour: z
+      .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a price; give USD per hour such as 55.04` })
+      .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not a positive price in USD per hour` }),
   })
   .strict();
 
@@ -82,29 +88,31 @@ export const PlanRequestSchema = z
     /** Full-length sequences the deployment must hold at once. @default 1 */
     concurrency: count("sequences").default(DEFAULT_CONCURRENCY),
     /** Precisions allowed; the model's native precision when omitted. */
-    precisions: z.array(z.enum(PRECISIONS)).min(1).optional(),
+    precisions: z.array(oneOf("precision", PRECISIONS)).min(1).optional(),
     /** GPUs allowed; all when omitted. */
     gpus: z.array(gpuId).min(1).optional(),
     /** Instance types allowed; all when omitted. */
     instanceTypes: z.array(instanceType).min(1).optional(),
     /** Nodes one replica spans; 1 to 4 are tried when omitted. */
-    nodesPerReplica: count("nodes").max(MAX_NODES_PER_REPLICA, { error: `must be at most ${MAX_NODES_PER_REPLICA} nodes` }).optional(),
+    nodesPerReplica: count("nodes").max(MAX_NODES_PER_REPLICA, {
+        error: (issue) => `${JSON.stringify(issue.input)} is above ${MAX_NODES_PER_REPLICA}; a replica spans 1 to ${MAX_NODES_PER_REPLICA} nodes`,
+      }).optional(),
     /** Replicas to run at least, for availability. @default 1 */
     minReplicas: count("replicas").default(1),
     /** @default "us-east-1" */
     region: region.default(DEFAULT_REGION),
     /** @default "on-demand" */
-    capacityType: z.enum(CAPACITY_TYPES).default("on-demand"),
+    capacityType: oneOf("capacity type", CAPACITY_TYPES).default("on-demand"),
     /** `cost`: cheapest first; `throughput`: highest estimated decode rate first. @default "cost" */
-    objective: z.enum(OBJECTIVES).default("cost"),
+    objective: oneOf("objective", OBJECTIVES).default("cost"),
     /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
     gpuMemoryUtilization: z
-      .number({ error: "must be a fraction between 0 and 1" })
-      .gt(0, { error: "must be above 0" })
-      .max(1, { error: "must be at most 1" })
+      .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give a fraction such as 0.9` })
+      .gt(0, { error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give a fraction such as 0.9` })
+      .max(1, { error: (issue) => `${JSON.stringify(issue.input)} is above 1; give a fraction such as 0.9` })
       .default(DEFAULT_GPU_MEMORY_UTILIZATION),
     /** vLLM's `--kv-cache-dtype`: `auto` keeps the model's 16-bit dtype, `fp8` halves the cache. @default "auto" */
-    kvCacheDtype: z.enum(["auto", "fp8"]).default("auto"),
+    kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
     /** Prices that replace the catalog's (negotiated rates, Capacity Blocks). @default [] */
     priceOverrides: z.array(PriceOverrideSchema).default([]),
   })

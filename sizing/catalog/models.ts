@@ -77,7 +77,7 @@ function deepseekNativeFp8(repo: string): Checkpoint {
     includesMtpModule: true,
     architectures: [...ADA_AND_NEWER],
     quantizationFlag: null,
-    format: "block FP8 W8A8 (128x128 scales); no Ampere MoE kernel",
+    format: "block FP8 W8A8 (128x128 scales)",
     sources: [hf(repo), VLLM_QUANT_DOCS, VLLM_BLOCK_FP8_AMPERE],
   };
 }

@@ -1,0 +1,40 @@
+/** Plain-text rendering helpers: numbers with units, tables, and the memory bar. */
+
+export const usd = (n: number, digits = 2) =>
+  `$${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+export const gib = (n: number) => `${n.toFixed(1)} GiB`;
+export const int = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Left-aligned text columns, right-aligned numeric ones. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly number[] = []): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (numeric.includes(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/**
+ * One GPU's memory as a bar of `width` characters: W weights, K KV cache,
+ * A activations, . free. Each part gets at least one character when it is non-zero.
+ */
+export function memoryBar(parts: { weights: number; kvCache: number; activations: number; free: number }, width = 60): string {
+  const entries: [string, number][] = [
+    ["W", parts.weights],
+    ["K", Math.max(0, parts.kvCache)],
+    ["A", parts.activations],
+    [".", parts.free],
+  ];
+  const total = entries.reduce((s, [, v]) => s + v, 0);
+  const cells = entries.map(([ch, v]) => [ch, v > 0 ? Math.max(1, Math.round((v / total) * width)) : 0] as const);
+  // Rounding can overshoot or undershoot; the largest part absorbs the difference.
+  const drift = width - cells.reduce((s, [, n]) => s + n, 0);
+  const largest = cells.reduce((best, c, i) => (c[1] > cells[best]![1] ? i : best), 0);
+  return (
+    "[" +
+    cells.map(([ch, n], i) => ch.repeat(i === largest ? n + drift : n)).join("") +
+    "]"
+  );
+}

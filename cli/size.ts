@@ -1,0 +1,283 @@
+import {
+  GPUS,
+  MODELS,
+  PlanInputError,
+  RULES,
+  RULE_TITLES,
+  planDeployment,
+  type PlanRequestInput,
+  type PlanResult,
+  type Plan,
+  type Rejection,
+  type Relaxation,
+} from "../sizing";
+import { UsageError, helpText, listFlag, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { gib, int, memoryBar, table, usd } from "./render";
+
+export const SIZE_FLAGS = {
+  gpu: { type: "string", value: "id[,id...]", help: "GPUs to consider (a10g, l4, l40s, a100-40gb, a100-80gb, h100, h200, b200, b300, rtx-pro-6000)" },
+  instance: { type: "string", value: "type[,type...]", help: "EC2 instance types to consider, e.g. p5.48xlarge" },
+  nodes: { type: "string", value: "n", help: "nodes one replica spans, 1-4 (default: try all)" },
+  precision: { type: "string", value: "bf16|fp8|int8|int4|fp4[,...]", help: "precisions allowed (default: the model's native one)" },
+  "max-model-len": { type: "string", value: "tokens", help: "longest request, prompt + output (default 32768)" },
+  concurrency: { type: "string", value: "sequences", help: "full-length sequences to hold at once (default 1)" },
+  replicas: { type: "string", value: "n", help: "replicas to run at least (default 1)" },
+  region: { type: "string", value: "aws-region", help: "AWS region (default us-east-1)" },
+  capacity: { type: "string", value: "on-demand|spot|capacity-block", help: "how the nodes are bought (default on-demand)" },
+  objective: { type: "string", value: "cost|throughput", help: "rank cheapest first or fastest first (default cost)" },
+  "gpu-memory-utilization": { type: "string", value: "fraction", help: "vLLM's share of GPU memory (default 0.9)" },
+  "kv-cache-dtype": { type: "string", value: "auto|fp8", help: "KV-cache precision (default auto: the model's 16-bit dtype)" },
+  price: { type: "string", multiple: true, value: "type[@region]=usd", help: "override an hourly node price (repeatable)" },
+  json: { type: "boolean", help: "print { request, plan, alternatives, rejected } as JSON" },
+  help: { type: "boolean", help: "show this help" },
+} as const satisfies FlagSpecs;
+
+type SizeFlag = keyof typeof SIZE_FLAGS;
+
+/** Request field -> the flag that sets it, so schema errors name what the user typed. */
+const FLAG_OF: Record<string, SizeFlag | "<model>"> = {
+  model: "<model>",
+  gpus: "gpu",
+  instanceTypes: "instance",
+  nodesPerReplica: "nodes",
+  precisions: "precision",
+  maxModelLen: "max-model-len",
+  concurrency: "concurrency",
+  minReplicas: "replicas",
+  region: "region",
+  capacityType: "capacity",
+  objective: "objective",
+  gpuMemoryUtilization: "gpu-memory-utilization",
+  kvCacheDtype: "kv-cache-dtype",
+  priceOverrides: "price",
+};
+
+export const SIZE_USAGE = "Usage: llm-fleet size <model> [options]\n\nFinds the cheapest deployment of <model> that vLLM can start, and why every other candidate was dropped.";
+
+export interface CommandOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function priceOverride(raw: string): NonNullable<PlanRequestInput["priceOverrides"]>[number] {
+  const match = /^([^@=\s]+)(?:@([^=\s]+))?=(.+)$/.exec(raw);
+  if (!match) throw new UsageError(`--price: "${raw}" is not <instance-type>[@region]=<usd-per-hour>, e.g. p5e.48xlarge@us-east-2=40.5`);
+  const [, instanceType, region, usdText] = match;
+  // The instance type and region are checked by the request schema, with a did-you-mean.
+  return { instanceType: instanceType!, region, usdPerHour: numberFlag(usdText!) as number };
+}
+
+/** Turns argv into a planner request; UsageError for anything malformed. */
+export function sizeRequest(argv: readonly string[]): { request: PlanRequestInput; json: boolean; help: boolean } {
+  const { values, positionals } = parseFlags(argv, SIZE_FLAGS);
+  const str = (flag: SizeFlag) => values[flag] as string | undefined;
+  if (values.help) return { request: { model: "" }, json: false, help: true };
+  if (positionals.length === 0) throw new UsageError(`missing <model>. Valid: ${Object.keys(MODELS).join(", ")}`);
+  if (positionals.length > 1) throw new UsageError(`one <model> at a time; got ${positionals.map((p) => `"${p}"`).join(", ")}`);
+  // Non-numeric text goes to the schema as is, which rejects it naming the flag.
+  const num = (flag: SizeFlag) => {
+    const raw = str(flag);
+    return raw === undefined ? undefined : (numberFlag(raw) as number);
+  };
+  const request: PlanRequestInput = {
+    model: positionals[0]!,
+    gpus: listFlag(str("gpu")),
+    instanceTypes: listFlag(str("instance")),
+    nodesPerReplica: num("nodes"),
+    precisions: listFlag(str("precision")) as PlanRequestInput["precisions"],
+    maxModelLen: num("max-model-len"),
+    concurrency: num("concurrency"),
+    minReplicas: num("replicas"),
+    region: str("region"),
+    capacityType: str("capacity") as PlanRequestInput["capacityType"],
+    objective: str("objective") as PlanRequestInput["objective"],
+    gpuMemoryUtilization: num("gpu-memory-utilization"),
+    kvCacheDtype: str("kv-cache-dtype") as PlanRequestInput["kvCacheDtype"],
+    priceOverrides: ((values.price as string[] | undefined) ?? []).map(priceOverride),
+  };
+  // Unset flags stay out of the request so the schema's defaults apply.
+  for (const key of Object.keys(request) as (keyof PlanRequestInput)[]) {
+    if (request[key] === undefined) delete request[key];
+  }
+  return { request, json: Boolean(values.json), help: false };
+}
+
+/** Names the flag instead of the request field: `--gpu: unknown gpu "h10"...`. */
+export function describeInputError(error: PlanInputError): string {
+  return error.problems
+    .map((p) => {
+      const [field, index, sub] = p.path.split(".");
+      const flag = FLAG_OF[field ?? ""];
+      const name = flag === undefined ? p.path || "request" : flag === "<model>" ? "<model>" : `--${flag}`;
+      const detail = field === "priceOverrides" && index !== undefined ? ` (#${Number(index) + 1}${sub ? ` ${sub}` : ""})` : "";
+      return `${name}${detail}: ${p.message.replace(/^Invalid option: expected one of /, "must be one of ")}`;
+    })
+    .join("\n");
+}
+
+export function runSize(argv: readonly string[]): CommandOutput {
+  let parsed: ReturnType<typeof sizeRequest>;
+  try {
+    parsed = sizeRequest(argv);
+    if (parsed.help) return { code: 0, stdout: helpText(SIZE_USAGE, SIZE_FLAGS) + "\n", stderr: "" };
+  } catch (error) {
+    if (error instanceof UsageError) return { code: 1, stdout: "", stderr: `llm-fleet size: ${error.message}\n` };
+    throw error;
+  }
+  let result: PlanResult;
+  try {
+    result = planDeployment(parsed.request);
+  } catch (error) {
+    if (error instanceof PlanInputError) {
+      return { code: 1, stdout: "", stderr: `llm-fleet size: ${describeInputError(error).split("\n").join("\nllm-fleet size: ")}\n` };
+    }
+    throw error;
+  }
+  const code = result.plan ? 0 : 2;
+  if (parsed.json) return { code, stdout: JSON.stringify(sizeJson(result), null, 2) + "\n", stderr: "" };
+  return { code, stdout: renderSize(result, Object.keys(parsed.request)), stderr: "" };
+}
+
+/** The `--json` document: `{ request, plan, alternatives, rejected }` plus the explanation when nothing fits. */
+export function sizeJson(result: PlanResult) {
+  return {
+    request: result.request,
+    catalogVersion: result.catalogVersion,
+    pricesAsOf: result.pricesAsOf,
+    plan: result.plan,
+    alternatives: result.alternatives,
+    rejected: result.rejected,
+    excludedByRequest: result.excludedByRequest,
+    closestMiss: result.closestMiss,
+    relaxations: result.relaxations,
+  };
+}
+
+/** A relaxation as the command line to change: `--precision fp8,int4` or `without --gpu`. */
+const relaxationFlag = (x: Relaxation) => (x.value === "any" ? `without --${FLAG_OF[x.field]}` : `--${FLAG_OF[x.field]} ${x.value}`);
+
+function requestLine(result: PlanResult, input: readonly string[]): string {
+  const r = result.request;
+  const model = MODELS[r.model];
+  const given = (flag: string) => (input.includes(flag) ? "" : " (default)");
+  const precisions = r.precisions ? r.precisions.join(",") : `${model.nativePrecision} (native, default)`;
+  return [
+    `max_model_len ${int(r.maxModelLen)}${given("maxModelLen")}`,
+    `concurrency ${r.concurrency} sequence${r.concurrency > 1 ? "s" : ""}${given("concurrency")}`,
+    `precision ${precisions}`,
+    `${r.region} ${r.capacityType}`,
+    `objective ${r.objective}`,
+  ].join(" · ");
+}
+
+function describeNodes(plan: Plan): string {
+  return `${plan.nodes} x ${plan.instanceType} (${plan.gpusPerNode} x ${plan.gpu} each)`;
+}
+
+/** Up to three of a group, closest to fitting first, one per instance type. */
+function examples(group: readonly Rejection[]): Rejection[] {
+  const seen = new Set<string>();
+  return [...group]
+    .sort((a, b) => (a.shortfallGiB ?? Infinity) - (b.shortfallGiB ?? Infinity))
+    .filter((r) => !seen.has(r.instanceType) && seen.add(r.instanceType))
+    .slice(0, 3);
+}
+
+function rejectionLine(r: Rejection): string {
+  const layout = r.tensorParallelSize ? ` TP ${r.tensorParallelSize} x PP ${r.pipelineParallelSize}` : "";
+  return `${r.instanceType} x${r.nodes}${layout}, ${r.checkpoint}: ${r.reason}`;
+}
+
+export function renderSize(result: PlanResult, inputKeys: readonly string[] = []): string {
+  const out: string[] = [];
+  const r = result.request;
+  const model = MODELS[r.model];
+  out.push(`${model.displayName} · catalog ${result.catalogVersion} · prices of ${result.pricesAsOf}`);
+  out.push(`Request: ${requestLine(result, inputKeys)}`);
+  out.push("");
+  const plan = result.plan;
+  if (plan) {
+    const m = plan.memory;
+    out.push(`Plan: ${describeNodes(plan)}, ${usd(plan.usdPerHour)}/hour, ${usd(plan.usdPerMonth, 0)}/month`);
+    out.push(`  checkpoint   ${plan.checkpoint.repo} (${plan.checkpoint.precision}; ${plan.checkpoint.format}; ${plan.checkpoint.sizeOnDiskGB} GB)`);
+    out.push(
+      `  parallelism  TP ${plan.tensorParallelSize} x PP ${plan.pipelineParallelSize}, ${plan.replicas} replica${plan.replicas > 1 ? "s" : ""}` +
+        (plan.nodesPerReplica > 1 ? `, each over ${plan.nodesPerReplica} nodes` : plan.replicasPerNode > 1 ? `, up to ${plan.replicasPerNode} per node` : ""),
+    );
+    out.push(
+      `  KV cache     ${int(plan.kvCacheTokens)} tokens per replica: ${plan.maxConcurrentSequences} concurrent ${int(plan.maxModelLen)}-token sequences`,
+    );
+    out.push(`  price        ${usd(plan.price.usdPerHourPerNode, 4)}/hour per node (${plan.price.basis}, ${plan.price.asOf})`);
+    out.push(
+      `  estimate     up to ${int(plan.estimates.singleSequenceTokensPerSecond)} tokens/s for one sequence, ` +
+        `${int(plan.estimates.decodeTokensPerSecond)} tokens/s in all at full batch, ` +
+        `from ${usd(plan.estimates.usdPerMillionOutputTokens)} per million output tokens`,
+    );
+    out.push(`               (${plan.estimates.basis})`);
+    out.push("");
+    const gpu = GPUS[plan.gpu];
+    const stage = plan.pipelineParallelSize > 1 ? `, pipeline stage ${m.stage + 1} of ${plan.pipelineParallelSize}` : "";
+    out.push(`Memory per GPU (${plan.gpu}, ${gib(gpu.memoryGiB)}${stage}; W weights, K KV cache, A activations, . free):`);
+    out.push(`  ${memoryBar(plan.perGpuMemoryGiB)}`);
+    out.push(
+      `  weights ${gib(m.weightsGiB)} | KV cache ${gib(m.kvCacheGiB)} | activations ${gib(m.activationsGiB)} | free ${gib(m.freeGiB)}` +
+        ` (vLLM claims ${gib(m.budgetGiB)} at ${r.gpuMemoryUtilization})`,
+    );
+    out.push("");
+    out.push(`vLLM (${plan.image}):`);
+    out.push(`  vllm serve ${plan.vllmArgs.join(" ")}`);
+    out.push("");
+    if (result.alternatives.length > 0) {
+      out.push("Next best:");
+      const rows = result.alternatives.map((a) => [
+        a.instanceType,
+        String(a.nodes),
+        `${a.tensorParallelSize}x${a.pipelineParallelSize}`,
+        a.checkpoint.repo,
+        usd(a.usdPerHour),
+        usd(a.usdPerMonth, 0),
+        String(a.maxConcurrentSequences),
+        int(a.estimates.decodeTokensPerSecond),
+      ]);
+      out.push(
+        ...table(["instance", "nodes", "TPxPP", "checkpoint", "$/hour", "$/month", "seqs", "est. tok/s"], rows, [1, 4, 5, 6, 7]).map(
+          (l) => `  ${l}`,
+        ),
+      );
+      out.push("");
+    }
+  } else {
+    out.push("No deployment fits.");
+    if (result.closestMiss) out.push(`Closest miss: ${rejectionLine(result.closestMiss)}`);
+    if (result.relaxations.length > 0) {
+      out.push("What to relax (each on its own gives a plan):");
+      for (const x of result.relaxations) {
+        out.push(
+          `  ${relaxationFlag(x)}: ${x.plan.nodes} x ${x.plan.instanceType}, ${x.plan.checkpoint} (${x.plan.precision}), ${usd(x.plan.usdPerHour)}/hour`,
+        );
+      }
+    } else {
+      out.push("No single change to the request gives a plan.");
+    }
+    out.push("");
+  }
+  out.push(`Dropped: ${result.rejected.length} candidates (checkpoint x instance type x nodes, best TP/PP layout of each)`);
+  for (const rule of RULES) {
+    const group = result.rejected.filter((x) => x.rule === rule);
+    if (group.length === 0) continue;
+    out.push(`  ${rule} (${group.length}): ${RULE_TITLES[rule]}`);
+    for (const e of examples(group)) out.push(`    ${rejectionLine(e)}`);
+  }
+  const excluded = result.excludedByRequest;
+  const hints: [number, string][] = [
+    [excluded.precision, "of other precisions (allow them with --precision)"],
+    [excluded.gpu, "on other GPUs (--gpu)"],
+    [excluded.instanceType, "on other instance types (--instance)"],
+    [excluded.nodes, "with other node counts (--nodes)"],
+  ];
+  for (const [count, why] of hints) {
+    if (count > 0) out.push(`  not tried: ${count} ${why}`);
+  }
+  return out.join("\n") + "\n";
+}
