@@ -206,7 +206,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
         (plan.nodesPerReplica > 1 ? `, each over ${plan.nodesPerReplica} nodes` : plan.replicasPerNode > 1 ? `, up to ${plan.replicasPerNode} per node` : ""),
     );
     out.push(
-      `  KV cache     ${int(plan.kvCacheTokens)} tokens per replica: ${plan.maxConcurrentSequences} concurrent ${int(plan.maxModelLen)}-token sequences`,
+      `  KV cache     ${int(plan.kvCacheTokens)} tokens per replica: ${plan.maxConcurrentSequences} concurrent ${int(plan.maxModelLen)}-token sequence${plan.maxConcurrentSequences === 1 ? "" : "s"}`,
     );
     out.push(`  price        ${usd(plan.price.usdPerHourPerNode, 4)}/hour per node (${plan.price.basis}, ${plan.price.asOf})`);
     out.push(

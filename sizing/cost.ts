@@ -36,7 +36,9 @@ export function offeringProblem(instanceType: InstanceType, region: string, capa
   }
   // Spot is sold where on-demand is: both come from the same regional pools.
   const regions = Object.keys(onDemandPrices()[instanceType]);
-  return regions.includes(region) ? null : `${instanceType} is not offered in ${region} (${regions.length} regions offer it)`;
+  if (regions.includes(region)) return null;
+  const where = regions.length <= 3 ? `only in ${regions.join(", ")}` : `in ${regions.length} regions`;
+  return `${instanceType} is not offered in ${region} (sold ${where})`;
 }
 
 function findOverride(

@@ -106,6 +106,8 @@ export interface MemoryInput {
   maxModelLen: number;
   gpuMemoryUtilization: number;
   kvCacheDtype: KvCacheDtype;
+  /** vLLM's `--max-num-batched-tokens`; the GPU class's default when omitted. */
+  maxNumBatchedTokens?: number;
 }
 
 /** Per-GPU memory of the pipeline stage that limits the replica, in GiB. */
@@ -135,7 +137,9 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const { model, checkpoint, gpu, maxModelLen } = input;
   const tp = input.tensorParallelSize;
   const pp = input.pipelineParallelSize;
-  const { maxNumSeqs, maxNumBatchedTokens } = schedulerDefaults(gpu);
+  const defaults = schedulerDefaults(gpu);
+  const maxNumSeqs = defaults.maxNumSeqs;
+  const maxNumBatchedTokens = input.maxNumBatchedTokens ?? defaults.maxNumBatchedTokens;
 
   const budgetGiB = gpu.memoryGiB * input.gpuMemoryUtilization;
   const activationPeakGiB = (maxNumBatchedTokens * model.hiddenSize * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN) / GIB;

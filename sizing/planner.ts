@@ -10,6 +10,7 @@ import {
   MODELS,
   PRICE_SHEET,
   CATALOG_VERSION,
+  knownRegions,
   type CapacityType,
   type Checkpoint,
   type GpuId,
@@ -28,6 +29,7 @@ import {
   multiNodeRule,
   pipelineParallelRule,
   tensorParallelRule,
+  RULES,
   type RuleId,
 } from "./rules";
 import { VLLM_IMAGE, vllmServeArgs } from "./vllm";
@@ -90,7 +92,7 @@ export interface Rejection {
 
 export interface Relaxation {
   /** The request field to change, and its new value as the CLI writes it. */
-  field: "precisions" | "gpus" | "instanceTypes" | "nodesPerReplica" | "kvCacheDtype" | "capacityType" | "maxModelLen";
+  field: "precisions" | "gpus" | "instanceTypes" | "nodesPerReplica" | "kvCacheDtype" | "capacityType" | "region" | "maxModelLen";
   value: string;
   plan: Pick<Plan, "instanceType" | "nodes" | "usdPerHour" | "tensorParallelSize" | "pipelineParallelSize"> & {
     checkpoint: string;
@@ -200,11 +202,7 @@ function evaluate(request: PlanRequest): PlanResult {
 
   feasible.sort(byObjective);
   const [best, ...rest] = feasible;
-  const closestMiss = best
-    ? null
-    : rejected
-        .filter((r) => r.shortfallGiB !== null)
-        .reduce<Rejection | null>((min, r) => (min === null || r.shortfallGiB! < min.shortfallGiB! ? r : min), null);
+  const closestMiss = best ? null : closest(rejected);
   return {
     catalogVersion: CATALOG_VERSION,
     pricesAsOf: PRICE_SHEET.asOf,
@@ -213,9 +211,26 @@ function evaluate(request: PlanRequest): PlanResult {
     alternatives: rest.slice(0, ALTERNATIVES).map((s) => s.plan),
     rejected,
     excludedByRequest,
-    closestMiss: closestMiss ?? (best ? null : (rejected[0] ?? null)),
+    closestMiss,
     relaxations: [],
   };
+}
+
+/**
+ * The rejection that came nearest to a plan: the one that passed the most rules (RULES
+ * is in checking order), then the smallest memory shortfall, then enumeration order.
+ */
+export function closest(rejected: readonly Rejection[]): Rejection | null {
+  let best: Rejection | null = null;
+  for (const r of rejected) {
+    if (!best) {
+      best = r;
+      continue;
+    }
+    const stage = RULES.indexOf(r.rule) - RULES.indexOf(best.rule);
+    if (stage > 0 || (stage === 0 && (r.shortfallGiB ?? Infinity) < (best.shortfallGiB ?? Infinity))) best = r;
+  }
+  return best;
 }
 
 type CandidateOutcome = { plan: Plan } | { rejection: Rejection };
@@ -409,6 +424,14 @@ function relaxations(request: PlanRequest): Relaxation[] {
     const plan = evaluate(t.request).plan;
     if (plan) out.push({ field: t.field, value: t.value, plan: summary(plan) });
   }
+  // Another region: the cheapest one with a plan.
+  let cheapest: { region: string; plan: Plan } | undefined;
+  for (const region of knownRegions()) {
+    if (region === request.region) continue;
+    const plan = evaluate({ ...request, region }).plan;
+    if (plan && (!cheapest || plan.usdPerHour < cheapest.plan.usdPerHour)) cheapest = { region, plan };
+  }
+  if (cheapest) out.push({ field: "region", value: cheapest.region, plan: summary(cheapest.plan) });
   // A shorter context: the longest of these that fits somewhere.
   for (const maxModelLen of [65536, 32768, 16384, 8192, 4096]) {
     if (maxModelLen >= request.maxModelLen) continue;

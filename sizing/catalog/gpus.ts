@@ -13,7 +13,7 @@ const NVIDIA_SMI_TO_CUDA_GAP_GIB = 79.65 - 79.2;
 
 /** Device memory vLLM sees, from an nvidia-smi "memory.total" reading in MiB. */
 function fromNvidiaSmi(mib: number): number {
-  return Math.floor((mib / 1024 - NVIDIA_SMI_TO_CUDA_GAP_GIB) * 100) / 100;
+  return Math.round((mib / 1024 - NVIDIA_SMI_TO_CUDA_GAP_GIB) * 100) / 100;
 }
 
 /**

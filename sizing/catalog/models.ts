@@ -188,7 +188,7 @@ function distill(displayName: string, shape: DistillShape): ModelSpec {
         includesMtpModule: false,
         architectures: [...AMPERE_AND_NEWER],
         quantizationFlag: null,
-        format: "BF16",
+        format: "BF16, the original release",
         sources: [hf(shape.hubRepo)],
       },
       {

@@ -1,0 +1,60 @@
+/**
+ * npm run bench: the planner for every catalog model with no constraints (target: median
+ * under 10 ms per plan), and the wall time of `./bin/llm-fleet size deepseek-r1` as a
+ * fresh process (target: under 1 s). Prints a Markdown table for the README.
+ */
+import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MODEL_IDS, planDeployment } from "../sizing";
+
+const PLAN_RUNS = 40;
+const CLI_RUNS = 10;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+function timePlans(model: string): { medianMs: number; maxMs: number } {
+  for (let i = 0; i < 3; i++) planDeployment({ model }); // JIT warm-up
+  const times: number[] = [];
+  for (let i = 0; i < PLAN_RUNS; i++) {
+    const start = performance.now();
+    planDeployment({ model });
+    times.push(performance.now() - start);
+  }
+  return { medianMs: median(times), maxMs: Math.max(...times) };
+}
+
+function timeCli(): { firstMs: number; medianMs: number } {
+  const bin = join(__dirname, "..", "bin", "llm-fleet");
+  const run = () => {
+    const start = performance.now();
+    const result = spawnSync(bin, ["size", "deepseek-r1"], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`llm-fleet size deepseek-r1 exited ${result.status}: ${result.stderr}`);
+    return performance.now() - start;
+  };
+  // tsx keeps compiled files in <tmpdir>/tsx-<uid>; removing it makes the first run a cold compile.
+  rmSync(join(tmpdir(), `tsx-${process.getuid?.() ?? 0}`), { recursive: true, force: true });
+  const firstMs = run();
+  const rest = Array.from({ length: CLI_RUNS }, run);
+  return { firstMs, medianMs: median(rest) };
+}
+
+const rows = MODEL_IDS.map((model) => ({ model, ...timePlans(model) }));
+const cliTimes = timeCli();
+
+console.log(`Planner, no constraints, ${PLAN_RUNS} runs per model after warm-up (Node ${process.version}):\n`);
+console.log("| model | median ms | max ms |");
+console.log("|---|---:|---:|");
+for (const r of rows) console.log(`| ${r.model} | ${r.medianMs.toFixed(2)} | ${r.maxMs.toFixed(2)} |`);
+console.log(`| **all models (median of medians)** | **${median(rows.map((r) => r.medianMs)).toFixed(2)}** | |`);
+console.log("");
+console.log(`\`./bin/llm-fleet size deepseek-r1\`, wall time of a fresh process:\n`);
+console.log("| run | ms |");
+console.log("|---|---:|");
+console.log(`| first, empty compile cache | ${cliTimes.firstMs.toFixed(0)} |`);
+console.log(`| median of the next ${CLI_RUNS} | ${cliTimes.medianMs.toFixed(0)} |`);

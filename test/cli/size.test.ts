@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { GPU_IDS, PRECISIONS } from "../../sizing";
+import { cli } from "../support/cli";
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe("llm-fleet size, human output", () => {
+  const { code, stdout, stderr } = cli("size", "deepseek-r1");
+
+  it("exits 0 with the plan, its cost and the defaults it assumed", () => {
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    const lines = stdout.split("\n");
+    expect(lines[0]).toBe("DeepSeek-R1 · catalog 2026.12.1 · prices of 2026-01-21");
+    expect(lines[1]).toBe(
+      "Request: max_model_len 32,768 (default) · concurrency 1 sequence (default) · precision fp8 (native, default) · us-east-1 on-demand · objective cost",
+    );
+    expect(stdout).toContain("Plan: 3 x g7e.24xlarge (4 x rtx-pro-6000 each), $49.72/hour, $36,293/month");
+    expect(stdout).toContain("  parallelism  TP 4 x PP 3, 1 replica, each over 3 nodes");
+  });
+
+  it("draws the per-GPU memory bar with its four parts", () => {
+    const bar = stdout.split("\n").find((l) => l.startsWith("  [W"))!;
+    expect(bar).toMatch(/^ {2}\[W+K+A+\.+\]$/);
+    expect(bar.length).toBe(2 + 62);
+    expect(stdout).toMatch(/weights 56\.4 GiB \| KV cache 21\.7 GiB \| activations 7\.5 GiB \| free 9\.5 GiB/);
+  });
+
+  it("prints the vllm serve command, the alternatives and the dropped candidates by reason", () => {
+    expect(stdout).toContain(
+      "  vllm serve deepseek-ai/DeepSeek-R1 --served-model-name deepseek-r1 --tensor-parallel-size 4 --pipeline-parallel-size 3",
+    );
+    expect(stdout).toMatch(/Next best:\n {2}instance +nodes +TPxPP +checkpoint +\$\/hour +\$\/month +seqs +est\. tok\/s\n {2}p5en\.48xlarge +1 +8x1 /);
+    expect(stdout).toMatch(/ {2}memory \(\d+\): weights and activations exceed the GPU memory budget/);
+    expect(stdout).toContain("  architecture (40): checkpoint has no vLLM kernels for this GPU");
+    expect(stdout).toContain("  not tried: 608 of other precisions (allow them with --precision)");
+    expect(stdout).toMatch(/estimate +up to [\d,]+ tokens\/s for one sequence/);
+  });
+});
+
+describe("llm-fleet size --json", () => {
+  const { code, stdout } = cli("size", "deepseek-ai/DeepSeek-R1-Distill-Llama-70B", "--max-model-len", "16384", "--json");
+  const doc = JSON.parse(stdout);
+
+  it("is one object { request, plan, alternatives, rejected }", () => {
+    expect(code).toBe(0);
+    expect(Object.keys(doc)).toEqual(expect.arrayContaining(["request", "plan", "alternatives", "rejected"]));
+    expect(doc.request).toMatchObject({ model: "r1-distill-llama-70b", maxModelLen: 16384, concurrency: 1 });
+  });
+
+  it("has every plan field the stacks rely on", () => {
+    const p = doc.plan;
+    expect(p).toMatchObject({
+      model: "r1-distill-llama-70b",
+      checkpoint: { repo: expect.any(String), precision: "bf16" },
+      instanceType: expect.any(String),
+      gpusPerNode: expect.any(Number),
+      nodes: expect.any(Number),
+      tensorParallelSize: expect.any(Number),
+      pipelineParallelSize: expect.any(Number),
+      replicas: 1,
+      maxModelLen: 16384,
+      kvCacheTokens: expect.any(Number),
+      maxConcurrentSequences: expect.any(Number),
+      perGpuMemoryGiB: { weights: expect.any(Number), kvCache: expect.any(Number), activations: expect.any(Number), free: expect.any(Number) },
+      usdPerHour: expect.any(Number),
+      usdPerMonth: expect.any(Number),
+      image: "vllm/vllm-openai:v0.33.0",
+    });
+    expect(GPU_IDS).toContain(p.gpu);
+    expect(PRECISIONS).toContain(p.checkpoint.precision);
+    expect(p.vllmArgs.every((a: unknown) => typeof a === "string")).toBe(true);
+    expect(p.kvCacheTokens).toBeGreaterThanOrEqual(16384);
+  });
+
+  it("lists rejected candidates with instance, checkpoint, nodes and reason", () => {
+    expect(doc.rejected.length).toBeGreaterThan(0);
+    for (const r of doc.rejected) {
+      expect(r).toMatchObject({ instanceType: expect.any(String), checkpoint: expect.any(String), nodes: expect.any(Number), reason: expect.any(String) });
+    }
+  });
+});
+
+describe("llm-fleet size when nothing fits", () => {
+  it("exits 2 with the closest miss and what to relax", () => {
+    const { code, stdout } = cli("size", "deepseek-r1", "--gpu", "a100-80gb");
+    expect(code).toBe(2);
+    expect(stdout).toContain("No deployment fits.");
+    expect(stdout).toContain("Closest miss: p4de.24xlarge x1, deepseek-ai/DeepSeek-R1: deepseek-ai/DeepSeek-R1 (block FP8 W8A8 (128x128 scales)) runs on ada/hopper/blackwell; a100-80gb is ampere");
+    expect(stdout).toContain("  --precision fp8,bf16,int4,fp4: 1 x p4de.24xlarge, ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g (int4), $27.45/hour");
+    expect(stdout).toContain("  without --gpu: 3 x g7e.24xlarge");
+  });
+
+  it("prints plan null in JSON", () => {
+    const { code, stdout } = cli("size", "deepseek-r1", "--gpu", "a100-40gb", "--precision", "int4", "--nodes", "1", "--json");
+    expect(code).toBe(2);
+    const doc = JSON.parse(stdout);
+    expect(doc.plan).toBeNull();
+    expect(doc.closestMiss.reason).toBe("needs 37.8 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90");
+  });
+});
+
+describe("llm-fleet size, bad input", () => {
+  const bad = (...args: string[]) => {
+    const result = cli("size", ...args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    noStackTrace(result.stderr);
+    return result.stderr;
+  };
+
+  it("an unknown model lists the valid ids with a did-you-mean", () => {
+    expect(bad("deepsek-r1")).toBe(
+      'llm-fleet size: <model>: unknown model "deepsek-r1"; did you mean "deepseek-r1"? Valid: deepseek-r1, deepseek-r1-0528, deepseek-v3, deepseek-v3-0324, r1-distill-qwen-1.5b, r1-distill-qwen-7b, r1-distill-llama-8b, r1-distill-qwen-14b, r1-distill-qwen-32b, r1-distill-llama-70b\n',
+    );
+  });
+
+  it("unknown GPU, instance and region each get a did-you-mean, all at once", () => {
+    const stderr = bad("deepseek-r1", "--gpu", "h10", "--instance", "p5.48xl", "--region", "us-est-1");
+    expect(stderr).toContain('--gpu: unknown gpu "h10"; did you mean "h100"?');
+    expect(stderr).toContain('--instance: unknown instance type "p5.48xl"; did you mean "p5.48xlarge"?');
+    expect(stderr).toContain('--region: unknown region "us-est-1"; did you mean "us-east-1"?');
+  });
+
+  it("non-numeric and negative numbers name the flag", () => {
+    expect(bad("deepseek-r1", "--max-model-len", "lots")).toBe(
+      'llm-fleet size: --max-model-len: "lots" is not a number; give a whole number of tokens\n',
+    );
+    expect(bad("deepseek-r1", "--concurrency", "-4")).toBe("llm-fleet size: --concurrency: -4 is below 1; give at least 1 sequence\n");
+    expect(bad("deepseek-r1", "--price", "p5.48xlarge=cheap")).toContain('--price (#1 usdPerHour): "cheap" is not a price');
+  });
+
+  it("an unknown flag gets a did-you-mean; a missing model says what to give", () => {
+    expect(bad("deepseek-r1", "--gpus", "h100")).toContain('unknown flag "--gpus"; did you mean "--gpu"?');
+    expect(bad()).toContain("missing <model>. Valid: deepseek-r1");
+    expect(bad("deepseek-r1", "--nodes")).toBe("llm-fleet size: --nodes needs a value\n");
+  });
+
+  it("a max_model_len beyond the model's context says the limit", () => {
+    expect(bad("r1-distill-qwen-7b", "--max-model-len", "200000")).toBe(
+      "llm-fleet size: --max-model-len: 200000 exceeds DeepSeek-R1-Distill-Qwen-7B's context of 131072 tokens; use at most 131072\n",
+    );
+  });
+});
+
+describe("llm-fleet help", () => {
+  it("size --help lists every flag and exits 0", () => {
+    const { code, stdout } = cli("size", "--help");
+    expect(code).toBe(0);
+    for (const flag of ["--gpu", "--instance", "--nodes", "--precision", "--max-model-len", "--concurrency", "--region", "--capacity", "--objective", "--json"]) {
+      expect(stdout).toContain(flag);
+    }
+  });
+  it("an unknown command exits 1 with the usage", () => {
+    const { code, stderr } = cli("deploy");
+    expect(code).toBe(1);
+    expect(stderr).toContain('unknown command "deploy"');
+  });
+});

@@ -1,0 +1,220 @@
+import { describe, expect, it } from "vitest";
+import { GPUS, PlanInputError, layouts, planDeployment, type PlanResult } from "../../sizing";
+
+const ALL_PRECISIONS = ["bf16", "fp8", "int8", "int4", "fp4"] as const;
+
+function plan(result: PlanResult) {
+  expect(result.plan, JSON.stringify(result.closestMiss)).not.toBeNull();
+  return result.plan!;
+}
+
+describe("layouts", () => {
+  it("enumerates TP x PP within a node and PP across whole nodes", () => {
+    expect(layouts(4, 1)).toEqual([
+      { tp: 1, pp: 1 },
+      { tp: 1, pp: 2 },
+      { tp: 1, pp: 4 },
+      { tp: 2, pp: 1 },
+      { tp: 2, pp: 2 },
+      { tp: 4, pp: 1 },
+    ]);
+    expect(layouts(8, 2)).toEqual([
+      { tp: 1, pp: 16 },
+      { tp: 2, pp: 8 },
+      { tp: 4, pp: 4 },
+      { tp: 8, pp: 2 },
+    ]);
+    expect(layouts(1, 1)).toEqual([{ tp: 1, pp: 1 }]);
+  });
+});
+
+describe("a distill on one small GPU", () => {
+  it("puts R1-Distill-Qwen-1.5B on the cheapest L4 with the stated defaults", () => {
+    const result = planDeployment({ model: "r1-distill-qwen-1.5b" });
+    const p = plan(result);
+    expect(result.request).toMatchObject({ maxModelLen: 32768, concurrency: 1, region: "us-east-1", capacityType: "on-demand" });
+    expect(p).toMatchObject({
+      instanceType: "g6.xlarge",
+      gpu: "l4",
+      nodes: 1,
+      tensorParallelSize: 1,
+      pipelineParallelSize: 1,
+      replicas: 1,
+      usdPerHour: 0.8048,
+      checkpoint: { repo: "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", precision: "bf16" },
+    });
+    expect(p.usdPerMonth).toBeCloseTo(0.8048 * 730, 9);
+  });
+
+  it("puts R1-Distill-Qwen-7B on one A10G when asked for that GPU", () => {
+    const p = plan(planDeployment({ model: "r1-distill-qwen-7b", gpus: ["a10g"] }));
+    expect(p).toMatchObject({ instanceType: "g5.xlarge", tensorParallelSize: 1, usdPerHour: 1.006 });
+    expect(p.kvCacheTokens).toBe(66_848);
+    expect(p.maxConcurrentSequences).toBe(2);
+  });
+
+  it("adds replicas for concurrency, packing them onto nodes", () => {
+    const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", concurrency: 100 }));
+    expect(p.replicas * p.maxConcurrentSequences).toBeGreaterThanOrEqual(100);
+    expect(p.nodes).toBe(Math.ceil(p.replicas / p.replicasPerNode));
+    expect(p.usdPerHour).toBeCloseTo(p.nodes * p.price.usdPerHourPerNode, 9);
+  });
+});
+
+describe("DeepSeek-R1 on 8-GPU nodes", () => {
+  const r1 = (extra: object) => planDeployment({ model: "deepseek-r1", ...extra });
+
+  it("H200: one p5en.48xlarge runs the native FP8 checkpoint at TP 8", () => {
+    const p = plan(r1({ gpus: ["h200"] }));
+    expect(p).toMatchObject({
+      instanceType: "p5en.48xlarge",
+      nodes: 1,
+      tensorParallelSize: 8,
+      pipelineParallelSize: 1,
+      usdPerHour: 63.296,
+      kvCacheTokens: 609_344,
+      maxConcurrentSequences: 18,
+      checkpoint: { repo: "deepseek-ai/DeepSeek-R1", precision: "fp8" },
+    });
+  });
+
+  it("H100: native FP8 does not fit one node and needs two with PP 2", () => {
+    const result = r1({ gpus: ["h100"] });
+    expect(plan(result)).toMatchObject({ instanceType: "p5.48xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 8, pipelineParallelSize: 2, usdPerHour: 110.08 });
+    const oneNode = result.rejected.find((r) => r.instanceType === "p5.48xlarge" && r.nodes === 1)!;
+    expect(oneNode.rule).toBe("memory");
+    expect(oneNode.reason).toBe("needs 78.5 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90");
+  });
+
+  it("H100: 4-bit fits one node", () => {
+    const p = plan(r1({ gpus: ["h100"], precisions: ALL_PRECISIONS, nodesPerReplica: 1 }));
+    expect(p).toMatchObject({ instanceType: "p5.48xlarge", nodes: 1, tensorParallelSize: 8, usdPerHour: 55.04 });
+    expect(p.checkpoint.precision).toBe("int4");
+  });
+
+  it("A100 80GB: the native checkpoint cannot run, and 4-bit fits one p4de", () => {
+    const result = r1({ gpus: ["a100-80gb"] });
+    expect(result.plan).toBeNull();
+    expect(result.closestMiss?.rule).toBe("architecture");
+    expect(result.closestMiss?.reason).toContain("a100-80gb is ampere");
+    expect(result.relaxations.find((x) => x.field === "precisions")?.plan).toMatchObject({
+      instanceType: "p4de.24xlarge",
+      nodes: 1,
+      precision: "int4",
+    });
+    const p = plan(r1({ gpus: ["a100-80gb"], precisions: ["int4"] }));
+    expect(p).toMatchObject({ instanceType: "p4de.24xlarge", nodes: 1, tensorParallelSize: 8, usdPerHour: 27.44705 });
+  });
+
+  it("A100 40GB: even 4-bit needs two p4d nodes", () => {
+    const oneNode = r1({ gpus: ["a100-40gb"], precisions: ["int4"], nodesPerReplica: 1 });
+    expect(oneNode.plan).toBeNull();
+    expect(oneNode.closestMiss?.reason).toBe(
+      "needs 37.8 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90",
+    );
+    expect(oneNode.relaxations.find((x) => x.field === "nodesPerReplica")?.plan).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2 });
+    expect(plan(r1({ gpus: ["a100-40gb"], precisions: ["int4"] }))).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2, pipelineParallelSize: 2 });
+  });
+
+  it("B200: native FP8 on one p6-b200; NVFP4 is a Blackwell-only option", () => {
+    expect(plan(r1({ gpus: ["b200"] }))).toMatchObject({ instanceType: "p6-b200.48xlarge", nodes: 1, checkpoint: { precision: "fp8" } });
+    expect(plan(r1({ gpus: ["b200"], precisions: ["fp4"] })).checkpoint.repo).toBe("nvidia/DeepSeek-R1-NVFP4");
+    const hopper = r1({ gpus: ["h200"], precisions: ["fp4"] });
+    expect(hopper.plan).toBeNull();
+    expect(hopper.closestMiss?.rule).toBe("architecture");
+  });
+
+  it("B300 is sold only in us-west-2, and the region relaxation says so", () => {
+    const result = r1({ gpus: ["b300"] });
+    expect(result.plan).toBeNull();
+    expect(result.relaxations.find((x) => x.field === "region")).toMatchObject({ value: "us-west-2", plan: { instanceType: "p6-b300.48xlarge" } });
+  });
+});
+
+describe("capacity types and prices", () => {
+  it("Capacity Blocks need a price override, then plan on p5e", () => {
+    const base = { model: "deepseek-r1", capacityType: "capacity-block", region: "us-east-2" } as const;
+    const without = planDeployment(base);
+    expect(without.plan).toBeNull();
+    expect(without.closestMiss?.rule).toBe("price");
+    const withPrice = planDeployment({ ...base, priceOverrides: [{ instanceType: "p5e.48xlarge", usdPerHour: 40 }] });
+    expect(plan(withPrice)).toMatchObject({ instanceType: "p5e.48xlarge", usdPerHour: 40, price: { basis: "override" } });
+  });
+
+  it("Spot is priced at its on-demand ceiling", () => {
+    expect(plan(planDeployment({ model: "r1-distill-qwen-1.5b", capacityType: "spot" })).price).toMatchObject({
+      basis: "spot-ceiling",
+      usdPerHourPerNode: 0.8048,
+    });
+  });
+
+  it("a negotiated price changes the choice", () => {
+    const p = plan(planDeployment({ model: "deepseek-r1", priceOverrides: [{ instanceType: "p5en.48xlarge", usdPerHour: 30 }] }));
+    expect(p).toMatchObject({ instanceType: "p5en.48xlarge", usdPerHour: 30 });
+  });
+});
+
+describe("ranking", () => {
+  it("cost: the plan is the cheapest, alternatives follow in order", () => {
+    const result = planDeployment({ model: "deepseek-r1" });
+    const costs = [result.plan!, ...result.alternatives].map((p) => p.usdPerHour);
+    expect(costs).toEqual([...costs].sort((a, b) => a - b));
+    expect(result.alternatives).toHaveLength(5);
+  });
+
+  it("throughput: the plan has the highest estimated decode rate", () => {
+    const result = planDeployment({ model: "r1-distill-llama-8b", objective: "throughput" });
+    const rates = [result.plan!, ...result.alternatives].map((p) => p.estimates.decodeTokensPerSecond);
+    expect(rates).toEqual([...rates].sort((a, b) => b - a));
+  });
+
+  it("is deterministic", () => {
+    const a = planDeployment({ model: "deepseek-v3", precisions: ALL_PRECISIONS });
+    const b = planDeployment({ model: "deepseek-v3", precisions: ALL_PRECISIONS });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+  });
+
+  it("counts what the request itself excluded", () => {
+    const result = planDeployment({ model: "deepseek-r1", gpus: ["h100"] });
+    // 4 non-native checkpoints x 38 instance types x 4 node counts.
+    expect(result.excludedByRequest.precision).toBe(4 * 38 * 4);
+    expect(result.excludedByRequest.gpu).toBe(36 * 4);
+  });
+});
+
+describe("bad input", () => {
+  it("reports every problem with its path", () => {
+    let error: unknown;
+    try {
+      planDeployment({ model: "deepseek-r2", gpus: ["h10"], maxModelLen: -1, concurrency: 1.5, colour: "red" });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(PlanInputError);
+    expect((error as PlanInputError).problems).toEqual([
+      { path: "model", message: expect.stringContaining('unknown model "deepseek-r2"; did you mean "deepseek-r1"?') },
+      { path: "maxModelLen", message: "-1 is below 1; give at least 1 token" },
+      { path: "concurrency", message: "1.5 is not a whole number of sequences" },
+      { path: "gpus.0", message: expect.stringContaining('unknown gpu "h10"; did you mean "h100"?') },
+      { path: "", message: expect.stringContaining('unknown key "colour"') },
+    ]);
+  });
+
+  it("refuses a max_model_len beyond the model's context", () => {
+    expect(() => planDeployment({ model: "r1-distill-qwen-7b", maxModelLen: 200000 })).toThrow(
+      "maxModelLen: 200000 exceeds DeepSeek-R1-Distill-Qwen-7B's context of 131072 tokens; use at most 131072",
+    );
+  });
+
+  it("accepts the hub repo id as the model", () => {
+    expect(planDeployment({ model: "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B" }).request.model).toBe("r1-distill-qwen-1.5b");
+  });
+});
+
+describe("plan fields", () => {
+  it("perGpuMemoryGiB adds up to the GPU's memory", () => {
+    const p = plan(planDeployment({ model: "r1-distill-llama-70b" }));
+    const m = p.perGpuMemoryGiB;
+    expect(m.weights + m.kvCache + m.activations + m.free).toBeCloseTo(GPUS[p.gpu].memoryGiB, 9);
+  });
+});
