@@ -8,9 +8,13 @@ export class UsageError extends Error {
 
 export interface FlagSpec {
   type: "string" | "boolean";
-  multiple?: boolean;
-  /** Shown in --help. */
+  /** Comma-separated values; repeating the flag adds to the list. */
+  list?: boolean;
+  /** Repeating the flag adds another value (kept in order). */
+  repeatable?: boolean;
+  /** Shown in --help as `--flag <value>`. */
   value?: string;
+  short?: string;
   help: string;
 }
 
@@ -18,13 +22,17 @@ export type FlagSpecs = Record<string, FlagSpec>;
 
 export interface ParsedArgs {
   positionals: string[];
-  values: Record<string, string | boolean | string[] | undefined>;
+  /** Scalar flags as one string, list and repeatable flags as arrays, booleans as true. */
+  values: Record<string, string | string[] | boolean | undefined>;
 }
 
-/** Parses argv against the command's flags; unknown flags get a did-you-mean. */
+/** Parses argv against the command's flags; unknown flags get a did-you-mean, all values are checked by the caller. */
 export function parseFlags(argv: readonly string[], flags: FlagSpecs): ParsedArgs {
   const options = Object.fromEntries(
-    Object.entries(flags).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
+    Object.entries(flags).map(([name, spec]) => [
+      name,
+      { type: spec.type, multiple: spec.type === "string", ...(spec.short ? { short: spec.short } : {}) },
+    ]),
   );
   // "--concurrency -3" would read -3 as a flag; bind negative numbers to their flag so the
   // value check, not the parser, reports them.
@@ -40,45 +48,60 @@ export function parseFlags(argv: readonly string[], flags: FlagSpecs): ParsedArg
       args.push(arg);
     }
   }
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: values as ParsedArgs["values"], positionals };
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message);
-    if (unknown) {
-      const flag = unknown[1]!.replace(/^-+/, "");
-      throw new UsageError(unknownIdMessage("flag", `--${flag}`, Object.keys(flags).map((f) => `--${f}`)));
-    }
-    const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
-    if (missing) throw new UsageError(`${missing[1]} needs a value`);
-    const notBoolean = /Option '(--[\w-]+)' does not take an argument/.exec(message);
-    if (notBoolean) throw new UsageError(`${notBoolean[1]} takes no value`);
-    throw new UsageError(message.replace(/\. To specify.*$/s, ""));
+    throw new UsageError(describeParseError(error instanceof Error ? error.message : String(error), flags));
   }
+  const values: ParsedArgs["values"] = {};
+  for (const [name, raw] of Object.entries(parsed.values)) {
+    const spec = flags[name]!;
+    if (spec.type === "boolean") {
+      values[name] = raw as boolean;
+    } else if (spec.list) {
+      values[name] = (raw as string[]).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+    } else if (spec.repeatable) {
+      values[name] = raw as string[];
+    } else {
+      const given = raw as string[];
+      if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times; give it once`);
+      values[name] = given[0];
+    }
+  }
+  return { values, positionals: parsed.positionals };
 }
+
+function describeParseError(message: string, flags: FlagSpecs): string {
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message);
+  if (unknown) {
+    return unknownIdMessage("flag", unknown[1]!, Object.keys(flags).map((f) => `--${f}`));
+  }
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value`;
+  const notBoolean = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message);
+  if (notBoolean) return `${notBoolean[1]} takes no value`;
+  return message.split("\n")[0]!;
+}
+
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /**
- * A flag's value as a number when it reads as one; otherwise the text itself, so the
- * request schema reports it together with every other problem.
+ * A flag's value as a number when it is written as plain digits (no hex, exponents or
+ * spaces); otherwise the text itself, which the request schema then rejects together with
+ * every other problem.
  */
-export function numberFlag(raw: string): number | string {
-  const value = Number(raw);
-  return raw.trim() !== "" && Number.isFinite(value) ? value : raw;
-}
-
-export function listFlag(raw: string | undefined): string[] | undefined {
-  if (raw === undefined) return undefined;
-  return raw
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
+export function numberFlag(raw: string, kind: "integer" | "decimal"): number | string {
+  return (kind === "integer" ? INTEGER : DECIMAL).test(raw) ? Number(raw) : raw;
 }
 
 export function helpText(usage: string, flags: FlagSpecs): string {
   const rows = Object.entries(flags).map(([name, spec]) => {
-    const left = `  --${name}${spec.value ? ` <${spec.value}>` : ""}`;
-    return `${left.padEnd(34)} ${spec.help}`;
+    const left = `  ${spec.short ? `-${spec.short}, ` : ""}--${name}${spec.value ? ` <${spec.value}>` : ""}`;
+    return `${left.padEnd(40)} ${spec.help}`;
   });
   return [usage, "", "Options:", ...rows].join("\n");
 }

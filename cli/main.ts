@@ -25,6 +25,18 @@ export function run(argv: readonly string[]): CommandOutput {
   }
 }
 
+/**
+ * A closed pipe (`llm-fleet size ... | head -1`) ends the command quietly; any other write
+ * failure (a full disk) is one line on stderr, never a stack trace.
+ */
+function guardOutput(code: () => number): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") process.stderr.write(`llm-fleet: cannot write output: ${error.code ?? error.message}\n`);
+    process.exit(error.code === "EPIPE" ? code() : 1);
+  });
+  process.stderr.on("error", () => process.exit(code() || 1));
+}
+
 /** Entry point of bin/llm-fleet: never lets a stack trace reach the terminal. */
 export function main(argv: readonly string[]): number {
   let output: CommandOutput;
@@ -34,6 +46,7 @@ export function main(argv: readonly string[]): number {
     const message = error instanceof Error ? error.message : String(error);
     output = { code: 3, stdout: "", stderr: `llm-fleet: internal error: ${message}\nPlease report it with the command line you ran.\n` };
   }
+  guardOutput(() => output.code);
   process.stdout.write(output.stdout);
   process.stderr.write(output.stderr);
   return output.code;

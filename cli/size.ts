@@ -1,6 +1,17 @@
 import {
+  CAPACITY_TYPES,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_GPU_MEMORY_UTILIZATION,
+  DEFAULT_MAX_MODEL_LEN,
+  DEFAULT_REGION,
+  GPU_IDS,
   GPUS,
+  KV_CACHE_DTYPES,
+  MAX_NODES_PER_REPLICA,
+  MODEL_IDS,
   MODELS,
+  OBJECTIVES,
+  PRECISIONS,
   PlanInputError,
   RULES,
   RULE_TITLES,
@@ -11,31 +22,46 @@ import {
   type Rejection,
   type Relaxation,
 } from "../sizing";
-import { UsageError, helpText, listFlag, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
 import { gib, int, memoryBar, table, usd } from "./render";
 
+const list = (values: readonly string[]) => values.join("|");
+
 export const SIZE_FLAGS = {
-  gpu: { type: "string", value: "id[,id...]", help: "GPUs to consider (a10g, l4, l40s, a100-40gb, a100-80gb, h100, h200, b200, b300, rtx-pro-6000)" },
-  instance: { type: "string", value: "type[,type...]", help: "EC2 instance types to consider, e.g. p5.48xlarge" },
-  nodes: { type: "string", value: "n", help: "nodes one replica spans, 1-4 (default: try all)" },
-  precision: { type: "string", value: "bf16|fp8|int8|int4|fp4[,...]", help: "precisions allowed (default: the model's native one)" },
-  "max-model-len": { type: "string", value: "tokens", help: "longest request, prompt + output (default 32768)" },
-  concurrency: { type: "string", value: "sequences", help: "full-length sequences to hold at once (default 1)" },
+  gpu: { type: "string", list: true, value: "id[,id...]", help: `GPUs to consider: ${GPU_IDS.join(", ")} (default: all)` },
+  instance: { type: "string", list: true, value: "type[,type...]", help: "EC2 instance types to consider, e.g. p5.48xlarge (default: all)" },
+  nodes: { type: "string", value: "n", help: `nodes one replica spans, 1-${MAX_NODES_PER_REPLICA} (default: try each)` },
+  precision: { type: "string", list: true, value: `${list(PRECISIONS)}[,...]`, help: "precisions allowed (default: the model's native one)" },
+  "max-model-len": { type: "string", value: "tokens", help: `longest request, prompt + output (default ${DEFAULT_MAX_MODEL_LEN})` },
+  concurrency: { type: "string", value: "sequences", help: `full-length sequences to hold at once (default ${DEFAULT_CONCURRENCY})` },
   replicas: { type: "string", value: "n", help: "replicas to run at least (default 1)" },
-  region: { type: "string", value: "aws-region", help: "AWS region (default us-east-1)" },
-  capacity: { type: "string", value: "on-demand|spot|capacity-block", help: "how the nodes are bought (default on-demand)" },
-  objective: { type: "string", value: "cost|throughput", help: "rank cheapest first or fastest first (default cost)" },
-  "gpu-memory-utilization": { type: "string", value: "fraction", help: "vLLM's share of GPU memory (default 0.9)" },
-  "kv-cache-dtype": { type: "string", value: "auto|fp8", help: "KV-cache precision (default auto: the model's 16-bit dtype)" },
-  price: { type: "string", multiple: true, value: "type[@region]=usd", help: "override an hourly node price (repeatable)" },
-  json: { type: "boolean", help: "print { request, plan, alternatives, rejected } as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  region: { type: "string", value: "aws-region", help: `AWS region (default ${DEFAULT_REGION})` },
+  capacity: { type: "string", value: list(CAPACITY_TYPES), help: "how the nodes are bought (default on-demand)" },
+  objective: {
+    type: "string",
+    value: list(OBJECTIVES),
+    help: "cheapest per hour first, or most output tokens per dollar at full batch first (default cost)",
+  },
+  "gpu-memory-utilization": {
+    type: "string",
+    value: "fraction",
+    help: `vLLM's share of GPU memory (default ${DEFAULT_GPU_MEMORY_UTILIZATION})`,
+  },
+  "kv-cache-dtype": { type: "string", value: list(KV_CACHE_DTYPES), help: "KV-cache precision (default auto: the model's 16-bit dtype)" },
+  price: {
+    type: "string",
+    repeatable: true,
+    value: "type[@region]=usd",
+    help: "override one node's USD/hour, for every capacity type (repeatable)",
+  },
+  json: { type: "boolean", help: "print { request, plan, alternatives, rejected, ... } as JSON" },
+  help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;
 
 type SizeFlag = keyof typeof SIZE_FLAGS;
 
 /** Request field -> the flag that sets it, so schema errors name what the user typed. */
-const FLAG_OF: Record<string, SizeFlag | "<model>"> = {
+const FLAG_OF: { readonly [field in keyof PlanRequestInput]-?: SizeFlag | "<model>" } = {
   model: "<model>",
   gpus: "gpu",
   instanceTypes: "instance",
@@ -52,7 +78,13 @@ const FLAG_OF: Record<string, SizeFlag | "<model>"> = {
   priceOverrides: "price",
 };
 
-export const SIZE_USAGE = "Usage: llm-fleet size <model> [options]\n\nFinds the cheapest deployment of <model> that vLLM can start, and why every other candidate was dropped.";
+export const SIZE_USAGE = [
+  "Usage: llm-fleet size <model> [options]",
+  "",
+  "Finds the cheapest deployment of <model> that vLLM can start, and why every other candidate was dropped.",
+  `<model>: ${MODEL_IDS.join(", ")}, or the hub repo id (deepseek-ai/DeepSeek-R1).`,
+  "Exit codes: 0 a plan, 2 nothing fits (with what to relax), 1 bad input, 3 internal error.",
+].join("\n");
 
 export interface CommandOutput {
   code: number;
@@ -65,36 +97,37 @@ function priceOverride(raw: string): NonNullable<PlanRequestInput["priceOverride
   if (!match) throw new UsageError(`--price: "${raw}" is not <instance-type>[@region]=<usd-per-hour>, e.g. p5e.48xlarge@us-east-2=40.5`);
   const [, instanceType, region, usdText] = match;
   // The instance type and region are checked by the request schema, with a did-you-mean.
-  return { instanceType: instanceType!, region, usdPerHour: numberFlag(usdText!) as number };
+  return { instanceType: instanceType!, region, usdPerHour: numberFlag(usdText!, "decimal") as number };
 }
 
 /** Turns argv into a planner request; UsageError for anything malformed. */
 export function sizeRequest(argv: readonly string[]): { request: PlanRequestInput; json: boolean; help: boolean } {
   const { values, positionals } = parseFlags(argv, SIZE_FLAGS);
   const str = (flag: SizeFlag) => values[flag] as string | undefined;
+  const strs = (flag: SizeFlag) => values[flag] as string[] | undefined;
   if (values.help) return { request: { model: "" }, json: false, help: true };
   if (positionals.length === 0) throw new UsageError(`missing <model>. Valid: ${Object.keys(MODELS).join(", ")}`);
   if (positionals.length > 1) throw new UsageError(`one <model> at a time; got ${positionals.map((p) => `"${p}"`).join(", ")}`);
   // Non-numeric text goes to the schema as is, which rejects it naming the flag.
-  const num = (flag: SizeFlag) => {
+  const num = (flag: SizeFlag, kind: "integer" | "decimal" = "integer") => {
     const raw = str(flag);
-    return raw === undefined ? undefined : (numberFlag(raw) as number);
+    return raw === undefined ? undefined : (numberFlag(raw, kind) as number);
   };
   const request: PlanRequestInput = {
     model: positionals[0]!,
-    gpus: listFlag(str("gpu")),
-    instanceTypes: listFlag(str("instance")),
+    gpus: strs("gpu"),
+    instanceTypes: strs("instance"),
     nodesPerReplica: num("nodes"),
-    precisions: listFlag(str("precision")) as PlanRequestInput["precisions"],
+    precisions: strs("precision") as PlanRequestInput["precisions"],
     maxModelLen: num("max-model-len"),
     concurrency: num("concurrency"),
     minReplicas: num("replicas"),
     region: str("region"),
     capacityType: str("capacity") as PlanRequestInput["capacityType"],
     objective: str("objective") as PlanRequestInput["objective"],
-    gpuMemoryUtilization: num("gpu-memory-utilization"),
+    gpuMemoryUtilization: num("gpu-memory-utilization", "decimal"),
     kvCacheDtype: str("kv-cache-dtype") as PlanRequestInput["kvCacheDtype"],
-    priceOverrides: ((values.price as string[] | undefined) ?? []).map(priceOverride),
+    priceOverrides: (strs("price") ?? []).map(priceOverride),
   };
   // Unset flags stay out of the request so the schema's defaults apply.
   for (const key of Object.keys(request) as (keyof PlanRequestInput)[]) {
@@ -108,10 +141,10 @@ export function describeInputError(error: PlanInputError): string {
   return error.problems
     .map((p) => {
       const [field, index, sub] = p.path.split(".");
-      const flag = FLAG_OF[field ?? ""];
+      const flag = field && field in FLAG_OF ? FLAG_OF[field as keyof typeof FLAG_OF] : undefined;
       const name = flag === undefined ? p.path || "request" : flag === "<model>" ? "<model>" : `--${flag}`;
       const detail = field === "priceOverrides" && index !== undefined ? ` (#${Number(index) + 1}${sub ? ` ${sub}` : ""})` : "";
-      return `${name}${detail}: ${p.message.replace(/^Invalid option: expected one of /, "must be one of ")}`;
+      return `${name}${detail}: ${p.message}`;
     })
     .join("\n");
 }
@@ -164,7 +197,7 @@ function requestLine(result: PlanResult, input: readonly string[]): string {
   const precisions = r.precisions ? r.precisions.join(",") : `${model.nativePrecision} (native, default)`;
   return [
     `max_model_len ${int(r.maxModelLen)}${given("maxModelLen")}`,
-    `concurrency ${r.concurrency} sequence${r.concurrency > 1 ? "s" : ""}${given("concurrency")}`,
+    `concurrency ${int(r.concurrency)} sequence${r.concurrency > 1 ? "s" : ""}${given("concurrency")}`,
     `precision ${precisions}`,
     `${r.region} ${r.capacityType}`,
     `objective ${r.objective}`,
@@ -211,7 +244,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
     out.push(`  price        ${usd(plan.price.usdPerHourPerNode, 4)}/hour per node (${plan.price.basis}, ${plan.price.asOf})`);
     out.push(
       `  estimate     up to ${int(plan.estimates.singleSequenceTokensPerSecond)} tokens/s for one sequence, ` +
-        `${int(plan.estimates.decodeTokensPerSecond)} tokens/s in all at full batch, ` +
+        `${int(plan.estimates.fullBatchDecodeTokensPerSecond)} tokens/s in all at full batch, ` +
         `from ${usd(plan.estimates.usdPerMillionOutputTokens)} per million output tokens`,
     );
     out.push(`               (${plan.estimates.basis})`);
@@ -241,7 +274,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
         int(a.estimates.decodeTokensPerSecond),
       ]);
       out.push(
-        ...table(["instance", "nodes", "TPxPP", "checkpoint", "$/hour", "$/month", "seqs", "est. tok/s"], rows, [1, 4, 5, 6, 7]).map(
+        ...table(["instance", "nodes", "TPxPP", "checkpoint", "$/hour", "$/month", "seqs", `est. tok/s @${r.concurrency}`], rows, [1, 4, 5, 6, 7]).map(
           (l) => `  ${l}`,
         ),
       );

@@ -52,19 +52,32 @@ export function decodeTokensPerSecond(input: ThroughputInput, batch: number): nu
 export interface Estimates {
   /** Upper bound for one sequence alone. */
   singleSequenceTokensPerSecond: number;
-  /** Upper bound for the whole deployment with every replica full. */
+  /** Upper bound for the whole deployment at the requested concurrency, spread over the replicas. */
   decodeTokensPerSecond: number;
-  /** Hourly cost over the aggregate rate, per million output tokens. */
+  /** Upper bound for the whole deployment with every replica holding all the sequences it fits. */
+  fullBatchDecodeTokensPerSecond: number;
+  /** Hourly cost over the full-batch rate, per million output tokens: the best case. */
   usdPerMillionOutputTokens: number;
   basis: string;
 }
 
-export function estimates(input: ThroughputInput, sequencesPerReplica: number, replicas: number, usdPerHour: number): Estimates {
-  const aggregate = decodeTokensPerSecond(input, sequencesPerReplica) * replicas;
+export interface Load {
+  /** Sequences the deployment must hold at once. */
+  concurrency: number;
+  replicas: number;
+  /** Sequences one replica holds at most. */
+  maxSequencesPerReplica: number;
+  usdPerHour: number;
+}
+
+export function estimates(input: ThroughputInput, load: Load): Estimates {
+  const perReplica = Math.min(Math.ceil(load.concurrency / load.replicas), load.maxSequencesPerReplica);
+  const fullBatch = decodeTokensPerSecond(input, load.maxSequencesPerReplica) * load.replicas;
   return {
     singleSequenceTokensPerSecond: decodeTokensPerSecond(input, 1),
-    decodeTokensPerSecond: aggregate,
-    usdPerMillionOutputTokens: (usdPerHour / (aggregate * 3600)) * 1e6,
+    decodeTokensPerSecond: decodeTokensPerSecond(input, perReplica) * load.replicas,
+    fullBatchDecodeTokensPerSecond: fullBatch,
+    usdPerMillionOutputTokens: (load.usdPerHour / (fullBatch * 3600)) * 1e6,
     basis:
       "estimate: memory-bandwidth roofline (weights read per step + KV cache at half max_model_len); ignores compute and communication",
   };

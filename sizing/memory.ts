@@ -32,9 +32,12 @@ export const CUDA_GRAPH_RESERVE_GIB = 1.0;
 export const KV_CACHE_DTYPES = ["auto", "fp8"] as const;
 export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
 
-/** vLLM's scheduler defaults by GPU class (vllm `arg_utils.py`): large batches only on >= 70 GiB parts other than A100. */
+/**
+ * vLLM's scheduler defaults by GPU class (vllm `engine/arg_utils.py`): large batches on
+ * devices of at least 70 GiB whose CUDA name does not contain "a100".
+ */
 export function schedulerDefaults(gpu: GpuSpec): { maxNumSeqs: number; maxNumBatchedTokens: number } {
-  const highEnd = gpu.memoryGiB >= 70 && !gpu.name.includes("A100");
+  const highEnd = gpu.memoryGiB >= 70 && !gpu.cudaDeviceName.toLowerCase().includes("a100");
   return highEnd ? { maxNumSeqs: 1024, maxNumBatchedTokens: 8192 } : { maxNumSeqs: 256, maxNumBatchedTokens: 2048 };
 }
 
@@ -45,25 +48,83 @@ export function loadedWeightBytes(model: ModelSpec, checkpoint: Checkpoint): num
   return (bytes * model.totalParamsB) / (model.totalParamsB + model.mtpParamsB);
 }
 
-/** Parameters of each decoder layer, to split weights over pipeline stages in proportion. */
-export function layerParams(model: ModelSpec): number[] {
+/**
+ * Parameters of one decoder layer, split into what tensor parallelism shards and what
+ * every rank keeps whole. vLLM replicates DeepSeek's fused q_a/kv_a down-projection
+ * (`MergedReplicatedLinear`) and the MoE router (`ReplicatedLinear`) in
+ * `vllm/model_executor/models/deepseek_v2.py`; GQA K/V projections hold whole heads, so
+ * past TP = kvHeads each rank keeps one head's worth.
+ */
+interface LayerParams {
+  /** All parameters of the layer. */
+  total: number;
+  /** Parameters one rank holds at this TP size. */
+  perRank: number;
+}
+
+function layerParamsAt(model: ModelSpec, index: number, tp: number): LayerParams {
   const h = model.hiddenSize;
   const a = model.attention;
-  const attention =
-    a.kind === "mla"
-      ? h * a.qLoraRank +
+  let sharded: number;
+  let replicated: number;
+  let total: number;
+  switch (a.kind) {
+    case "mla": {
+      const down = h * (a.qLoraRank + a.kvLoraRank + a.qkRopeHeadDim);
+      const up =
         a.qLoraRank * model.attentionHeads * (a.qkNopeHeadDim + a.qkRopeHeadDim) +
-        h * (a.kvLoraRank + a.qkRopeHeadDim) +
         a.kvLoraRank * model.attentionHeads * (a.qkNopeHeadDim + a.vHeadDim) +
-        model.attentionHeads * a.vHeadDim * h
-      : h * model.attentionHeads * a.headDim * 2 + h * model.kvHeads * a.headDim * 2;
-  const denseMlp = 3 * h * model.intermediateSize;
+        model.attentionHeads * a.vHeadDim * h;
+      sharded = up;
+      replicated = down;
+      total = down + up;
+      break;
+    }
+    case "gqa": {
+      const qo = 2 * h * model.attentionHeads * a.headDim;
+      const kv = 2 * h * model.kvHeads * a.headDim;
+      sharded = qo;
+      // K and V per rank: kvHeads / tp heads, at least one.
+      replicated = 2 * h * a.headDim * Math.max(1, model.kvHeads / tp) - kv / tp;
+      sharded += kv;
+      total = qo + kv;
+      break;
+    }
+    default: {
+      const unreachable: never = a;
+      throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
+    }
+  }
   const moe = model.moe;
-  return Array.from({ length: model.layers }, (_, i) => {
-    if (!moe || i < moe.denseLayers) return attention + denseMlp;
+  if (!moe || index < moe.denseLayers) {
+    const mlp = 3 * h * model.intermediateSize;
+    sharded += mlp;
+    total += mlp;
+  } else {
     const experts = (moe.routedExperts + moe.sharedExperts) * 3 * h * moe.expertIntermediateSize;
-    return attention + experts + h * moe.routedExperts;
-  });
+    const router = h * moe.routedExperts;
+    sharded += experts;
+    replicated += router;
+    total += experts + router;
+  }
+  return { total, perRank: sharded / tp + replicated };
+}
+
+// The planner asks for the same model and TP size thousands of times per plan.
+const perRankCache = new WeakMap<ModelSpec, Map<number, readonly number[]>>();
+
+/** Parameters of each decoder layer, to weigh pipeline stages by their layers. */
+export function layerParams(model: ModelSpec): readonly number[] {
+  return Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, 1).total);
+}
+
+/** Parameters one TP rank holds of each decoder layer. */
+export function layerParamsPerRank(model: ModelSpec, tp: number): readonly number[] {
+  let byTp = perRankCache.get(model);
+  if (!byTp) perRankCache.set(model, (byTp = new Map()));
+  let perRank = byTp.get(tp);
+  if (!perRank) byTp.set(tp, (perRank = Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, tp).perRank)));
+  return perRank;
 }
 
 /**
@@ -77,9 +138,23 @@ export function pipelineStageLayers(layers: number, pp: number): number[] {
   return stages;
 }
 
+/** Bytes per cached value: `auto` keeps the models' 16-bit activation dtype. */
+export function kvCacheDtypeBytes(dtype: KvCacheDtype): number {
+  switch (dtype) {
+    case "auto":
+      return 2;
+    case "fp8":
+      return 1;
+    default: {
+      const unreachable: never = dtype;
+      throw new Error(`unknown KV-cache dtype ${String(unreachable)}`);
+    }
+  }
+}
+
 /** KV-cache bytes one token occupies in one layer on one GPU. */
 export function kvBytesPerTokenPerLayer(model: ModelSpec, tp: number, kvCacheDtype: KvCacheDtype): number {
-  const bytes = kvCacheDtype === "fp8" ? 1 : 2;
+  const bytes = kvCacheDtypeBytes(kvCacheDtype);
   const a = model.attention;
   switch (a.kind) {
     case "mla":
@@ -151,20 +226,21 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const embeddingBytes = model.vocabSize * model.hiddenSize * 2;
   const headBytes = model.tieWordEmbeddings ? 0 : embeddingBytes;
   const layerBytes = totalBytes - embeddingBytes - headBytes;
-  const params = layerParams(model);
-  const paramTotal = params.reduce((sum, p) => sum + p, 0);
+  // The checkpoint's bytes per layer parameter, applied to what one rank holds of each layer.
+  const bytesPerParam = layerBytes / layerParamsPerRank(model, 1).reduce((sum, p) => sum + p, 0);
+  const perRank = layerParamsPerRank(model, tp);
   const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype);
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
   let first = 0;
   let limiting: { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerToken: number } | undefined;
   stageLayers.forEach((count, stage) => {
-    const stageParams = params.slice(first, first + count).reduce((sum, p) => sum + p, 0);
+    const stageParamsPerRank = perRank.slice(first, first + count).reduce((sum, p) => sum + p, 0);
     first += count;
-    let stageBytes = (layerBytes * stageParams) / paramTotal;
-    if (stage === 0) stageBytes += embeddingBytes;
-    if (stage === pp - 1) stageBytes += headBytes;
-    const weightsGiB = stageBytes / tp / GIB;
+    let stageBytes = stageParamsPerRank * bytesPerParam;
+    if (stage === 0) stageBytes += embeddingBytes / tp;
+    if (stage === pp - 1) stageBytes += headBytes / tp;
+    const weightsGiB = stageBytes / GIB;
     const kvCacheGiB = budgetGiB - weightsGiB - activationsGiB;
     const kvBytesPerToken = perLayer * count;
     const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerToken * KV_BLOCK_TOKENS)) : 0;

@@ -10,17 +10,20 @@ import {
   MODELS,
   PRICE_SHEET,
   CATALOG_VERSION,
+  isCommercialRegion,
   knownRegions,
   type CapacityType,
   type Checkpoint,
   type GpuId,
+  type GpuSpec,
+  type Objective,
   type InstanceType,
   type ModelId,
   type Precision,
 } from "./catalog";
 import { HOURS_PER_MONTH, offeringProblem, priceQuote, type PriceBasis } from "./cost";
 import { estimates, type Estimates } from "./estimate";
-import { kvBytesPerTokenPerLayer, memoryBreakdown, type MemoryBreakdown } from "./memory";
+import { GIB, kvBytesPerTokenPerLayer, memoryBreakdown, type MemoryBreakdown } from "./memory";
 import { MAX_NODES_PER_REPLICA, parsePlanRequest, type PlanRequest } from "./request";
 import {
   architectureRule,
@@ -28,6 +31,7 @@ import {
   memoryRule,
   multiNodeRule,
   pipelineParallelRule,
+  scaleRule,
   tensorParallelRule,
   RULES,
   type RuleId,
@@ -144,15 +148,35 @@ interface Scored {
   order: number;
 }
 
-function compare(objective: PlanRequest["objective"]) {
-  return (a: Scored, b: Scored): number => {
-    const cost = a.plan.usdPerHour - b.plan.usdPerHour;
-    const rate = b.plan.estimates.decodeTokensPerSecond - a.plan.estimates.decodeTokensPerSecond;
-    const primary = objective === "cost" ? cost || rate : rate || cost;
-    if (primary !== 0) return primary;
-    const gpus = a.plan.nodes * a.plan.gpusPerNode - b.plan.nodes * b.plan.gpusPerNode;
-    return gpus || a.order - b.order;
-  };
+/**
+ * Orders two plans by the objective; 0 when they tie on it.
+ * - cost: the lowest USD per hour, then the higher decode rate at the requested concurrency.
+ * - throughput: the most output tokens per dollar at full batch (the lowest estimated USD per
+ *   million output tokens), then the lower hourly cost. A raw tokens-per-second ranking would
+ *   always buy the largest cluster: more nodes always decode more in total.
+ */
+export function compareByObjective(objective: Objective, a: Plan, b: Plan): number {
+  const cost = a.usdPerHour - b.usdPerHour;
+  const rate = b.estimates.decodeTokensPerSecond - a.estimates.decodeTokensPerSecond;
+  const perToken = a.estimates.usdPerMillionOutputTokens - b.estimates.usdPerMillionOutputTokens;
+  switch (objective) {
+    case "cost":
+      return cost || rate;
+    case "throughput":
+      return perToken || cost;
+    default: {
+      const unreachable: never = objective;
+      throw new Error(`unknown objective ${String(unreachable)}`);
+    }
+  }
+}
+
+/** The objective, then fewer GPUs, then enumeration order: a total, deterministic order. */
+function rank(objective: Objective) {
+  return (a: Scored, b: Scored): number =>
+    compareByObjective(objective, a.plan, b.plan) ||
+    a.plan.nodes * a.plan.gpusPerNode - b.plan.nodes * b.plan.gpusPerNode ||
+    a.order - b.order;
 }
 
 /**
@@ -173,8 +197,6 @@ function evaluate(request: PlanRequest): PlanResult {
   const rejected: Rejection[] = [];
   const excludedByRequest = { precision: 0, gpu: 0, instanceType: 0, nodes: 0 };
   let order = 0;
-  const byObjective = compare(request.objective);
-
   for (const checkpoint of model.checkpoints) {
     for (const instanceType of INSTANCE_TYPES) {
       const instance = INSTANCES[instanceType];
@@ -200,7 +222,7 @@ function evaluate(request: PlanRequest): PlanResult {
     }
   }
 
-  feasible.sort(byObjective);
+  feasible.sort(rank(request.objective));
   const [best, ...rest] = feasible;
   const closestMiss = best ? null : closest(rejected);
   return {
@@ -273,10 +295,10 @@ function evaluateCandidate(
   if (multiNode) return reject("multi-node", multiNode);
 
   let bestPlan: Plan | undefined;
-  let closest: CandidateOutcome | undefined;
-  let closestShortfall = Infinity;
+  let nearest: CandidateOutcome | undefined;
+  let nearestShortfall = Infinity;
   let structural: CandidateOutcome | undefined;
-  const byObjective = compare(request.objective);
+  let tooLarge: CandidateOutcome | undefined;
 
   for (const layout of layouts(instance.gpuCount, nodesPerReplica)) {
     const tpProblem = tensorParallelRule(model, layout.tp, instance.gpuCount);
@@ -289,7 +311,51 @@ function evaluateCandidate(
       structural ??= reject("pipeline-parallel", ppProblem, layout);
       continue;
     }
-    const memory = memoryBreakdown({
+    const fit = fitMemory(request, checkpoint, gpu, instance.gpu, layout);
+    if ("rule" in fit) {
+      if (fit.shortfallGiB < nearestShortfall) {
+        nearestShortfall = fit.shortfallGiB;
+        nearest = reject(fit.rule, fit.reason, layout, fit.shortfallGiB);
+      }
+      continue;
+    }
+    const scale = deploymentScale(request, instance.gpuCount, nodesPerReplica, layout, fit.memory);
+    const scaleProblem = scaleRule(scale.nodes, request.concurrency);
+    if (scaleProblem) {
+      tooLarge ??= reject("scale", scaleProblem, layout);
+      continue;
+    }
+    const plan = buildPlan(request, checkpoint, instanceType, nodesPerReplica, layout, fit, scale, quote);
+    if (!bestPlan || compareByObjective(request.objective, plan, bestPlan) < 0) bestPlan = plan;
+  }
+  if (bestPlan) return { plan: bestPlan };
+  return tooLarge ?? nearest ?? structural ?? reject("tensor-parallel", `no TP x PP layout of ${instance.gpuCount} GPUs per node`);
+}
+
+/** The prefill batch tried when vLLM's large default leaves too little memory (its 256-sequence default). */
+export const SMALL_BATCHED_TOKENS = 2048;
+
+export interface MemoryFit {
+  memory: MemoryBreakdown;
+  /** `--max-num-batched-tokens`, when the default had to be lowered to fit. */
+  maxNumBatchedTokens: number | null;
+}
+
+/**
+ * Checks memory and the start condition at vLLM's default batch for the GPU; where that
+ * default is large and does not fit, again at SMALL_BATCHED_TOKENS, so that a GPU with
+ * more memory never fits less than a smaller one.
+ */
+export function fitMemory(
+  request: PlanRequest,
+  checkpoint: Checkpoint,
+  gpu: GpuSpec,
+  gpuId: GpuId,
+  layout: { tp: number; pp: number },
+): MemoryFit | { rule: RuleId; reason: string; shortfallGiB: number } {
+  const model = MODELS[request.model];
+  const attempt = (maxNumBatchedTokens?: number) =>
+    memoryBreakdown({
       model,
       checkpoint,
       gpu,
@@ -298,27 +364,50 @@ function evaluateCandidate(
       maxModelLen: request.maxModelLen,
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
+      maxNumBatchedTokens,
     });
-    const memoryProblem = memoryRule(memory, instance.gpu, request.gpuMemoryUtilization);
-    const kvProblem = memoryProblem ? null : kvCacheRule(memory, request.maxModelLen);
-    if (memoryProblem || kvProblem) {
-      // GiB per GPU still missing: for the KV rule, the cache one full request needs beyond what is left.
-      const shortfall = memoryProblem
-        ? -memory.kvCacheGiB + (request.maxModelLen * memory.kvBytesPerToken) / 2 ** 30
-        : ((request.maxModelLen - memory.kvCacheTokens) * memory.kvBytesPerToken) / 2 ** 30;
-      if (shortfall < closestShortfall) {
-        closestShortfall = shortfall;
-        closest = memoryProblem
-          ? reject("memory", memoryProblem, layout, shortfall)
-          : reject("kv-cache", kvProblem!, layout, shortfall);
-      }
-      continue;
+  const check = (memory: MemoryBreakdown) => {
+    const memoryProblem = memoryRule(memory, gpuId, request.gpuMemoryUtilization);
+    if (memoryProblem) {
+      // GiB per GPU missing: the overshoot plus the cache one full request needs.
+      const shortfallGiB = -memory.kvCacheGiB + (request.maxModelLen * memory.kvBytesPerToken) / GIB;
+      return { rule: "memory" as const, reason: memoryProblem, shortfallGiB };
     }
-    const plan = buildPlan(request, checkpoint, instanceType, nodesPerReplica, layout, memory, quote);
-    if (!bestPlan || byObjective({ plan, order: 0 }, { plan: bestPlan, order: 0 }) < 0) bestPlan = plan;
+    const kvProblem = kvCacheRule(memory, request.maxModelLen);
+    if (kvProblem) {
+      const shortfallGiB = ((request.maxModelLen - memory.kvCacheTokens) * memory.kvBytesPerToken) / GIB;
+      return { rule: "kv-cache" as const, reason: kvProblem, shortfallGiB };
+    }
+    return null;
+  };
+  const memory = attempt();
+  const problem = check(memory);
+  if (!problem) return { memory, maxNumBatchedTokens: null };
+  if (memory.maxNumBatchedTokens > SMALL_BATCHED_TOKENS) {
+    const small = attempt(SMALL_BATCHED_TOKENS);
+    if (!check(small)) return { memory: small, maxNumBatchedTokens: SMALL_BATCHED_TOKENS };
   }
-  if (bestPlan) return { plan: bestPlan };
-  return closest ?? structural ?? reject("tensor-parallel", `no TP x PP layout of ${instance.gpuCount} GPUs per node`);
+  return problem;
+}
+
+interface Scale {
+  replicas: number;
+  replicasPerNode: number;
+  nodes: number;
+}
+
+/** Replicas for the concurrency (at least minReplicas), packed onto nodes. */
+export function deploymentScale(
+  request: Pick<PlanRequest, "concurrency" | "minReplicas">,
+  gpusPerNode: number,
+  nodesPerReplica: number,
+  layout: { tp: number; pp: number },
+  memory: Pick<MemoryBreakdown, "maxConcurrentSequences">,
+): Scale {
+  const replicas = Math.max(request.minReplicas, Math.ceil(request.concurrency / memory.maxConcurrentSequences));
+  const replicasPerNode = nodesPerReplica > 1 ? 1 : Math.floor(gpusPerNode / (layout.tp * layout.pp));
+  const nodes = nodesPerReplica > 1 ? replicas * nodesPerReplica : Math.ceil(replicas / replicasPerNode);
+  return { replicas, replicasPerNode, nodes };
 }
 
 function buildPlan(
@@ -327,15 +416,15 @@ function buildPlan(
   instanceType: InstanceType,
   nodesPerReplica: number,
   layout: { tp: number; pp: number },
-  memory: MemoryBreakdown,
+  fit: MemoryFit,
+  scale: Scale,
   quote: { usdPerHourPerNode: number; basis: PriceBasis; asOf: string; source: string },
 ): Plan {
   const model = MODELS[request.model];
   const instance = INSTANCES[instanceType];
   const gpu = GPUS[instance.gpu];
-  const replicas = Math.max(request.minReplicas, Math.ceil(request.concurrency / memory.maxConcurrentSequences));
-  const replicasPerNode = nodesPerReplica > 1 ? 1 : Math.floor(instance.gpuCount / (layout.tp * layout.pp));
-  const nodes = nodesPerReplica > 1 ? replicas * nodesPerReplica : Math.ceil(replicas / replicasPerNode);
+  const memory = fit.memory;
+  const { replicas, replicasPerNode, nodes } = scale;
   const usdPerHour = nodes * quote.usdPerHourPerNode;
   return {
     model: request.model,
@@ -381,6 +470,7 @@ function buildPlan(
       maxModelLen: request.maxModelLen,
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
+      maxNumBatchedTokens: fit.maxNumBatchedTokens,
     }),
     estimates: estimates(
       {
@@ -391,9 +481,7 @@ function buildPlan(
         kvBytesPerTokenPerLayer: kvBytesPerTokenPerLayer(model, layout.tp, request.kvCacheDtype),
         maxModelLen: request.maxModelLen,
       },
-      memory.maxConcurrentSequences,
-      replicas,
-      usdPerHour,
+      { concurrency: request.concurrency, replicas, maxSequencesPerReplica: memory.maxConcurrentSequences, usdPerHour },
     ),
   };
 }
@@ -424,10 +512,10 @@ function relaxations(request: PlanRequest): Relaxation[] {
     const plan = evaluate(t.request).plan;
     if (plan) out.push({ field: t.field, value: t.value, plan: summary(plan) });
   }
-  // Another region: the cheapest one with a plan.
+  // Another commercial region: the cheapest one with a plan.
   let cheapest: { region: string; plan: Plan } | undefined;
   for (const region of knownRegions()) {
-    if (region === request.region) continue;
+    if (region === request.region || !isCommercialRegion(region)) continue;
     const plan = evaluate({ ...request, region }).plan;
     if (plan && (!cheapest || plan.usdPerHour < cheapest.plan.usdPerHour)) cheapest = { region, plan };
   }

@@ -8,6 +8,7 @@ import {
   GPU_IDS,
   INSTANCE_TYPES,
   MODEL_IDS,
+  INSTANCES,
   MODELS,
   OBJECTIVES,
   PRECISIONS,
@@ -88,11 +89,11 @@ export const PlanRequestSchema = z
     /** Full-length sequences the deployment must hold at once. @default 1 */
     concurrency: count("sequences").default(DEFAULT_CONCURRENCY),
     /** Precisions allowed; the model's native precision when omitted. */
-    precisions: z.array(oneOf("precision", PRECISIONS)).min(1).optional(),
+    precisions: z.array(oneOf("precision", PRECISIONS)).min(1, { error: `give at least one of ${PRECISIONS.join(", ")}` }).optional(),
     /** GPUs allowed; all when omitted. */
-    gpus: z.array(gpuId).min(1).optional(),
+    gpus: z.array(gpuId).min(1, { error: `give at least one of ${GPU_IDS.join(", ")}` }).optional(),
     /** Instance types allowed; all when omitted. */
-    instanceTypes: z.array(instanceType).min(1).optional(),
+    instanceTypes: z.array(instanceType).min(1, { error: "give at least one instance type, e.g. p5.48xlarge" }).optional(),
     /** Nodes one replica spans; 1 to 4 are tried when omitted. */
     nodesPerReplica: count("nodes").max(MAX_NODES_PER_REPLICA, {
         error: (issue) => `${JSON.stringify(issue.input)} is above ${MAX_NODES_PER_REPLICA}; a replica spans 1 to ${MAX_NODES_PER_REPLICA} nodes`,
@@ -103,7 +104,7 @@ export const PlanRequestSchema = z
     region: region.default(DEFAULT_REGION),
     /** @default "on-demand" */
     capacityType: oneOf("capacity type", CAPACITY_TYPES).default("on-demand"),
-    /** `cost`: cheapest first; `throughput`: highest estimated decode rate first. @default "cost" */
+    /** `cost`: cheapest per hour first; `throughput`: most output tokens per dollar at full batch first. @default "cost" */
     objective: oneOf("objective", OBJECTIVES).default("cost"),
     /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
     gpuMemoryUtilization: z
@@ -119,6 +120,27 @@ export const PlanRequestSchema = z
   .strict()
   .superRefine((request, ctx) => {
     const model = MODELS[request.model];
+    // Constraints that exclude each other leave nothing to plan: say so instead of "no plan".
+    if (request.gpus && request.instanceTypes) {
+      request.instanceTypes.forEach((type, i) => {
+        const gpu = INSTANCES[type].gpu;
+        if (!request.gpus!.includes(gpu)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["instanceTypes", i],
+            message: `${type} carries ${gpu}, which the GPU constraint (${request.gpus!.join(", ")}) leaves out; drop one of the two constraints`,
+          });
+        }
+      });
+    }
+    if (request.precisions && !model.checkpoints.some((c) => request.precisions!.includes(c.precision))) {
+      const available = [...new Set(model.checkpoints.map((c) => c.precision))];
+      ctx.addIssue({
+        code: "custom",
+        path: ["precisions"],
+        message: `${model.displayName} has no ${request.precisions.join("/")} checkpoint vLLM can load; it has ${available.join(", ")}`,
+      });
+    }
     if (request.maxModelLen > model.maxContextTokens) {
       ctx.addIssue({
         code: "custom",

@@ -14,6 +14,7 @@ export const RULES = [
   "pipeline-parallel",
   "memory",
   "kv-cache",
+  "scale",
 ] as const;
 export type RuleId = (typeof RULES)[number];
 
@@ -27,7 +28,15 @@ export const RULE_TITLES: { readonly [id in RuleId]: string } = {
   "pipeline-parallel": "more pipeline stages than layers",
   memory: "weights and activations exceed the GPU memory budget",
   "kv-cache": "KV cache too small for one max_model_len request",
+  scale: "needs more nodes than one deployment plans",
 };
+
+/**
+ * Nodes one deployment may plan: the most EC2 sells in one Capacity Block
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-capacity-blocks.html); past it,
+ * quota requests, not sizing, decide.
+ */
+export const MAX_NODES_PER_DEPLOYMENT = 64;
 
 const gib = (n: number) => `${n.toFixed(1)} GiB`;
 const tokens = (n: number) => n.toLocaleString("en-US");
@@ -79,6 +88,14 @@ export function memoryRule(
   return (
     `needs ${gib(memory.weightsGiB)} weights + ${gib(memory.activationsGiB)} activations per GPU; ` +
     `${gpuId} leaves ${gib(memory.budgetGiB)} at utilization ${gpuMemoryUtilization.toFixed(2)}`
+  );
+}
+
+export function scaleRule(nodes: number, concurrency: number): string | null {
+  if (nodes <= MAX_NODES_PER_DEPLOYMENT) return null;
+  return (
+    `needs ${tokens(nodes)} nodes for ${tokens(concurrency)} concurrent sequences; ` +
+    `a deployment plans at most ${MAX_NODES_PER_DEPLOYMENT} nodes (lower the concurrency or split the deployment)`
   );
 }
 

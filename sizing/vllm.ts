@@ -25,6 +25,7 @@ export const VLLM_SERVE_FLAGS = [
   "--reasoning-parser",
   "--quantization",
   "--kv-cache-dtype",
+  "--max-num-batched-tokens",
 ] as const;
 
 export interface ServeArgsInput {
@@ -36,6 +37,8 @@ export interface ServeArgsInput {
   maxModelLen: number;
   gpuMemoryUtilization: number;
   kvCacheDtype: KvCacheDtype;
+  /** Set only when the plan needs a smaller prefill batch than vLLM's default for the GPU. */
+  maxNumBatchedTokens: number | null;
 }
 
 /**
@@ -58,5 +61,6 @@ export function vllmServeArgs(input: ServeArgsInput): string[] {
   // Pre-quantized checkpoints declare their format in config.json; only the rest need the flag.
   if (checkpoint.quantizationFlag) args.push("--quantization", checkpoint.quantizationFlag);
   if (input.kvCacheDtype === "fp8") args.push("--kv-cache-dtype", "fp8");
+  if (input.maxNumBatchedTokens !== null) args.push("--max-num-batched-tokens", String(input.maxNumBatchedTokens));
   return args;
 }

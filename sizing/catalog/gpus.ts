@@ -24,6 +24,7 @@ function fromNvidiaSmi(mib: number): number {
 export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   a10g: {
     name: "NVIDIA A10G",
+    cudaDeviceName: "NVIDIA A10G",
     architecture: "ampere",
     computeCapability: 8.6,
     marketedMemoryGB: 24,
@@ -42,6 +43,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   l4: {
     name: "NVIDIA L4",
+    cudaDeviceName: "NVIDIA L4",
     architecture: "ada",
     computeCapability: 8.9,
     marketedMemoryGB: 24,
@@ -55,6 +57,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   l40s: {
     name: "NVIDIA L40S",
+    cudaDeviceName: "NVIDIA L40S",
     architecture: "ada",
     computeCapability: 8.9,
     marketedMemoryGB: 48,
@@ -72,6 +75,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   "a100-40gb": {
     name: "NVIDIA A100 40GB SXM",
+    cudaDeviceName: "NVIDIA A100-SXM4-40GB",
     architecture: "ampere",
     computeCapability: 8.0,
     marketedMemoryGB: 40,
@@ -89,6 +93,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   "a100-80gb": {
     name: "NVIDIA A100 80GB SXM",
+    cudaDeviceName: "NVIDIA A100-SXM4-80GB",
     architecture: "ampere",
     computeCapability: 8.0,
     marketedMemoryGB: 80,
@@ -106,6 +111,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   h100: {
     name: "NVIDIA H100 80GB SXM",
+    cudaDeviceName: "NVIDIA H100 80GB HBM3",
     architecture: "hopper",
     computeCapability: 9.0,
     marketedMemoryGB: 80,
@@ -124,6 +130,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   h200: {
     name: "NVIDIA H200 141GB",
+    cudaDeviceName: "NVIDIA H200",
     architecture: "hopper",
     computeCapability: 9.0,
     marketedMemoryGB: 141,
@@ -137,6 +144,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   b200: {
     name: "NVIDIA B200",
+    cudaDeviceName: "NVIDIA B200",
     architecture: "blackwell",
     computeCapability: 10.0,
     marketedMemoryGB: 180,
@@ -154,6 +162,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   b300: {
     name: "NVIDIA B300",
+    cudaDeviceName: "NVIDIA B300 SXM6 AC",
     architecture: "blackwell",
     computeCapability: 10.3, // kokkos/kokkos#8791
     marketedMemoryGB: 288,
@@ -171,6 +180,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
   },
   "rtx-pro-6000": {
     name: "NVIDIA RTX PRO 6000 Blackwell Server Edition",
+    cudaDeviceName: "NVIDIA RTX PRO 6000 Blackwell Server Edition",
     architecture: "blackwell",
     computeCapability: 12.0, // vllm-project/vllm#32109
     marketedMemoryGB: 96,

@@ -88,5 +88,11 @@ export const INSTANCE_TYPES = [
 ] as const;
 export type InstanceType = (typeof INSTANCE_TYPES)[number];
 
-export const INSTANCE_FAMILIES = ["g5", "g6", "g6e", "g7e", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300"] as const;
-export type InstanceFamily = (typeof INSTANCE_FAMILIES)[number];
+/** The family is the part of the type before the dot: `p5en.48xlarge` is a `p5en`. */
+export type InstanceFamily = InstanceType extends `${infer Family}.${string}` ? Family : never;
+
+export function familyOf(type: InstanceType): InstanceFamily {
+  return type.slice(0, type.indexOf(".")) as InstanceFamily;
+}
+
+export const INSTANCE_FAMILIES: readonly InstanceFamily[] = [...new Set(INSTANCE_TYPES.map(familyOf))];

@@ -1,5 +1,5 @@
 import { GPUS } from "./gpus";
-import { GPU_IDS, INSTANCE_TYPES, MODEL_IDS, type GpuId, type InstanceType, type ModelId } from "./ids";
+import { INSTANCE_TYPES, MODEL_IDS, type ModelId } from "./ids";
 import { INSTANCES } from "./instances";
 import { MODELS } from "./models";
 import { PRICE_SHEET, onDemandPrices } from "./prices";
@@ -23,15 +23,15 @@ export function findModelId(input: string): ModelId | undefined {
   return MODEL_ALIASES.get(input.trim().toLowerCase());
 }
 
-export function isGpuId(input: string): input is GpuId {
-  return (GPU_IDS as readonly string[]).includes(input);
-}
-
-export function isInstanceType(input: string): input is InstanceType {
-  return (INSTANCE_TYPES as readonly string[]).includes(input);
-}
-
 let regions: readonly string[] | undefined;
+
+/**
+ * Commercial AWS regions: not GovCloud (us-gov-*), which needs its own account, nor a
+ * Local Zone (us-east-1-atl-1), which hangs off a parent region.
+ */
+export function isCommercialRegion(region: string): boolean {
+  return !region.startsWith("us-gov-") && /^[a-z]{2}-[a-z]+-\d$/.test(region);
+}
 
 /** Every region where at least one catalog instance type is sold (on demand or as a Capacity Block). */
 export function knownRegions(): readonly string[] {

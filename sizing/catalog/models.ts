@@ -87,7 +87,8 @@ function deepseekBf16Upcast(repo: string): Checkpoint {
     repo,
     precision: "bf16",
     weightBits: 16,
-    // The hub lists 684B parameters (MTP module included) at 2 bytes each.
+    // The hub's safetensors count for these upcasts is 684B parameters (MTP module
+    // included; opensourcerelease collection page), at 2 bytes each.
     sizeOnDiskGB: 684 * 2,
     includesMtpModule: true,
     architectures: [...AMPERE_AND_NEWER],
@@ -97,7 +98,11 @@ function deepseekBf16Upcast(repo: string): Checkpoint {
   };
 }
 
-/** `sizeOnDiskGB` where the hub lists it; otherwise derived from the parameter count. */
+/**
+ * `sizeOnDiskGB` where the hub lists it; otherwise derived from the parameter count. The
+ * derivation gives 351 GB where the measured R1 release is 340 GB, so derived sizes err
+ * towards more memory.
+ */
 function deepseekAwq(repo: string, sizeOnDiskGB = derivedSizeGB(DEEPSEEK_V3_ARCH, AWQ_GROUP128_BITS)): Checkpoint {
   return {
     repo,
@@ -112,7 +117,11 @@ function deepseekAwq(repo: string, sizeOnDiskGB = derivedSizeGB(DEEPSEEK_V3_ARCH
   };
 }
 
-function deepseekGptqW4a16(repo: string, sizeOnDiskGB = derivedSizeGB(DEEPSEEK_V3_ARCH, W4_GROUP128_BITS)): Checkpoint {
+function deepseekGptqW4a16(
+  repo: string,
+  format: string,
+  sizeOnDiskGB = derivedSizeGB(DEEPSEEK_V3_ARCH, W4_GROUP128_BITS),
+): Checkpoint {
   return {
     repo,
     precision: "int4",
@@ -121,7 +130,7 @@ function deepseekGptqW4a16(repo: string, sizeOnDiskGB = derivedSizeGB(DEEPSEEK_V
     includesMtpModule: false,
     architectures: [...AMPERE_AND_NEWER],
     quantizationFlag: null,
-    format: "GPTQ W4A16 (compressed-tensors), Marlin kernels",
+    format,
     sources: [hf(repo), VLLM_QUANT_DOCS],
   };
 }
@@ -209,10 +218,17 @@ function distill(displayName: string, shape: DistillShape): ModelSpec {
         weightBits: 8,
         sizeOnDiskGB: derivedSizeGB(shape, W8_CHANNEL_BITS),
         includesMtpModule: false,
-        architectures: [...AMPERE_AND_NEWER],
+        // vLLM's CUTLASS INT8 GEMMs are not built for Blackwell (SM100/SM120), and the
+        // Triton fallback is not reached there (vllm-project/vllm#25935, #54311).
+        architectures: ["ampere", "ada", "hopper"],
         quantizationFlag: null,
         format: "INT8 W8A8 (compressed-tensors), CUTLASS INT8 kernels",
-        sources: [hf(redHat("quantized.w8a8")), VLLM_QUANT_DOCS],
+        sources: [
+          hf(redHat("quantized.w8a8")),
+          VLLM_QUANT_DOCS,
+          "https://github.com/vllm-project/vllm/pull/25935",
+          "https://github.com/vllm-project/vllm/issues/54311",
+        ],
       },
       {
         repo: redHat("quantized.w4a16"),
@@ -247,7 +263,7 @@ export const MODELS: { readonly [id in ModelId]: ModelSpec } = {
       // 340 GB (size table on the ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g model card).
       deepseekAwq("cognitivecomputations/DeepSeek-R1-AWQ", 340),
       // 325 GB, every linear layer at 4 bits (same table).
-      deepseekGptqW4a16("ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g", 325),
+      deepseekGptqW4a16("ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g", "GPTQ 4-bit, group 128, Marlin kernels", 325),
       deepseekNvfp4("nvidia/DeepSeek-R1-NVFP4"),
       // No INT8 W8A8: meituan/DeepSeek-R1-Block-INT8 and -Channel-INT8 are SGLang-only;
       // vLLM registers neither format (vllm-project/vllm#13942 closed unmerged, ROCm/vllm#555).
@@ -266,7 +282,7 @@ export const MODELS: { readonly [id in ModelId]: ModelSpec } = {
     reasoningParser: "deepseek_r1",
     checkpoints: [
       deepseekNativeFp8("deepseek-ai/DeepSeek-R1-0528"),
-      deepseekGptqW4a16("RedHatAI/DeepSeek-R1-0528-quantized.w4a16"),
+      deepseekGptqW4a16("RedHatAI/DeepSeek-R1-0528-quantized.w4a16", "GPTQ W4A16 (compressed-tensors), Marlin kernels"),
       // The NVFP4 variant vLLM's own DeepSeek-R1 recipe serves.
       deepseekNvfp4("nvidia/DeepSeek-R1-0528-NVFP4-v2"),
     ],

@@ -7,7 +7,6 @@ import {
   CAPACITY_TYPES,
   GPU_ARCHITECTURES,
   GPU_IDS,
-  INSTANCE_FAMILIES,
   PRECISIONS,
 } from "./ids";
 
@@ -20,6 +19,8 @@ const positiveInt = z.number().int().positive();
 export const GpuSpecSchema = z
   .object({
     name: z.string().min(1),
+    /** The name CUDA reports (`torch.cuda.get_device_name`), which vLLM matches on for some defaults. */
+    cudaDeviceName: z.string().min(1),
     architecture: z.enum(GPU_ARCHITECTURES),
     /** CUDA compute capability as major.minor, e.g. 8.9. */
     computeCapability: z.number().min(7).max(13),
@@ -127,7 +128,6 @@ export type ModelSpec = z.output<typeof ModelSpecSchema>;
 
 export const InstanceSpecSchema = z
   .object({
-    family: z.enum(INSTANCE_FAMILIES),
     gpu: z.enum(GPU_IDS),
     gpuCount: positiveInt,
     vcpu: positiveInt,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GPU_IDS, PRECISIONS } from "../../sizing";
-import { cli } from "../support/cli";
+import { spawnSync } from "node:child_process";
+import { BIN, cli } from "../support/cli";
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
@@ -15,22 +16,28 @@ describe("llm-fleet size, human output", () => {
     expect(lines[1]).toBe(
       "Request: max_model_len 32,768 (default) · concurrency 1 sequence (default) · precision fp8 (native, default) · us-east-1 on-demand · objective cost",
     );
-    expect(stdout).toContain("Plan: 3 x g7e.24xlarge (4 x rtx-pro-6000 each), $49.72/hour, $36,293/month");
-    expect(stdout).toContain("  parallelism  TP 4 x PP 3, 1 replica, each over 3 nodes");
+    expect(stdout).toContain("Plan: 1 x g7e.48xlarge (8 x rtx-pro-6000 each), $33.14/hour, $24,195/month");
+    expect(stdout).toContain("  parallelism  TP 8 x PP 1, 1 replica");
+    expect(stdout).toContain("  KV cache     48,464 tokens per replica: 1 concurrent 32,768-token sequence\n");
   });
 
   it("draws the per-GPU memory bar with its four parts", () => {
     const bar = stdout.split("\n").find((l) => l.startsWith("  [W"))!;
     expect(bar).toMatch(/^ {2}\[W+K+A+\.+\]$/);
     expect(bar.length).toBe(2 + 62);
-    expect(stdout).toMatch(/weights 56\.4 GiB \| KV cache 21\.7 GiB \| activations 7\.5 GiB \| free 9\.5 GiB/);
+    expect(stdout).toContain(
+      "  weights 79.4 GiB | KV cache 3.2 GiB | activations 3.1 GiB | free 9.5 GiB (vLLM claims 85.6 GiB at 0.9)",
+    );
   });
 
   it("prints the vllm serve command, the alternatives and the dropped candidates by reason", () => {
     expect(stdout).toContain(
-      "  vllm serve deepseek-ai/DeepSeek-R1 --served-model-name deepseek-r1 --tensor-parallel-size 4 --pipeline-parallel-size 3",
+      "  vllm serve deepseek-ai/DeepSeek-R1 --served-model-name deepseek-r1 --tensor-parallel-size 8 --max-model-len 32768" +
+        " --gpu-memory-utilization 0.9 --enable-expert-parallel --trust-remote-code --reasoning-parser deepseek_r1" +
+        " --max-num-batched-tokens 2048\n",
     );
-    expect(stdout).toMatch(/Next best:\n {2}instance +nodes +TPxPP +checkpoint +\$\/hour +\$\/month +seqs +est\. tok\/s\n {2}p5en\.48xlarge +1 +8x1 /);
+    expect(stdout).toMatch(/Next best:\n {2}instance +nodes +TPxPP +checkpoint +\$\/hour +\$\/month +seqs +est\. tok\/s @1\n {2}g7e\.24xlarge +2 +4x2 /);
+    expect(stdout).toMatch(/\n {2}p5en\.48xlarge +1 +8x1 +deepseek-ai\/DeepSeek-R1 +\$63\.30 +\$46,206 +18 /);
     expect(stdout).toMatch(/ {2}memory \(\d+\): weights and activations exceed the GPU memory budget/);
     expect(stdout).toContain("  architecture (40): checkpoint has no vLLM kernels for this GPU");
     expect(stdout).toContain("  not tried: 608 of other precisions (allow them with --precision)");
@@ -88,7 +95,7 @@ describe("llm-fleet size when nothing fits", () => {
     expect(stdout).toContain("No deployment fits.");
     expect(stdout).toContain("Closest miss: p4de.24xlarge x1, deepseek-ai/DeepSeek-R1: deepseek-ai/DeepSeek-R1 (block FP8 W8A8 (128x128 scales)) runs on ada/hopper/blackwell; a100-80gb is ampere");
     expect(stdout).toContain("  --precision fp8,bf16,int4,fp4: 1 x p4de.24xlarge, ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g (int4), $27.45/hour");
-    expect(stdout).toContain("  without --gpu: 3 x g7e.24xlarge");
+    expect(stdout).toContain("  without --gpu: 1 x g7e.48xlarge, deepseek-ai/DeepSeek-R1 (fp8), $33.14/hour");
   });
 
   it("prints plan null in JSON", () => {
@@ -96,7 +103,7 @@ describe("llm-fleet size when nothing fits", () => {
     expect(code).toBe(2);
     const doc = JSON.parse(stdout);
     expect(doc.plan).toBeNull();
-    expect(doc.closestMiss.reason).toBe("needs 37.8 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90");
+    expect(doc.closestMiss.reason).toBe("needs 39.2 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90");
   });
 });
 
@@ -143,7 +150,73 @@ describe("llm-fleet size, bad input", () => {
   });
 });
 
+describe("llm-fleet size, flag forms", () => {
+  const json = (...args: string[]) => {
+    const result = cli("size", ...args, "--json");
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout);
+  };
+
+  it("takes --flag=value and --flag value alike", () => {
+    expect(json("r1-distill-qwen-7b", "--max-model-len=8192").request.maxModelLen).toBe(8192);
+    expect(json("r1-distill-qwen-7b", "--max-model-len", "8192").request.maxModelLen).toBe(8192);
+  });
+
+  it("merges repeated and comma-separated list flags, and refuses a repeated scalar", () => {
+    expect(json("deepseek-r1", "--gpu", "h100", "--gpu", "h200,b200").request.gpus).toEqual(["h100", "h200", "b200"]);
+    const twice = cli("size", "deepseek-r1", "--nodes", "1", "--nodes", "2");
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toBe("llm-fleet size: --nodes is given 2 times; give it once\n");
+  });
+
+  it("applies a --price override, per region when one is named", () => {
+    const doc = json("deepseek-r1", "--gpu", "h200", "--price", "p5en.48xlarge@us-east-1=40.5", "--price", "p5en.48xlarge@us-west-2=1");
+    expect(doc.request.priceOverrides).toEqual([
+      { instanceType: "p5en.48xlarge", region: "us-east-1", usdPerHour: 40.5 },
+      { instanceType: "p5en.48xlarge", region: "us-west-2", usdPerHour: 1 },
+    ]);
+    expect(doc.plan).toMatchObject({ instanceType: "p5en.48xlarge", usdPerHour: 40.5, price: { basis: "override" } });
+  });
+
+  it("reads numbers only as plain digits", () => {
+    const hex = cli("size", "r1-distill-qwen-7b", "--max-model-len", "0x100");
+    expect(hex.code).toBe(1);
+    expect(hex.stderr).toBe('llm-fleet size: --max-model-len: "0x100" is not a number; give a whole number of tokens\n');
+    expect(cli("size", "r1-distill-qwen-7b", "--concurrency", "1e3").stderr).toContain('"1e3" is not a number');
+  });
+
+  it("ends quietly when the reader closes the pipe", () => {
+    const result = spawnSync("sh", ["-c", `"${BIN}" size deepseek-r1 --json | head -c 1`], { encoding: "utf8" });
+    expect(result.stdout).toBe("{");
+    expect(result.stderr).toBe("");
+  });
+
+  it("an empty list names what to give", () => {
+    expect(cli("size", "deepseek-r1", "--gpu", "").stderr).toBe(
+      "llm-fleet size: --gpu: give at least one of a10g, l4, l40s, a100-40gb, a100-80gb, h100, h200, b200, b300, rtx-pro-6000\n",
+    );
+  });
+
+  it("contradictory constraints are bad input, not an empty plan", () => {
+    const result = cli("size", "deepseek-r1", "--gpu", "h100", "--instance", "p4d.24xlarge");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      "llm-fleet size: --instance: p4d.24xlarge carries a100-40gb, which the GPU constraint (h100) leaves out; drop one of the two constraints\n",
+    );
+  });
+
+  it("caps a deployment at 64 nodes", () => {
+    const result = cli("size", "r1-distill-qwen-1.5b", "--concurrency", "100000000");
+    expect(result.code).toBe(2);
+    expect(result.stdout).toContain("a deployment plans at most 64 nodes (lower the concurrency or split the deployment)");
+  });
+});
+
 describe("llm-fleet help", () => {
+  it("-h is --help", () => {
+    expect(cli("size", "-h").stdout).toBe(cli("size", "--help").stdout);
+  });
+
   it("size --help lists every flag and exits 0", () => {
     const { code, stdout } = cli("size", "--help");
     expect(code).toBe(0);

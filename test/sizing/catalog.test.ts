@@ -9,7 +9,9 @@ import {
   INSTANCE_TYPES,
   MODELS,
   MODEL_IDS,
+  INSTANCE_FAMILIES,
   PRICE_SHEET,
+  familyOf,
   findModelId,
   knownRegions,
   onDemandPrices,
@@ -41,8 +43,10 @@ describe("references resolve", () => {
     for (const type of INSTANCE_TYPES) expect(GPU_IDS).toContain(INSTANCES[type].gpu);
   });
 
-  it("every instance type name starts with its family", () => {
-    for (const type of INSTANCE_TYPES) expect(type.startsWith(`${INSTANCES[type].family}.`)).toBe(true);
+  it("derives each family from the instance type", () => {
+    expect(familyOf("p5en.48xlarge")).toBe("p5en");
+    expect(familyOf("p6-b200.48xlarge")).toBe("p6-b200");
+    expect(INSTANCE_FAMILIES).toEqual(["g5", "g6", "g6e", "g7e", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300"]);
   });
 
   it("every checkpoint runs on at least one catalog GPU, and each model has its native precision", () => {

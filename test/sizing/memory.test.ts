@@ -4,6 +4,7 @@ import {
   MODELS,
   kvBytesPerTokenPerLayer,
   layerParams,
+  layerParamsPerRank,
   loadedWeightBytes,
   memoryBreakdown,
   pipelineStageLayers,
@@ -29,15 +30,25 @@ describe("MLA: DeepSeek-R1 native FP8 on 8 x H200, TP 8, max_model_len 32768", (
   });
 
   // Worked by hand:
-  // weights  688.6e9 B x 671/685 (MTP skipped) / 8 GPUs = 84,316,145,985 B = 78.525 GiB
+  // loaded   688.6e9 B x 671/685 (MTP skipped) = 674,526,423,357.66 B
+  // replicated on every rank: per layer the fused q_a/kv_a projection 7168 x (1536 + 512 + 64),
+  //          per MoE layer the router 7168 x 256:
+  //          61 x 15,138,816 + 58 x 1,835,008 = 1,029,898,240 parameters
+  // weights  loaded / 8 + replicated x 7/8 x bytes per layer parameter = 79.367 GiB
   // budget   139.95 GiB x 0.9 = 125.955 GiB
   // reserve  8192 tokens x 7168 hidden x 108.8 B = 5.95 GiB activations + 0.6 non-torch + 1.0 graphs = 7.55 GiB
-  // KV       125.955 - 78.525 - 7.55 = 39.880 GiB
+  // KV       125.955 - 79.367 - 7.55 = 39.038 GiB
   // per token 61 layers x (512 + 64) x 2 B = 70,272 B, the same on every TP rank
-  // tokens   floor(39.880 GiB / (70,272 B x 16)) x 16 = 609,344
-  it("splits the weights over the 8 ranks, MTP module excluded", () => {
-    expect(m.weightsGiB).toBeCloseTo(78.525, 3);
-    expect(loadedWeightBytes(r1, r1Fp8)).toBeCloseTo(674_526_423_357.66, 1);
+  // tokens   floor(39.038 GiB / (70,272 B x 16)) x 16 = 596,496
+  it("splits the weights over the 8 ranks, MTP module excluded, replicated projections whole", () => {
+    const loaded = 674_526_423_357.66;
+    expect(loadedWeightBytes(r1, r1Fp8)).toBeCloseTo(loaded, 1);
+    const embeddings = 2 * 129280 * 7168 * 2;
+    const bytesPerLayerParam = (loaded - embeddings) / layerParams(r1).reduce((s, p) => s + p, 0);
+    const replicated = 61 * 7168 * (1536 + 512 + 64) + 58 * 7168 * 256;
+    expect(replicated).toBe(1_029_898_240);
+    expect(m.weightsGiB).toBeCloseTo((loaded / 8 + replicated * (7 / 8) * bytesPerLayerParam) / GIB, 9);
+    expect(m.weightsGiB).toBeCloseTo(79.367, 3);
   });
   it("claims 90 % of the device", () => {
     expect(m.budgetGiB).toBeCloseTo(125.955, 6);
@@ -55,9 +66,10 @@ describe("MLA: DeepSeek-R1 native FP8 on 8 x H200, TP 8, max_model_len 32768", (
     expect(m.kvBytesPerToken).toBe(70_272);
   });
   it("turns what is left into whole 16-token blocks", () => {
-    expect(m.kvCacheGiB).toBeCloseTo(39.88, 2);
-    expect(m.kvCacheTokens).toBe(609_344);
-    expect(m.maxConcurrentSequences).toBe(18); // floor(609,344 / 32,768)
+    expect(m.kvCacheGiB).toBeCloseTo(125.955 - m.weightsGiB - 7.55, 9);
+    expect(m.kvCacheTokens).toBe(Math.floor((m.kvCacheGiB * GIB) / (70_272 * 16)) * 16);
+    expect(m.kvCacheTokens).toBe(596_496);
+    expect(m.maxConcurrentSequences).toBe(18); // floor(596,496 / 32,768)
   });
   it("adds up to the device memory", () => {
     expect(m.weightsGiB + m.kvCacheGiB + m.activationsGiB + m.freeGiB).toBeCloseTo(GPUS.h200.memoryGiB, 9);
@@ -80,24 +92,28 @@ describe("MLA with pipeline parallelism: DeepSeek-R1 on 2 x 8 H100, TP 8 x PP 2"
   });
   it("weighs each stage by its layers' parameters and lets the stage with the fewest KV tokens limit the replica", () => {
     const params = layerParams(r1);
-    const attention = 7168 * 1536 + 1536 * 128 * 192 + 7168 * 576 + 512 * 128 * 256 + 128 * 128 * 7168;
-    expect(params[0]).toBe(attention + 3 * 7168 * 18432);
-    expect(params[3]).toBe(attention + 257 * 3 * 7168 * 2048 + 7168 * 256);
+    const down = 7168 * (1536 + 512 + 64); // replicated
+    const up = 1536 * 128 * 192 + 512 * 128 * 256 + 128 * 128 * 7168; // sharded
+    const router = 7168 * 256; // replicated
+    const experts = 257 * 3 * 7168 * 2048; // sharded
+    expect(params[0]).toBe(down + up + 3 * 7168 * 18432);
+    expect(params[3]).toBe(down + up + experts + router);
+    const perRank = (i: number) => (i < 3 ? (up + 3 * 7168 * 18432) / 8 + down : (up + experts) / 8 + down + router);
     const total = params.reduce((s, p) => s + p, 0);
     const embedding = 129280 * 7168 * 2;
-    const layerBytes = loadedWeightBytes(r1, r1Fp8) - 2 * embedding;
+    const bytesPerParam = (loadedWeightBytes(r1, r1Fp8) - 2 * embedding) / total;
     // Stage 0: layers 0-30 (3 dense + 28 MoE) and the embedding; stage 1: 30 MoE layers and the LM head.
-    const stage0Params = params.slice(0, 31).reduce((s, p) => s + p, 0);
+    const stageParams = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => perRank(from + k)).reduce((s, p) => s + p, 0);
     const weights = [
-      ((layerBytes * stage0Params) / total + embedding) / 8 / GIB,
-      ((layerBytes * (total - stage0Params)) / total + embedding) / 8 / GIB,
+      (stageParams(0, 31) * bytesPerParam + embedding / 8) / GIB,
+      (stageParams(31, 61) * bytesPerParam + embedding / 8) / GIB,
     ];
     const reserve = (8192 * 7168 * ((0.85 * GIB) / (2048 * 4096))) / GIB + 1.6;
     const tokens = [31, 30].map(
       (layers, i) => Math.floor(((79.2 * 0.9 - weights[i]! - reserve) * GIB) / (layers * 1152 * 16)) * 16,
     );
-    expect(weights[0]).toBeCloseTo(38.02, 2);
-    expect(weights[1]).toBeCloseTo(40.5, 2);
+    expect(weights[0]).toBeCloseTo(38.45, 2);
+    expect(weights[1]).toBeCloseTo(40.92, 2);
     expect(tokens[1]!).toBeLessThan(tokens[0]!);
     expect(m.stage).toBe(1);
     expect(m.weightsGiB).toBeCloseTo(weights[1]!, 9);
@@ -139,6 +155,16 @@ describe("GQA: R1-Distill-Llama-70B BF16 (80 layers, 8 KV heads of 128)", () => 
     expect(m.kvCacheTokens).toBe(51_856);
     expect(m.maxConcurrentSequences).toBe(1);
   });
+  it("keeps one whole K/V head per rank past TP = KV heads", () => {
+    const qwen15 = MODELS["r1-distill-qwen-1.5b"]; // 2 KV heads of 128, hidden 1536
+    const [tp2, tp4] = [2, 4].map((tp) => layerParamsPerRank(qwen15, tp)[0]!);
+    const full = layerParams(qwen15)[0]!;
+    const kv = 2 * 1536 * 2 * 128;
+    expect(tp2).toBeCloseTo(full / 2, 6);
+    // At TP 4 each rank holds 1 of the 2 KV heads (not half of one).
+    expect(tp4).toBeCloseTo((full - kv) / 4 + kv / 2, 6);
+  });
+
   it("reports a negative KV share when weights do not fit", () => {
     const tooSmall = memoryBreakdown({
       model: llama70,

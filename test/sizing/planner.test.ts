@@ -53,11 +53,21 @@ describe("a distill on one small GPU", () => {
     expect(p.maxConcurrentSequences).toBe(2);
   });
 
-  it("adds replicas for concurrency, packing them onto nodes", () => {
-    const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", concurrency: 100 }));
-    expect(p.replicas * p.maxConcurrentSequences).toBeGreaterThanOrEqual(100);
-    expect(p.nodes).toBe(Math.ceil(p.replicas / p.replicasPerNode));
-    expect(p.usdPerHour).toBeCloseTo(p.nodes * p.price.usdPerHourPerNode, 9);
+  it("adds replicas for concurrency and packs them onto shared nodes", () => {
+    // 200 sequences, 37 per TP-2 replica: 6 replicas, 2 per 4-GPU node, 3 nodes.
+    const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", instanceTypes: ["g6.12xlarge"], concurrency: 200 }));
+    expect(p).toMatchObject({ tensorParallelSize: 2, maxConcurrentSequences: 37, replicas: 6, replicasPerNode: 2, nodes: 3 });
+    expect(p.usdPerHour).toBeCloseTo(3 * 4.6016, 9);
+  });
+
+  it("spreads a replica over nodes when that holds more sequences for less", () => {
+    // 8B at 40 sequences on L4: one 4-GPU node holds 13, PP 3 over three nodes holds 46.
+    const p = plan(planDeployment({ model: "r1-distill-llama-8b", gpus: ["l4"], concurrency: 40 }));
+    expect(p).toMatchObject({ instanceType: "g6.12xlarge", nodes: 3, nodesPerReplica: 3, tensorParallelSize: 4, pipelineParallelSize: 3, replicas: 1 });
+  });
+
+  it("honours minReplicas", () => {
+    expect(plan(planDeployment({ model: "r1-distill-qwen-1.5b", minReplicas: 3 }))).toMatchObject({ replicas: 3, nodes: 3, instanceType: "g6.xlarge" });
   });
 });
 
@@ -72,7 +82,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
       tensorParallelSize: 8,
       pipelineParallelSize: 1,
       usdPerHour: 63.296,
-      kvCacheTokens: 609_344,
+      kvCacheTokens: 596_496,
       maxConcurrentSequences: 18,
       checkpoint: { repo: "deepseek-ai/DeepSeek-R1", precision: "fp8" },
     });
@@ -83,7 +93,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     expect(plan(result)).toMatchObject({ instanceType: "p5.48xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 8, pipelineParallelSize: 2, usdPerHour: 110.08 });
     const oneNode = result.rejected.find((r) => r.instanceType === "p5.48xlarge" && r.nodes === 1)!;
     expect(oneNode.rule).toBe("memory");
-    expect(oneNode.reason).toBe("needs 78.5 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90");
+    expect(oneNode.reason).toBe("needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90");
   });
 
   it("H100: 4-bit fits one node", () => {
@@ -110,7 +120,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     const oneNode = r1({ gpus: ["a100-40gb"], precisions: ["int4"], nodesPerReplica: 1 });
     expect(oneNode.plan).toBeNull();
     expect(oneNode.closestMiss?.reason).toBe(
-      "needs 37.8 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90",
+      "needs 39.2 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90",
     );
     expect(oneNode.relaxations.find((x) => x.field === "nodesPerReplica")?.plan).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2 });
     expect(plan(r1({ gpus: ["a100-40gb"], precisions: ["int4"] }))).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2, pipelineParallelSize: 2 });
@@ -124,10 +134,42 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     expect(hopper.closestMiss?.rule).toBe("architecture");
   });
 
+  it("L40S: three g6e.48xlarge with PP 3; L4 never fits; A10G cannot run FP8", () => {
+    expect(plan(r1({ gpus: ["l40s"] }))).toMatchObject({ instanceType: "g6e.48xlarge", nodes: 3, tensorParallelSize: 8, pipelineParallelSize: 3 });
+    const l4 = r1({ gpus: ["l4"] });
+    expect(l4.plan).toBeNull();
+    expect(l4.closestMiss?.rule).toBe("memory");
+    expect(r1({ gpus: ["a10g"] }).closestMiss?.rule).toBe("architecture");
+  });
+
+  it("RTX PRO 6000: one g7e.48xlarge holds one 32k request once the prefill batch is lowered", () => {
+    const p = plan(r1({ gpus: ["rtx-pro-6000"] }));
+    expect(p).toMatchObject({ instanceType: "g7e.48xlarge", nodes: 1, tensorParallelSize: 8, kvCacheTokens: 48_464, maxConcurrentSequences: 1 });
+    expect(p.vllmArgs).toContain("--max-num-batched-tokens");
+  });
+
   it("B300 is sold only in us-west-2, and the region relaxation says so", () => {
     const result = r1({ gpus: ["b300"] });
     expect(result.plan).toBeNull();
     expect(result.relaxations.find((x) => x.field === "region")).toMatchObject({ value: "us-west-2", plan: { instanceType: "p6-b300.48xlarge" } });
+    expect(plan(r1({ gpus: ["b300"], region: "us-west-2" }))).toMatchObject({ instanceType: "p6-b300.48xlarge", nodes: 1, usdPerHour: 142.416 });
+  });
+
+  it("region relaxations never suggest GovCloud or a Local Zone", () => {
+    const result = r1({ gpus: ["h200"], region: "ap-southeast-2" });
+    const region = result.relaxations.find((x) => x.field === "region")?.value;
+    expect(region).toBeDefined();
+    expect(region).toMatch(/^[a-z]{2}-[a-z]+-\d$/);
+    expect(region).not.toMatch(/^us-gov-/);
+  });
+});
+
+describe("INT8 W8A8 runs on Ampere, Ada and Hopper only", () => {
+  it("plans the 70B INT8 distill on L4 and refuses it on Blackwell", () => {
+    expect(plan(planDeployment({ model: "r1-distill-llama-70b", precisions: ["int8"] })).gpu).toBe("l4");
+    const b200 = planDeployment({ model: "r1-distill-llama-70b", precisions: ["int8"], gpus: ["b200"] });
+    expect(b200.plan).toBeNull();
+    expect(b200.closestMiss?.reason).toContain("runs on ampere/ada/hopper; b200 is blackwell");
   });
 });
 
@@ -162,10 +204,11 @@ describe("ranking", () => {
     expect(result.alternatives).toHaveLength(5);
   });
 
-  it("throughput: the plan has the highest estimated decode rate", () => {
-    const result = planDeployment({ model: "r1-distill-llama-8b", objective: "throughput" });
-    const rates = [result.plan!, ...result.alternatives].map((p) => p.estimates.decodeTokensPerSecond);
-    expect(rates).toEqual([...rates].sort((a, b) => b - a));
+  it("throughput: the plan has the lowest estimated cost per output token, and does not buy the largest cluster", () => {
+    const result = planDeployment({ model: "deepseek-r1", objective: "throughput", concurrency: 64 });
+    const perToken = [result.plan!, ...result.alternatives].map((p) => p.estimates.usdPerMillionOutputTokens);
+    expect(perToken).toEqual([...perToken].sort((a, b) => a - b));
+    expect(result.plan).toMatchObject({ instanceType: "p6-b200.48xlarge", nodes: 2, replicas: 2, tensorParallelSize: 8 });
   });
 
   it("is deterministic", () => {
@@ -198,6 +241,15 @@ describe("bad input", () => {
       { path: "gpus.0", message: expect.stringContaining('unknown gpu "h10"; did you mean "h100"?') },
       { path: "", message: expect.stringContaining('unknown key "colour"') },
     ]);
+  });
+
+  it("refuses constraints that exclude each other, and precisions the model lacks", () => {
+    expect(() => planDeployment({ model: "deepseek-r1", gpus: ["h100"], instanceTypes: ["p5.48xlarge", "p4d.24xlarge"] })).toThrow(
+      "instanceTypes.1: p4d.24xlarge carries a100-40gb, which the GPU constraint (h100) leaves out; drop one of the two constraints",
+    );
+    expect(() => planDeployment({ model: "deepseek-v3", precisions: ["int8"] })).toThrow(
+      "precisions: DeepSeek-V3 has no int8 checkpoint vLLM can load; it has fp8, bf16, int4",
+    );
   });
 
   it("refuses a max_model_len beyond the model's context", () => {

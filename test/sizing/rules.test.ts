@@ -11,6 +11,7 @@ import {
   offeringProblem,
   pipelineParallelRule,
   priceQuote,
+  scaleRule,
   tensorParallelRule,
 } from "../../sizing";
 
@@ -132,6 +133,15 @@ describe("price: catalog, Spot ceiling, overrides", () => {
   });
 });
 
+describe("scale: one deployment plans at most 64 nodes", () => {
+  it("accepts 64 and refuses 65, saying what to change", () => {
+    expect(scaleRule(64, 1000)).toBeNull();
+    expect(scaleRule(65, 1000)).toBe(
+      "needs 65 nodes for 1,000 concurrent sequences; a deployment plans at most 64 nodes (lower the concurrency or split the deployment)",
+    );
+  });
+});
+
 describe("memory and the start condition", () => {
   const breakdown = (gpu: keyof typeof GPUS, tp: number, pp: number, maxModelLen: number) =>
     memoryBreakdown({
@@ -146,15 +156,15 @@ describe("memory and the start condition", () => {
     });
   it("rejects weights that do not fit, with the numbers", () => {
     expect(memoryRule(breakdown("h100", 8, 1, 32768), "h100", 0.9)).toBe(
-      "needs 78.5 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90",
+      "needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90",
     );
     expect(memoryRule(breakdown("h200", 8, 1, 32768), "h200", 0.9)).toBeNull();
   });
   it("refuses a max_model_len longer than the KV cache, naming the longest that fits", () => {
     const m = breakdown("h200", 8, 1, 163840);
-    expect(kvCacheRule(m, 163840)).toBeNull(); // 609,344 tokens
-    expect(kvCacheRule(m, 609_345)).toBe(
-      "KV cache of 39.9 GiB per GPU holds 609,344 tokens; one 609,345-token request does not fit (largest max_model_len that fits: 609,344)",
+    expect(kvCacheRule(m, 163840)).toBeNull(); // 596,496 tokens
+    expect(kvCacheRule(m, 596_497)).toBe(
+      "KV cache of 39.0 GiB per GPU holds 596,496 tokens; one 596,497-token request does not fit (largest max_model_len that fits: 596,496)",
     );
   });
 });

@@ -46,7 +46,19 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
   it("DeepSeek-V3 has no reasoning parser; an FP8 KV cache is passed through", () => {
     const args = planDeployment({ model: "deepseek-v3", kvCacheDtype: "fp8" }).plan!.vllmArgs;
     expect(args).not.toContain("--reasoning-parser");
-    expect(args.slice(-2)).toEqual(["--kv-cache-dtype", "fp8"]);
+    expect(args[args.indexOf("--kv-cache-dtype") + 1]).toBe("fp8");
+  });
+
+  it("lowers --max-num-batched-tokens only when vLLM's large default does not fit", () => {
+    // DeepSeek-R1 FP8 on 8 x RTX PRO 6000 (95.1 GiB, large-batch class): 79.4 GiB of weights
+    // + 7.5 GiB of activations at 8192 batched tokens exceed the 85.6 GiB budget; at 2048 the
+    // activations are 3.1 GiB and 3.2 GiB remain for the KV cache.
+    const p = planDeployment({ model: "deepseek-r1", instanceTypes: ["g7e.48xlarge"], nodesPerReplica: 1 }).plan;
+    expect(p?.vllmArgs.slice(-2)).toEqual(["--max-num-batched-tokens", "2048"]);
+    expect(p?.memory.maxNumBatchedTokens).toBe(2048);
+    expect(p?.perGpuMemoryGiB.activations).toBeCloseTo(3.1, 1);
+    const roomy = planDeployment({ model: "deepseek-r1", gpus: ["h200"] }).plan!;
+    expect(roomy.vllmArgs).not.toContain("--max-num-batched-tokens");
   });
 
   it("passes --quantization only for a checkpoint that needs it", () => {
@@ -58,6 +70,7 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       maxModelLen: 8192,
       gpuMemoryUtilization: 0.9,
       kvCacheDtype: "auto" as const,
+      maxNumBatchedTokens: null,
     };
     const bf16 = MODELS["r1-distill-qwen-7b"].checkpoints[0]!;
     expect(vllmServeArgs({ ...base, checkpoint: bf16 })).not.toContain("--quantization");
@@ -102,9 +115,12 @@ describe("throughput and price estimates", () => {
   it("prices a million output tokens at the aggregate rate", () => {
     const model = MODELS["r1-distill-qwen-1.5b"];
     const input = { model, checkpoint: model.checkpoints[0]!, gpu: GPUS.l4, tensorParallelSize: 1, kvBytesPerTokenPerLayer: 1024, maxModelLen: 32768 };
-    const e = estimates(input, 4, 2, 1.6);
-    expect(e.decodeTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 4) * 2, 9);
-    expect(e.usdPerMillionOutputTokens).toBeCloseTo((1.6 / (e.decodeTokensPerSecond * 3600)) * 1e6, 9);
+    // 3 sequences over 2 replicas: 2 per replica at the requested load; 4 per replica at full batch.
+    const e = estimates(input, { concurrency: 3, replicas: 2, maxSequencesPerReplica: 4, usdPerHour: 1.6 });
+    expect(e.decodeTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 2) * 2, 9);
+    expect(e.fullBatchDecodeTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 4) * 2, 9);
+    expect(e.singleSequenceTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 1), 9);
+    expect(e.usdPerMillionOutputTokens).toBeCloseTo((1.6 / (e.fullBatchDecodeTokensPerSecond * 3600)) * 1e6, 9);
     expect(e.basis).toMatch(/^estimate: memory-bandwidth roofline/);
   });
 });
