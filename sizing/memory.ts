@@ -199,7 +199,7 @@ export interface MemoryBreakdown {
   freeGiB: number;
   /** Tokens of KV cache the replica holds (the least of its stages, whole blocks). */
   kvCacheTokens: number;
-  kvBytesPerToken: number;
+  kvBytesPerTokenPerGpu: number;
   /** Full-length sequences that fit at once: kvCacheTokens / maxModelLen, capped at max_num_seqs. */
   maxConcurrentSequences: number;
   maxNumSeqs: number;
@@ -233,7 +233,7 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
   let first = 0;
-  let limiting: { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerToken: number } | undefined;
+  let limiting: { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerTokenPerGpu: number } | undefined;
   stageLayers.forEach((count, stage) => {
     const stageParamsPerRank = perRank.slice(first, first + count).reduce((sum, p) => sum + p, 0);
     first += count;
@@ -242,11 +242,11 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     if (stage === pp - 1) stageBytes += headBytes / tp;
     const weightsGiB = stageBytes / GIB;
     const kvCacheGiB = budgetGiB - weightsGiB - activationsGiB;
-    const kvBytesPerToken = perLayer * count;
-    const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerToken * KV_BLOCK_TOKENS)) : 0;
+    const kvBytesPerTokenPerGpu = perLayer * count;
+    const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerTokenPerGpu * KV_BLOCK_TOKENS)) : 0;
     const tokens = blocks * KV_BLOCK_TOKENS;
     if (!limiting || tokens < limiting.tokens || (tokens === limiting.tokens && kvCacheGiB < limiting.kvCacheGiB)) {
-      limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerToken };
+      limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerTokenPerGpu };
     }
   });
   const worst = limiting!;
@@ -258,7 +258,7 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     kvCacheGiB: worst.kvCacheGiB,
     freeGiB: gpu.memoryGiB - budgetGiB,
     kvCacheTokens: worst.tokens,
-    kvBytesPerToken: worst.kvBytesPerToken,
+    kvBytesPerTokenPerGpu: worst.kvBytesPerTokenPerGpu,
     maxConcurrentSequences: Math.min(Math.floor(worst.tokens / maxModelLen), maxNumSeqs),
     maxNumSeqs,
     maxNumBatchedTokens,

@@ -84,7 +84,7 @@ export interface Rejection {
   instanceType: InstanceType;
   checkpoint: string;
   precision: Precision;
-  /** Nodes per replica of the candidate. */
+  /** Nodes of the candidate: one replica spanning this many nodes (the plan's `nodesPerReplica`). */
   nodes: number;
   tensorParallelSize: number | null;
   pipelineParallelSize: number | null;
@@ -370,12 +370,12 @@ export function fitMemory(
     const memoryProblem = memoryRule(memory, gpuId, request.gpuMemoryUtilization);
     if (memoryProblem) {
       // GiB per GPU missing: the overshoot plus the cache one full request needs.
-      const shortfallGiB = -memory.kvCacheGiB + (request.maxModelLen * memory.kvBytesPerToken) / GIB;
+      const shortfallGiB = -memory.kvCacheGiB + (request.maxModelLen * memory.kvBytesPerTokenPerGpu) / GIB;
       return { rule: "memory" as const, reason: memoryProblem, shortfallGiB };
     }
     const kvProblem = kvCacheRule(memory, request.maxModelLen);
     if (kvProblem) {
-      const shortfallGiB = ((request.maxModelLen - memory.kvCacheTokens) * memory.kvBytesPerToken) / GIB;
+      const shortfallGiB = ((request.maxModelLen - memory.kvCacheTokens) * memory.kvBytesPerTokenPerGpu) / GIB;
       return { rule: "kv-cache" as const, reason: kvProblem, shortfallGiB };
     }
     return null;

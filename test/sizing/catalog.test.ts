@@ -60,6 +60,19 @@ describe("references resolve", () => {
     }
   });
 
+  it("checkpoint kernels agree with what the GPUs run natively", () => {
+    // FP4 and W8A8 FP8 checkpoints that leave Ampere out need the format in the tensor cores.
+    for (const id of MODEL_IDS) {
+      for (const checkpoint of MODELS[id].checkpoints) {
+        const native = checkpoint.precision === "fp4" || (checkpoint.precision === "fp8" && !checkpoint.architectures.includes("ampere"));
+        if (!native) continue;
+        for (const gpu of GPU_IDS.filter((g) => checkpoint.architectures.includes(GPUS[g].architecture))) {
+          expect(GPUS[gpu].nativePrecisions, `${checkpoint.repo} on ${gpu}`).toContain(checkpoint.precision);
+        }
+      }
+    }
+  });
+
   it("checkpoint repos are unique within a model", () => {
     for (const id of MODEL_IDS) {
       const repos = MODELS[id].checkpoints.map((c) => c.repo);

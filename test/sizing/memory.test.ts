@@ -63,7 +63,7 @@ describe("MLA: DeepSeek-R1 native FP8 on 8 x H200, TP 8, max_model_len 32768", (
     expect(kvBytesPerTokenPerLayer(r1, 8, "auto")).toBe(1152);
     expect(kvBytesPerTokenPerLayer(r1, 1, "auto")).toBe(1152);
     expect(kvBytesPerTokenPerLayer(r1, 8, "fp8")).toBe(576);
-    expect(m.kvBytesPerToken).toBe(70_272);
+    expect(m.kvBytesPerTokenPerGpu).toBe(70_272);
   });
   it("turns what is left into whole 16-token blocks", () => {
     expect(m.kvCacheGiB).toBeCloseTo(125.955 - m.weightsGiB - 7.55, 9);
@@ -117,7 +117,7 @@ describe("MLA with pipeline parallelism: DeepSeek-R1 on 2 x 8 H100, TP 8 x PP 2"
     expect(tokens[1]!).toBeLessThan(tokens[0]!);
     expect(m.stage).toBe(1);
     expect(m.weightsGiB).toBeCloseTo(weights[1]!, 9);
-    expect(m.kvBytesPerToken).toBe(30 * 1152);
+    expect(m.kvBytesPerTokenPerGpu).toBe(30 * 1152);
     expect(m.kvCacheTokens).toBe(tokens[1]);
   });
 });
@@ -151,7 +151,7 @@ describe("GQA: R1-Distill-Llama-70B BF16 (80 layers, 8 KV heads of 128)", () => 
     expect(m.maxNumBatchedTokens).toBe(2048);
     expect(m.activationsGiB).toBeCloseTo(3.3, 6);
     expect(m.kvCacheGiB).toBeCloseTo(3.957, 3);
-    expect(m.kvBytesPerToken).toBe(81_920);
+    expect(m.kvBytesPerTokenPerGpu).toBe(81_920);
     expect(m.kvCacheTokens).toBe(51_856);
     expect(m.maxConcurrentSequences).toBe(1);
   });

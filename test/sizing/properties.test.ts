@@ -65,7 +65,7 @@ describe("planner properties", () => {
           const m = p.memory;
           expect(m.weightsGiB + m.activationsGiB).toBeLessThan(m.budgetGiB);
           expect(m.budgetGiB).toBeCloseTo(GPUS[p.gpu].memoryGiB * 0.9, 9);
-          expect(p.kvCacheTokens * m.kvBytesPerToken).toBeLessThanOrEqual(m.kvCacheGiB * GIB);
+          expect(p.kvCacheTokens * m.kvBytesPerTokenPerGpu).toBeLessThanOrEqual(m.kvCacheGiB * GIB);
           expect(p.kvCacheTokens).toBeGreaterThanOrEqual(r.maxModelLen);
           expect(p.replicas * p.maxConcurrentSequences).toBeGreaterThanOrEqual(r.concurrency);
           expect(p.nodes).toBeLessThanOrEqual(MAX_NODES_PER_DEPLOYMENT);
