@@ -8,3 +8,4 @@ export * from "./request";
 export * from "./rules";
 export * from "./vllm";
 export { didYouMean, unknownIdMessage } from "./didyoumean";
+export * from "./errors";

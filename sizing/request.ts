@@ -17,6 +17,7 @@ import {
   type ModelId,
 } from "./catalog";
 import { unknownIdMessage } from "./didyoumean";
+import { InputError, type InputProblem } from "./errors";
 import { DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES } from "./memory";
 
 /**
@@ -153,17 +154,12 @@ export const PlanRequestSchema = z
 export type PlanRequestInput = z.input<typeof PlanRequestSchema>;
 export type PlanRequest = z.output<typeof PlanRequestSchema>;
 
-export interface InputProblem {
-  /** Property path, e.g. `gpus.0` or `priceOverrides.1.usdPerHour`. */
-  path: string;
-  message: string;
-}
-
 /** Bad planner input: every problem at once, each with its property path. */
-export class PlanInputError extends Error {
-  constructor(readonly problems: readonly InputProblem[]) {
-    super(problems.map((p) => `${p.path || "request"}: ${p.message}`).join("\n"));
+export class PlanInputError extends InputError {
+  constructor(problems: readonly InputProblem[]) {
+    super("plan request", problems);
     this.name = "PlanInputError";
+    this.message = problems.map((p) => `${p.path || "request"}: ${p.message}`).join("\n");
   }
 }
 

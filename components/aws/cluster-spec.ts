@@ -1,0 +1,133 @@
+/**
+ * What a new GpuCluster's network and control plane look like, decided from its arguments:
+ * pure functions, tested without mocks.
+ */
+import type { InputProblem } from "../../sizing";
+
+export const NAT_GATEWAY_MODES = ["single", "per-az"] as const;
+export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
+
+export interface NewClusterInput {
+  /** EKS cluster name: 1-100 characters, starting with a letter or digit. */
+  clusterName: string;
+  kubernetesVersion: string;
+  vpcCidr: string;
+  /** How many availability zones get a private and a public subnet. */
+  availabilityZoneCount: number;
+  natGateways: NatGatewayMode;
+  endpointPublicAccess: boolean;
+  publicAccessCidrs: readonly string[];
+  adminPrincipalArns: readonly string[];
+}
+
+export interface SubnetPlan {
+  /** One /19 per zone for nodes and pods (the VPC CNI gives every pod a VPC address). */
+  private: string[];
+  /** One /24 per zone, for NAT gateways and internet-facing load balancers only. */
+  public: string[];
+}
+
+const CIDR16 = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const K8S_VERSION = /^1\.\d{2}$/;
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/;
+
+/** The most zones a /16 holds at a /19 per zone, leaving the top /19 for the public /24s. */
+export const MAX_AVAILABILITY_ZONES = 6;
+
+/** Private /19s from the bottom of the /16, public /24s from its top /19. */
+export function subnetPlan(vpcCidr: string, zones: number): SubnetPlan {
+  const match = CIDR16.exec(vpcCidr);
+  if (!match) throw new Error(`vpcCidr ${vpcCidr} is not a /16`);
+  const [, a, b] = match;
+  return {
+    private: Array.from({ length: zones }, (_, i) => `${a}.${b}.${i * 32}.0/19`),
+    public: Array.from({ length: zones }, (_, i) => `${a}.${b}.${224 + i}.0/24`),
+  };
+}
+
+function validCidr(cidr: string): boolean {
+  const m = CIDR.exec(cidr);
+  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+export function newClusterProblems(input: NewClusterInput): InputProblem[] {
+  const problems: InputProblem[] = [];
+  if (!CLUSTER_NAME.test(input.clusterName)) {
+    problems.push({
+      path: "clusterName",
+      message: `"${input.clusterName}" is not an EKS cluster name: 1-100 letters, digits, "-" or "_", starting with a letter or digit`,
+    });
+  }
+  if (!K8S_VERSION.test(input.kubernetesVersion)) {
+    problems.push({ path: "kubernetesVersion", message: `"${input.kubernetesVersion}" is not a Kubernetes minor version such as 1.33` });
+  }
+  const cidr = CIDR16.exec(input.vpcCidr);
+  if (!cidr || Number(cidr[1]) > 255 || Number(cidr[2]) > 255) {
+    problems.push({ path: "vpcCidr", message: `"${input.vpcCidr}" is not a /16 such as 10.0.0.0/16; the subnet plan splits a /16` });
+  }
+  const zones = input.availabilityZoneCount;
+  if (!Number.isInteger(zones) || zones < 2 || zones > MAX_AVAILABILITY_ZONES) {
+    problems.push({
+      path: "availabilityZoneCount",
+      message: `${zones} zones: EKS needs at least 2, and a /16 holds at most ${MAX_AVAILABILITY_ZONES}; give 2 to ${MAX_AVAILABILITY_ZONES}`,
+    });
+  }
+  input.publicAccessCidrs.forEach((c, i) => {
+    if (!validCidr(c)) problems.push({ path: `publicAccessCidrs.${i}`, message: `"${c}" is not a CIDR block such as 203.0.113.0/24` });
+  });
+  if (!input.endpointPublicAccess && input.publicAccessCidrs.length > 0) {
+    problems.push({
+      path: "publicAccessCidrs",
+      message: "publicAccessCidrs only apply to a public endpoint; set endpointPublicAccess: true or drop them",
+    });
+  }
+  if (input.endpointPublicAccess && input.publicAccessCidrs.includes("0.0.0.0/0")) {
+    problems.push({
+      path: "publicAccessCidrs",
+      message: "0.0.0.0/0 opens the Kubernetes API to the internet; list your office or VPN ranges instead",
+    });
+  }
+  input.adminPrincipalArns.forEach((arn, i) => {
+    if (!PRINCIPAL_ARN.test(arn)) {
+      problems.push({ path: `adminPrincipalArns.${i}`, message: `"${arn}" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)` });
+    }
+  });
+  return problems;
+}
+
+/** The Kubernetes API endpoint settings. The public endpoint, when on, is limited to the given ranges. */
+export function endpointAccess(input: Pick<NewClusterInput, "endpointPublicAccess" | "publicAccessCidrs">) {
+  return {
+    endpointPrivateAccess: true,
+    endpointPublicAccess: input.endpointPublicAccess,
+    publicAccessCidrs: input.endpointPublicAccess ? [...input.publicAccessCidrs] : undefined,
+  };
+}
+
+/**
+ * A kubeconfig that authenticates with `aws eks get-token`, so no credential is stored in
+ * it (https://docs.aws.amazon.com/eks/latest/userguide/create-kubeconfig.html).
+ */
+export function kubeconfig(cluster: { name: string; endpoint: string; certificateAuthority: string; region: string }): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: cluster.name, cluster: { server: cluster.endpoint, "certificate-authority-data": cluster.certificateAuthority } }],
+    contexts: [{ name: cluster.name, context: { cluster: cluster.name, user: cluster.name } }],
+    "current-context": cluster.name,
+    users: [
+      {
+        name: cluster.name,
+        user: {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: "aws",
+            args: ["eks", "get-token", "--cluster-name", cluster.name, "--region", cluster.region, "--output", "json"],
+          },
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,333 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { InputError, type InputProblem } from "../../sizing";
+import {
+  endpointAccess,
+  kubeconfig,
+  newClusterProblems,
+  subnetPlan,
+  type NatGatewayMode,
+} from "./cluster-spec";
+import {
+  CLUSTER_ADMIN_ACCESS_POLICY,
+  CLUSTER_MANAGED_POLICIES,
+  CLUSTER_TRUST_POLICY,
+  accessPolicyArn,
+  managedPolicyArn,
+} from "./iam";
+
+/** What a GpuNodeGroup needs of the cluster it joins; a GpuCluster provides it. */
+export interface GpuClusterRef {
+  clusterName: pulumi.Output<string>;
+  region: string;
+  vpcId: pulumi.Output<string>;
+  /** Private subnets nodes go in, with their availability zones. */
+  privateSubnets: pulumi.Output<{ id: string; availabilityZone: string }[]>;
+  /** The security group EKS created for the cluster; nodes with custom interfaces must carry it. */
+  clusterSecurityGroupId: pulumi.Output<string>;
+}
+
+export interface NewGpuClusterArgs {
+  mode?: "new";
+  /**
+   * EKS cluster name.
+   * @default the component's name
+   */
+  clusterName?: string;
+  /**
+   * Kubernetes minor version of the control plane.
+   * @default "1.35"
+   */
+  kubernetesVersion?: string;
+  /**
+   * The VPC's address range; private /19s and public /24s are cut from it.
+   * @default "10.0.0.0/16"
+   */
+  vpcCidr?: string;
+  /**
+   * Availability zones with a private and a public subnet each.
+   * @default 2
+   */
+  availabilityZoneCount?: number;
+  /**
+   * One NAT gateway for the VPC, or one per zone so that a zone outage keeps egress.
+   * @default "single"
+   */
+  natGateways?: NatGatewayMode;
+  /**
+   * Whether the Kubernetes API is reachable from the internet. The private endpoint is always on.
+   * @default false
+   */
+  endpointPublicAccess?: boolean;
+  /**
+   * Source ranges allowed to reach a public endpoint.
+   * @default []
+   * @example ["203.0.113.0/24"]
+   */
+  publicAccessCidrs?: string[];
+  /**
+   * IAM roles or users given cluster-admin besides the identity that runs `pulumi up`
+   * (which always gets it; listing it again makes a second, conflicting access entry).
+   * @default []
+   */
+  adminPrincipalArns?: string[];
+  /**
+   * @default the `aws:region` stack config
+   */
+  region?: string;
+  /**
+   * Tags for every AWS resource.
+   * @default {}
+   */
+  tags?: Record<string, string>;
+}
+
+export interface ExistingGpuClusterArgs {
+  mode: "existing";
+  /** Name of the EKS cluster to attach node groups to. */
+  clusterName: string;
+  /**
+   * Subnets for the node groups.
+   * @default the cluster's own subnets
+   */
+  subnetIds?: string[];
+  /**
+   * Kubeconfig for the Kubernetes provider, as a secret.
+   * @default one built from the cluster that authenticates with `aws eks get-token`
+   */
+  kubeconfig?: pulumi.Input<string>;
+  /**
+   * @default the `aws:region` stack config
+   */
+  region?: string;
+}
+
+export type GpuClusterArgs = NewGpuClusterArgs | ExistingGpuClusterArgs;
+
+/**
+ * Where GPU node groups go: a new EKS cluster in its own VPC (private subnets, secrets
+ * encrypted with a KMS key, the deploying identity as admin, the Pod Identity agent), or
+ * an existing cluster, for which nothing is created.
+ */
+export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRef {
+  readonly clusterName: pulumi.Output<string>;
+  readonly region: string;
+  readonly vpcId: pulumi.Output<string>;
+  readonly privateSubnets: pulumi.Output<{ id: string; availabilityZone: string }[]>;
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
+  readonly endpoint: pulumi.Output<string>;
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Kubernetes provider for the cluster, for the components that deploy onto it. */
+  readonly provider: k8s.Provider;
+
+  constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    const region = args.region ?? new pulumi.Config("aws").get("region");
+    const normalized = args.mode === "existing" ? null : normalizeNew(name, args);
+    const problems: InputProblem[] = [];
+    if (!region) problems.push({ path: "region", message: "no region: set region, or `pulumi config set aws:region us-east-1`" });
+    if (normalized) problems.push(...newClusterProblems(normalized));
+    if (args.mode === "existing" && args.clusterName.trim() === "") {
+      problems.push({ path: "clusterName", message: "name the existing EKS cluster to attach to" });
+    }
+    if (problems.length > 0) throw new InputError(`GpuCluster "${name}"`, problems);
+    super("llm-fleet:aws:GpuCluster", name, {}, opts);
+    this.region = region!;
+
+    if (args.mode === "existing") {
+      const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
+      const subnetIds = args.subnetIds ? pulumi.output(args.subnetIds) : cluster.vpcConfig.subnetIds;
+      this.clusterName = cluster.name;
+      this.vpcId = cluster.vpcConfig.vpcId;
+      this.clusterSecurityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
+      this.endpoint = cluster.endpoint;
+      this.privateSubnets = subnetIds.apply((ids) =>
+        Promise.all(
+          ids.map((id) =>
+            aws.ec2.getSubnet({ id }, { parent: this }).then((s) => ({ id, availabilityZone: s.availabilityZone })),
+          ),
+        ),
+      );
+      this.kubeconfig = args.kubeconfig
+        ? pulumi.secret(args.kubeconfig)
+        : pulumi
+            .all([cluster.name, cluster.endpoint, cluster.certificateAuthorities])
+            .apply(([clusterName, endpoint, cas]) =>
+              kubeconfig({ name: clusterName, endpoint, certificateAuthority: cas[0]?.data ?? "", region: this.region }),
+            );
+    } else {
+      const created = this.createCluster(name, normalized!);
+      this.clusterName = created.clusterName;
+      this.vpcId = created.vpcId;
+      this.clusterSecurityGroupId = created.clusterSecurityGroupId;
+      this.endpoint = created.endpoint;
+      this.privateSubnets = created.privateSubnets;
+      this.kubeconfig = created.kubeconfig;
+    }
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      vpcId: this.vpcId,
+      privateSubnets: this.privateSubnets,
+      clusterSecurityGroupId: this.clusterSecurityGroupId,
+      endpoint: this.endpoint,
+      kubeconfig: this.kubeconfig,
+    });
+  }
+
+  private createCluster(name: string, input: ReturnType<typeof normalizeNew>) {
+    const parent = { parent: this };
+    const tags = { ...input.tags, "llm-fleet.dev/cluster": input.clusterName };
+    const partition = aws.getPartitionOutput({}, parent).partition;
+    const zones = aws
+      .getAvailabilityZonesOutput({ state: "available", filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }] }, parent)
+      .names.apply((names) => {
+        if (names.length < input.availabilityZoneCount) {
+          throw new Error(`${this.region} has ${names.length} availability zones; availabilityZoneCount asks for ${input.availabilityZoneCount}`);
+        }
+        return names.slice(0, input.availabilityZoneCount);
+      });
+    const plan = subnetPlan(input.vpcCidr, input.availabilityZoneCount);
+    const clusterTag = `kubernetes.io/cluster/${input.clusterName}`;
+
+    const vpc = new aws.ec2.Vpc(
+      `${name}-vpc`,
+      { cidrBlock: input.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${input.clusterName}-vpc` } },
+      parent,
+    );
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags }, parent);
+    const publicRoutes = new aws.ec2.RouteTable(
+      `${name}-public-rt`,
+      { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { ...tags, Name: `${input.clusterName}-public` } },
+      parent,
+    );
+    const publicSubnets = plan.public.map((cidrBlock, i) => {
+      const subnet = new aws.ec2.Subnet(
+        `${name}-public-${i}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock,
+          availabilityZone: zones.apply((z) => z[i]!),
+          // Only NAT gateways and internet-facing load balancers live here; nodes never get public IPs.
+          mapPublicIpOnLaunch: false,
+          tags: { ...tags, Name: `${input.clusterName}-public-${i}`, "kubernetes.io/role/elb": "1", [clusterTag]: "shared" },
+        },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: publicRoutes.id }, parent);
+      return subnet;
+    });
+    const natCount = input.natGateways === "per-az" ? input.availabilityZoneCount : 1;
+    const nats = Array.from({ length: natCount }, (_, i) => {
+      const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags }, parent);
+      return new aws.ec2.NatGateway(
+        `${name}-nat-${i}`,
+        { allocationId: eip.id, subnetId: publicSubnets[i]!.id, tags: { ...tags, Name: `${input.clusterName}-nat-${i}` } },
+        { parent: this, dependsOn: [igw] },
+      );
+    });
+    const privateSubnets = plan.private.map((cidrBlock, i) => {
+      const subnet = new aws.ec2.Subnet(
+        `${name}-private-${i}`,
+        {
+          vpcId: vpc.id,
+          cidrBlock,
+          availabilityZone: zones.apply((z) => z[i]!),
+          mapPublicIpOnLaunch: false,
+          tags: { ...tags, Name: `${input.clusterName}-private-${i}`, "kubernetes.io/role/internal-elb": "1", [clusterTag]: "shared" },
+        },
+        parent,
+      );
+      const routes = new aws.ec2.RouteTable(
+        `${name}-private-${i}`,
+        {
+          vpcId: vpc.id,
+          routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, natCount - 1)]!.id }],
+          tags: { ...tags, Name: `${input.clusterName}-private-${i}` },
+        },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      return subnet;
+    });
+
+    const role = new aws.iam.Role(`${name}-cluster-role`, { assumeRolePolicy: CLUSTER_TRUST_POLICY, tags }, parent);
+    const attachments = CLUSTER_MANAGED_POLICIES.map(
+      (policy) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-cluster-${policy}`,
+          { role: role.name, policyArn: partition.apply((p) => managedPolicyArn(p, policy)) },
+          parent,
+        ),
+    );
+    const key = new aws.kms.Key(
+      `${name}-secrets-key`,
+      { description: `EKS secrets encryption for ${input.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
+      parent,
+    );
+    const cluster = new aws.eks.Cluster(
+      `${name}-cluster`,
+      {
+        name: input.clusterName,
+        version: input.kubernetesVersion,
+        roleArn: role.arn,
+        vpcConfig: { subnetIds: privateSubnets.map((s) => s.id), ...endpointAccess(input) },
+        encryptionConfig: { resources: ["secrets"], provider: { keyArn: key.arn } },
+        // Access is granted by the explicit entries below, not by the creator's implicit admin.
+        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
+        enabledClusterLogTypes: ["api", "audit", "authenticator"],
+        tags,
+      },
+      { parent: this, dependsOn: attachments },
+    );
+
+    // `pulumi up` may run under an assumed role: EKS wants the role's ARN, not the session's.
+    const caller = aws.getCallerIdentityOutput({}, parent);
+    const deployer = aws.iam.getSessionContextOutput({ arn: caller.arn }, parent).issuerArn;
+    const admins: pulumi.Input<string>[] = [deployer, ...input.adminPrincipalArns];
+    admins.forEach((principalArn, i) => {
+      const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn, type: "STANDARD" }, parent);
+      new aws.eks.AccessPolicyAssociation(
+        `${name}-admin-${i}`,
+        {
+          clusterName: cluster.name,
+          principalArn,
+          policyArn: partition.apply((p) => accessPolicyArn(p, CLUSTER_ADMIN_ACCESS_POLICY)),
+          accessScope: { type: "cluster" },
+        },
+        { parent: this, dependsOn: [entry] },
+      );
+    });
+    // Pods get AWS credentials (the S3 weights bucket, say) through EKS Pod Identity, never the node role.
+    new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, parent);
+
+    return {
+      clusterName: cluster.name,
+      vpcId: vpc.id,
+      clusterSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
+      endpoint: cluster.endpoint,
+      privateSubnets: pulumi
+        .all(privateSubnets.map((s) => pulumi.all([s.id, s.availabilityZone])))
+        .apply((pairs) => pairs.map(([id, availabilityZone]) => ({ id, availabilityZone }))),
+      kubeconfig: pulumi
+        .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
+        .apply(([clusterName, endpoint, ca]) =>
+          kubeconfig({ name: clusterName, endpoint, certificateAuthority: ca.data ?? "", region: this.region }),
+        ),
+    };
+  }
+}
+
+function normalizeNew(name: string, args: NewGpuClusterArgs) {
+  return {
+    clusterName: args.clusterName ?? name,
+    kubernetesVersion: args.kubernetesVersion ?? "1.35",
+    vpcCidr: args.vpcCidr ?? "10.0.0.0/16",
+    availabilityZoneCount: args.availabilityZoneCount ?? 2,
+    natGateways: args.natGateways ?? "single",
+    endpointPublicAccess: args.endpointPublicAccess ?? false,
+    publicAccessCidrs: args.publicAccessCidrs ?? [],
+    adminPrincipalArns: args.adminPrincipalArns ?? [],
+    tags: args.tags ?? {},
+  };
+}

@@ -1,0 +1,217 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { InputError, type CapacityType, type PriceOverride } from "../../sizing";
+import type { GpuClusterRef } from "./gpu-cluster";
+import { NODE_TRUST_POLICY, managedPolicyArn } from "./iam";
+import { nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
+
+export interface GpuNodeGroupArgs {
+  /** The cluster to join: a GpuCluster, new or existing. */
+  cluster: GpuClusterRef;
+  /** EC2 instance type of the catalog, e.g. `p5.48xlarge`. */
+  instanceType: string;
+  /** Model id the nodes serve, for labels. */
+  model: string;
+  /** Size of the checkpoint the nodes serve, in GB: sizes the weights cache. */
+  checkpointSizeGB: number;
+  /**
+   * @default "on-demand"
+   */
+  capacityType?: CapacityType;
+  /**
+   * Node counts. `minSize` 0 lets a stack scale to zero.
+   * @default { minSize: desiredSize, desiredSize: 1, maxSize: desiredSize }
+   */
+  scaling?: { minSize?: number; desiredSize?: number; maxSize?: number };
+  /**
+   * Nodes one vLLM replica spans. Above 1, EFA is on by default where the instance has it.
+   * @default 1
+   */
+  nodesPerReplica?: number;
+  /**
+   * EFA network interfaces, one per network card, with a cluster placement group.
+   * @default true when nodesPerReplica > 1 and the instance type has EFA
+   */
+  efa?: boolean;
+  /**
+   * A Capacity Reservation or Capacity Block to launch into (`cr-...`). Required for Capacity Blocks.
+   */
+  capacityReservationId?: string;
+  /**
+   * The single availability zone for the nodes. Required for a Capacity Block (its zone).
+   * @default the first zone of the cluster's subnets when EFA is on; every zone otherwise
+   */
+  availabilityZone?: string;
+  /**
+   * `al2023` (AL2023 NVIDIA AMI; needs the NVIDIA device plugin) or `bottlerocket` (plugin included).
+   * @default "al2023"
+   */
+  amiFamily?: AmiFamily;
+  /**
+   * Attach AmazonSSMManagedInstanceCore, for Session Manager access to the nodes.
+   * @default false
+   */
+  ssm?: boolean;
+  /**
+   * Negotiated or Capacity Block prices, for the cost outputs.
+   * @default []
+   */
+  priceOverrides?: PriceOverride[];
+  /**
+   * Tags for every AWS resource.
+   * @default {}
+   */
+  tags?: Record<string, string>;
+}
+
+/**
+ * One EKS managed node group for one node specification of a plan: its IAM role, a
+ * launch template (encrypted gp3 root, IMDSv2 with one hop, NVMe RAID for the weights
+ * cache, EFA interfaces, capacity reservation), an optional cluster placement group, and
+ * the node group with GPU labels and the `nvidia.com/gpu` taint.
+ */
+export class GpuNodeGroup extends pulumi.ComponentResource {
+  readonly nodeGroupName: pulumi.Output<string>;
+  /** What a workload's pod spec must carry to land on these nodes. */
+  readonly nodeSelector: Record<string, string>;
+  readonly tolerations: NodeGroupSpec["tolerations"];
+  /** Hourly and monthly cost at desired and at maximum size; null when no price is known. */
+  readonly cost: NodeGroupCost | null;
+  readonly spec: NodeGroupSpec;
+
+  constructor(name: string, args: GpuNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+    const desiredSize = args.scaling?.desiredSize ?? 1;
+    const result = nodeGroupSpec({
+      name,
+      instanceType: args.instanceType,
+      region: args.cluster.region,
+      capacityType: args.capacityType ?? "on-demand",
+      scaling: {
+        minSize: args.scaling?.minSize ?? desiredSize,
+        desiredSize,
+        maxSize: args.scaling?.maxSize ?? desiredSize,
+      },
+      efa: args.efa,
+      nodesPerReplica: args.nodesPerReplica ?? 1,
+      capacityReservationId: args.capacityReservationId,
+      availabilityZone: args.availabilityZone,
+      amiFamily: args.amiFamily ?? "al2023",
+      checkpointSizeGB: args.checkpointSizeGB,
+      model: args.model,
+      ssm: args.ssm ?? false,
+      priceOverrides: args.priceOverrides ?? [],
+    });
+    if ("problems" in result) throw new InputError(`GpuNodeGroup "${name}"`, result.problems);
+    super("llm-fleet:aws:GpuNodeGroup", name, {}, opts);
+    const spec = result.spec;
+    this.spec = spec;
+    const parent = { parent: this };
+    const tags = { ...args.tags, "llm-fleet.dev/node-group": name, "llm-fleet.dev/model": args.model };
+    const partition = aws.getPartitionOutput({}, parent).partition;
+
+    const role = new aws.iam.Role(`${name}-node-role`, { assumeRolePolicy: NODE_TRUST_POLICY, tags }, parent);
+    const attachments = spec.managedPolicies.map(
+      (policy) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-node-${policy}`,
+          { role: role.name, policyArn: partition.apply((p) => managedPolicyArn(p, policy)) },
+          parent,
+        ),
+    );
+
+    const subnets = args.cluster.privateSubnets.apply((list) => {
+      if (spec.availabilityZone === null) return list.map((s) => s.id);
+      const zone = spec.availabilityZone === "first" ? [...list.map((s) => s.availabilityZone)].sort()[0] : spec.availabilityZone;
+      const inZone = list.filter((s) => s.availabilityZone === zone).map((s) => s.id);
+      if (inZone.length === 0) {
+        throw new Error(`GpuNodeGroup "${name}": the cluster has no private subnet in ${zone}; use one of ${[...new Set(list.map((s) => s.availabilityZone))].join(", ")}`);
+      }
+      return inZone;
+    });
+
+    let placementGroup: aws.ec2.PlacementGroup | undefined;
+    let networkInterfaces: aws.types.input.ec2.LaunchTemplateNetworkInterface[] | undefined;
+    if (spec.efa) {
+      // EFA traffic must be allowed to and from the interfaces' own security group.
+      const efaGroup = new aws.ec2.SecurityGroup(
+        `${name}-efa`,
+        {
+          vpcId: args.cluster.vpcId,
+          description: `EFA traffic between ${name} nodes`,
+          ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true, description: "EFA from peers" }],
+          egress: [{ protocol: "-1", fromPort: 0, toPort: 0, self: true, description: "EFA to peers" }],
+          tags,
+        },
+        parent,
+      );
+      networkInterfaces = spec.networkInterfaces.map((ni) => ({
+        ...ni,
+        deleteOnTermination: "true",
+        securityGroups: [args.cluster.clusterSecurityGroupId, efaGroup.id],
+      }));
+      if (spec.placementGroup) {
+        placementGroup = new aws.ec2.PlacementGroup(`${name}-placement`, { strategy: "cluster", tags }, parent);
+      }
+    }
+
+    const launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}-launch-template`,
+      {
+        description: `${spec.instanceType} nodes for ${args.model}`,
+        updateDefaultVersion: true,
+        blockDeviceMappings: [
+          {
+            deviceName: spec.amiType.startsWith("BOTTLEROCKET") ? "/dev/xvdb" : "/dev/xvda",
+            ebs: { volumeSize: spec.rootVolumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+          },
+        ],
+        metadataOptions: spec.metadataOptions,
+        networkInterfaces,
+        placement: placementGroup ? { groupName: placementGroup.name } : undefined,
+        instanceMarketOptions: spec.marketType ? { marketType: spec.marketType } : undefined,
+        capacityReservationSpecification: spec.capacityReservationId
+          ? { capacityReservationTarget: { capacityReservationId: spec.capacityReservationId } }
+          : undefined,
+        userData: spec.userData === "" ? undefined : Buffer.from(spec.userData, "utf8").toString("base64"),
+        tagSpecifications: [
+          { resourceType: "instance", tags },
+          { resourceType: "volume", tags },
+        ],
+        tags,
+      },
+      parent,
+    );
+
+    const nodeGroup = new aws.eks.NodeGroup(
+      `${name}-node-group`,
+      {
+        clusterName: args.cluster.clusterName,
+        nodeRoleArn: role.arn,
+        subnetIds: subnets,
+        amiType: spec.amiType,
+        instanceTypes: [spec.instanceType],
+        capacityType: spec.capacityType,
+        scalingConfig: spec.scaling,
+        updateConfig: { maxUnavailable: 1 },
+        launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+        labels: spec.labels,
+        taints: spec.taints,
+        tags,
+      },
+      // The cluster autoscaler owns desiredSize once the group exists.
+      { parent: this, dependsOn: attachments, ignoreChanges: ["scalingConfig.desiredSize"] },
+    );
+
+    this.nodeGroupName = nodeGroup.nodeGroupName;
+    this.nodeSelector = spec.nodeSelector;
+    this.tolerations = spec.tolerations;
+    this.cost = spec.cost;
+    if (spec.costProblem) pulumi.log.warn(`GpuNodeGroup "${name}": no cost estimate: ${spec.costProblem}`, this);
+    this.registerOutputs({
+      nodeGroupName: this.nodeGroupName,
+      nodeSelector: this.nodeSelector,
+      tolerations: this.tolerations,
+      cost: this.cost,
+    });
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * What a GPU node group is, decided from its arguments and the sizing catalog: pure
+ * functions with no Pulumi import, so every decision is tested without mocks. The
+ * GpuNodeGroup component only turns a NodeGroupSpec into resources.
+ */
+import {
+  CAPACITY_TYPES,
+  GIB,
+  HOURS_PER_MONTH,
+  INSTANCES,
+  INSTANCE_TYPES,
+  offeringProblem,
+  priceQuote,
+  unknownIdMessage,
+  type CapacityType,
+  type GpuId,
+  type InputProblem,
+  type InstanceType,
+  type PriceBasis,
+  type PriceOverride,
+} from "../../sizing";
+import { NODE_MANAGED_POLICIES, SSM_MANAGED_POLICY } from "./iam";
+import { al2023UserData, bottlerocketUserData } from "./user-data";
+
+export const AMI_FAMILIES = ["al2023", "bottlerocket"] as const;
+export type AmiFamily = (typeof AMI_FAMILIES)[number];
+
+/** EKS AMI types with the NVIDIA driver. AL2023 needs the NVIDIA device plugin; Bottlerocket ships it. */
+export const AMI_TYPES: { readonly [family in AmiFamily]: string } = {
+  al2023: "AL2023_x86_64_NVIDIA",
+  bottlerocket: "BOTTLEROCKET_x86_64_NVIDIA",
+};
+
+/** EKS node group capacity types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html). */
+export const EKS_CAPACITY_TYPES: { readonly [c in CapacityType]: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK" } = {
+  "on-demand": "ON_DEMAND",
+  spot: "SPOT",
+  "capacity-block": "CAPACITY_BLOCK",
+};
+
+/** The taint that keeps everything but GPU workloads off the nodes. */
+export const GPU_TAINT = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
+
+/** Label keys llm-fleet puts on its nodes. */
+export const NODE_LABELS = {
+  nodeGroup: "llm-fleet.dev/node-group",
+  model: "llm-fleet.dev/model",
+  gpu: "llm-fleet.dev/gpu",
+} as const;
+
+/**
+ * Root volume space for the OS, the vLLM image (about 20 GB unpacked) and logs, before any
+ * weights. Weights go to instance-store NVMe when it holds them with WEIGHTS_HEADROOM to
+ * spare; otherwise the root volume carries them too.
+ */
+export const ROOT_BASE_GIB = 100;
+/** Room for a download beside a cached copy, and for the safetensors index and tokenizer files. */
+export const WEIGHTS_HEADROOM = 1.2;
+
+export interface NodeGroupSpecInput {
+  /** Name of the component, used in labels. */
+  name: string;
+  instanceType: string;
+  region: string;
+  capacityType: CapacityType;
+  scaling: { minSize: number; desiredSize: number; maxSize: number };
+  /** EFA network interfaces; by default on when a replica spans nodes and the instance type has EFA. */
+  efa?: boolean | undefined;
+  /** Nodes one vLLM replica spans: above 1, NCCL crosses nodes and wants EFA. */
+  nodesPerReplica: number;
+  /** On-demand Capacity Reservation or Capacity Block to launch into. */
+  capacityReservationId?: string | undefined;
+  /** The one availability zone for EFA, placement groups and Capacity Blocks. */
+  availabilityZone?: string | undefined;
+  amiFamily: AmiFamily;
+  /** Size of the checkpoint the nodes serve, for the weights cache. */
+  checkpointSizeGB: number;
+  /** Model id for the node labels. */
+  model: string;
+  /** Attach AmazonSSMManagedInstanceCore for Session Manager access. */
+  ssm: boolean;
+  priceOverrides: readonly PriceOverride[];
+}
+
+export interface NetworkInterfaceSpec {
+  networkCardIndex: number;
+  deviceIndex: number;
+  interfaceType: "efa" | "efa-only";
+}
+
+export interface NodeGroupCost {
+  usdPerHourPerNode: number;
+  basis: PriceBasis;
+  asOf: string;
+  desired: { usdPerHour: number; usdPerMonth: number };
+  max: { usdPerHour: number; usdPerMonth: number };
+}
+
+export interface NodeGroupSpec {
+  instanceType: InstanceType;
+  gpu: GpuId;
+  gpusPerNode: number;
+  amiType: string;
+  capacityType: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK";
+  scaling: { minSize: number; desiredSize: number; maxSize: number };
+  efa: boolean;
+  /** One per network card: the first carries IP traffic too, the rest are EFA-only. */
+  networkInterfaces: NetworkInterfaceSpec[];
+  placementGroup: boolean;
+  /** The AZ to narrow subnets to; "first" picks the first AZ of the cluster's subnets. */
+  availabilityZone: string | "first" | null;
+  rootVolumeGiB: number;
+  weightsOnInstanceStore: boolean;
+  userData: string;
+  metadataOptions: { httpEndpoint: "enabled"; httpTokens: "required"; httpPutResponseHopLimit: number };
+  capacityReservationId: string | null;
+  /** `capacity-block` for a Capacity Block; null otherwise. */
+  marketType: "capacity-block" | null;
+  labels: Record<string, string>;
+  taints: { key: string; value: string; effect: "NO_SCHEDULE" }[];
+  nodeSelector: Record<string, string>;
+  tolerations: { key: string; operator: "Equal"; value: string; effect: "NoSchedule" }[];
+  managedPolicies: string[];
+  /** Null when no price is known (a Capacity Block without an override). */
+  cost: NodeGroupCost | null;
+  costProblem: string | null;
+}
+
+/**
+ * IMDSv2 only, one hop: the node itself reaches instance metadata, a pod in its own
+ * network namespace (one more hop) cannot, so pods never see the node role's
+ * credentials (https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html).
+ */
+export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } as const;
+
+/** Kubernetes label values: 63 characters of [A-Za-z0-9_.-], alphanumeric at both ends. */
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$/;
+const RESERVATION_ID = /^cr-[0-9a-f]{8,17}$/;
+
+/** Root volume size: the base, plus the weights when the instance store cannot hold them. */
+export function rootVolumeGiB(instanceType: InstanceType, checkpointSizeGB: number): { rootVolumeGiB: number; weightsOnInstanceStore: boolean } {
+  const weightsOnInstanceStore = INSTANCES[instanceType].localNvmeGB >= checkpointSizeGB * WEIGHTS_HEADROOM;
+  const weightsGiB = Math.ceil((checkpointSizeGB * 1e9 * WEIGHTS_HEADROOM) / GIB);
+  return { rootVolumeGiB: ROOT_BASE_GIB + (weightsOnInstanceStore ? 0 : weightsGiB), weightsOnInstanceStore };
+}
+
+/**
+ * One interface per EFA network card: card 0 carries an EFA with IP traffic ("efa"), the
+ * others are EFA-only at device index 0
+ * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html).
+ */
+export function efaNetworkInterfaces(count: number): NetworkInterfaceSpec[] {
+  return Array.from({ length: count }, (_, card) => ({
+    networkCardIndex: card,
+    deviceIndex: 0,
+    interfaceType: card === 0 ? "efa" : "efa-only",
+  }));
+}
+
+function scalingProblems(scaling: NodeGroupSpecInput["scaling"]): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const { minSize, desiredSize, maxSize } = scaling;
+  for (const [key, value] of Object.entries(scaling)) {
+    if (!Number.isInteger(value) || value < 0) {
+      problems.push({ path: `scaling.${key}`, message: `${value} is not a whole number of nodes >= 0` });
+    }
+  }
+  if (problems.length > 0) return problems;
+  if (maxSize < 1) problems.push({ path: "scaling.maxSize", message: `${maxSize} allows no node; set maxSize to 1 or more` });
+  if (minSize > desiredSize) {
+    problems.push({ path: "scaling.minSize", message: `minSize ${minSize} is above desiredSize ${desiredSize}; lower minSize or raise desiredSize` });
+  }
+  if (desiredSize > maxSize) {
+    problems.push({ path: "scaling.desiredSize", message: `desiredSize ${desiredSize} is above maxSize ${maxSize}; raise maxSize or lower desiredSize` });
+  }
+  return problems;
+}
+
+/** Every problem with the arguments, each with its property path and the fix; empty when they are valid. */
+export function nodeGroupProblems(input: NodeGroupSpecInput): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const known = (INSTANCE_TYPES as readonly string[]).includes(input.instanceType);
+  if (!known) {
+    problems.push({ path: "instanceType", message: unknownIdMessage("instance type", input.instanceType, INSTANCE_TYPES) });
+  }
+  if (!(CAPACITY_TYPES as readonly string[]).includes(input.capacityType)) {
+    problems.push({ path: "capacityType", message: unknownIdMessage("capacity type", input.capacityType, CAPACITY_TYPES) });
+  }
+  if (!(AMI_FAMILIES as readonly string[]).includes(input.amiFamily)) {
+    problems.push({ path: "amiFamily", message: unknownIdMessage("AMI family", input.amiFamily, AMI_FAMILIES) });
+  }
+  problems.push(...scalingProblems(input.scaling));
+  if (!Number.isInteger(input.nodesPerReplica) || input.nodesPerReplica < 1) {
+    problems.push({ path: "nodesPerReplica", message: `${input.nodesPerReplica} is not a whole number of nodes >= 1` });
+  }
+  if (!(input.checkpointSizeGB > 0)) {
+    problems.push({ path: "checkpointSizeGB", message: `${input.checkpointSizeGB} is not a positive size in GB` });
+  }
+  if (!LABEL_VALUE.test(input.model)) {
+    problems.push({ path: "model", message: `"${input.model}" is not a Kubernetes label value (63 characters of letters, digits, "-", "_", ".")` });
+  }
+  if (!LABEL_VALUE.test(input.name)) {
+    problems.push({ path: "name", message: `"${input.name}" is not a Kubernetes label value (63 characters of letters, digits, "-", "_", ".")` });
+  }
+  const reservation = input.capacityReservationId;
+  if (reservation !== undefined && !RESERVATION_ID.test(reservation)) {
+    problems.push({ path: "capacityReservationId", message: `"${reservation}" is not a capacity reservation id (cr- and 8 to 17 hex digits)` });
+  }
+  const az = input.availabilityZone;
+  if (az !== undefined && !(az.startsWith(input.region) && /^[a-z]$/.test(az.slice(input.region.length)))) {
+    problems.push({ path: "availabilityZone", message: `"${az}" is not an availability zone of ${input.region}, such as ${input.region}a` });
+  }
+  if (!known) return problems;
+
+  const type = input.instanceType as InstanceType;
+  const instance = INSTANCES[type];
+  if (input.efa === true && instance.efaInterfaces === 0) {
+    const withEfa = INSTANCE_TYPES.filter((t) => INSTANCES[t].gpu === instance.gpu && INSTANCES[t].efaInterfaces > 0);
+    problems.push({
+      path: "efa",
+      message: `${type} has no EFA; choose ${withEfa.length > 0 ? withEfa.join(", ") : "an instance type with EFA"} or set efa: false`,
+    });
+  }
+  let capacityTypeReported = false;
+  switch (input.capacityType) {
+    case "capacity-block":
+      if (!instance.capacityTypes.includes("capacity-block")) {
+        capacityTypeReported = true;
+        const offered = INSTANCE_TYPES.filter((t) => INSTANCES[t].capacityTypes.includes("capacity-block"));
+        problems.push({ path: "capacityType", message: `${type} is not sold as Capacity Blocks; those are ${offered.join(", ")}` });
+      }
+      if (reservation === undefined) {
+        problems.push({
+          path: "capacityReservationId",
+          message: "a Capacity Block is launched through its reservation; set capacityReservationId to the block's cr- id",
+        });
+      }
+      if (az === undefined) {
+        problems.push({
+          path: "availabilityZone",
+          message: "a Capacity Block lives in one availability zone; set availabilityZone to the block's zone",
+        });
+      }
+      break;
+    case "spot":
+      if (reservation !== undefined) {
+        problems.push({
+          path: "capacityReservationId",
+          message: "Spot instances cannot launch into a capacity reservation; use capacityType on-demand or drop the reservation",
+        });
+      }
+      break;
+    case "on-demand":
+      break;
+    default: {
+      const unreachable: never = input.capacityType;
+      void unreachable;
+    }
+  }
+  const offering = capacityTypeReported ? null : offeringProblem(type, input.region, input.capacityType);
+  if (offering) problems.push({ path: "instanceType", message: offering });
+  return problems;
+}
+
+/** Decides the node group, or returns the problems with its arguments. */
+export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec } | { problems: InputProblem[] } {
+  const problems = nodeGroupProblems(input);
+  if (problems.length > 0) return { problems };
+  const instanceType = input.instanceType as InstanceType;
+  const instance = INSTANCES[instanceType];
+  const efa = input.efa ?? (instance.efaInterfaces > 0 && input.nodesPerReplica > 1);
+  const capacityBlock = input.capacityType === "capacity-block";
+  const { rootVolumeGiB: rootGiB, weightsOnInstanceStore } = rootVolumeGiB(instanceType, input.checkpointSizeGB);
+  const raidInstanceStore = instance.localNvmeGB > 0;
+  const labels = {
+    [NODE_LABELS.nodeGroup]: input.name,
+    [NODE_LABELS.model]: input.model,
+    [NODE_LABELS.gpu]: instance.gpu,
+  };
+  const quote = priceQuote(instanceType, input.region, input.capacityType, input.priceOverrides);
+  const cost =
+    "problem" in quote
+      ? null
+      : {
+          usdPerHourPerNode: quote.usdPerHourPerNode,
+          basis: quote.basis,
+          asOf: quote.asOf,
+          desired: costAt(quote.usdPerHourPerNode, input.scaling.desiredSize),
+          max: costAt(quote.usdPerHourPerNode, input.scaling.maxSize),
+        };
+  return {
+    spec: {
+      instanceType,
+      gpu: instance.gpu,
+      gpusPerNode: instance.gpuCount,
+      amiType: AMI_TYPES[input.amiFamily],
+      capacityType: EKS_CAPACITY_TYPES[input.capacityType],
+      scaling: { ...input.scaling },
+      efa,
+      networkInterfaces: efa ? efaNetworkInterfaces(instance.efaInterfaces) : [],
+      // EFA wants the lowest latency between nodes; a Capacity Block is already placed by AWS.
+      placementGroup: efa && !capacityBlock,
+      availabilityZone: input.availabilityZone ?? (efa ? "first" : null),
+      rootVolumeGiB: rootGiB,
+      weightsOnInstanceStore,
+      userData:
+        input.amiFamily === "al2023" ? al2023UserData({ raidInstanceStore }) : bottlerocketUserData({ raidInstanceStore }),
+      metadataOptions: { ...METADATA_OPTIONS },
+      capacityReservationId: input.capacityReservationId ?? null,
+      marketType: capacityBlock ? "capacity-block" : null,
+      labels,
+      taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
+      nodeSelector: { [NODE_LABELS.nodeGroup]: input.name },
+      tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
+      managedPolicies: [...NODE_MANAGED_POLICIES, ...(input.ssm ? [SSM_MANAGED_POLICY] : [])],
+      cost,
+      costProblem: "problem" in quote ? quote.problem : null,
+    },
+  };
+}
+
+function costAt(usdPerHourPerNode: number, nodes: number) {
+  const usdPerHour = usdPerHourPerNode * nodes;
+  return { usdPerHour, usdPerMonth: usdPerHour * HOURS_PER_MONTH };
+}

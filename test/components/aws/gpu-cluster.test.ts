@@ -1,0 +1,185 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { endpointAccess, kubeconfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
+import { GpuCluster } from "../../../components/aws/gpu-cluster";
+import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, settle, valueOf } from "../../support/pulumi";
+
+const CLUSTER_TRUST = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+};
+
+describe("network plan", () => {
+  it("cuts private /19s from the bottom of the /16 and public /24s from its top", () => {
+    expect(subnetPlan("10.0.0.0/16", 3)).toEqual({
+      private: ["10.0.0.0/19", "10.0.32.0/19", "10.0.64.0/19"],
+      public: ["10.0.224.0/24", "10.0.225.0/24", "10.0.226.0/24"],
+    });
+  });
+  it("keeps the endpoint private unless asked, and then only for the given ranges", () => {
+    expect(endpointAccess({ endpointPublicAccess: false, publicAccessCidrs: [] })).toEqual({
+      endpointPrivateAccess: true,
+      endpointPublicAccess: false,
+      publicAccessCidrs: undefined,
+    });
+    expect(endpointAccess({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] })).toEqual({
+      endpointPrivateAccess: true,
+      endpointPublicAccess: true,
+      publicAccessCidrs: ["203.0.113.0/24"],
+    });
+  });
+  it("writes a kubeconfig with no stored credential", () => {
+    const config = JSON.parse(kubeconfig({ name: "c", endpoint: "https://e", certificateAuthority: "Q0E=", region: "us-west-2" }));
+    expect(config.users[0].user).toEqual({
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1beta1",
+        command: "aws",
+        args: ["eks", "get-token", "--cluster-name", "c", "--region", "us-west-2", "--output", "json"],
+      },
+    });
+  });
+});
+
+describe("cluster validation", () => {
+  const valid: NewClusterInput = {
+    clusterName: "fleet",
+    kubernetesVersion: "1.35",
+    vpcCidr: "10.0.0.0/16",
+    availabilityZoneCount: 2,
+    natGateways: "single",
+    endpointPublicAccess: false,
+    publicAccessCidrs: [],
+    adminPrincipalArns: [],
+  };
+  it("accepts the defaults", () => {
+    expect(newClusterProblems(valid)).toEqual([]);
+  });
+  it("names every bad field and the fix", () => {
+    expect(
+      newClusterProblems({
+        ...valid,
+        clusterName: "-fleet",
+        kubernetesVersion: "latest",
+        vpcCidr: "10.0.0.0/20",
+        availabilityZoneCount: 1,
+        publicAccessCidrs: ["0.0.0.0/0", "300.1.1.1/8"],
+        endpointPublicAccess: true,
+        adminPrincipalArns: ["alice"],
+      }),
+    ).toEqual([
+      { path: "clusterName", message: '"-fleet" is not an EKS cluster name: 1-100 letters, digits, "-" or "_", starting with a letter or digit' },
+      { path: "kubernetesVersion", message: '"latest" is not a Kubernetes minor version such as 1.33' },
+      { path: "vpcCidr", message: '"10.0.0.0/20" is not a /16 such as 10.0.0.0/16; the subnet plan splits a /16' },
+      { path: "availabilityZoneCount", message: "1 zones: EKS needs at least 2, and a /16 holds at most 6; give 2 to 6" },
+      { path: "publicAccessCidrs.1", message: '"300.1.1.1/8" is not a CIDR block such as 203.0.113.0/24' },
+      { path: "publicAccessCidrs", message: "0.0.0.0/0 opens the Kubernetes API to the internet; list your office or VPN ranges instead" },
+      { path: "adminPrincipalArns.0", message: '"alice" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)' },
+    ]);
+  });
+  it("refuses CIDRs for a private endpoint", () => {
+    expect(newClusterProblems({ ...valid, publicAccessCidrs: ["203.0.113.0/24"] })).toEqual([
+      { path: "publicAccessCidrs", message: "publicAccessCidrs only apply to a public endpoint; set endpointPublicAccess: true or drop them" },
+    ]);
+  });
+});
+
+describe("a new cluster", () => {
+  const cluster = new GpuCluster("prod", {
+    availabilityZoneCount: 3,
+    natGateways: "per-az",
+    adminPrincipalArns: ["arn:aws:iam::123456789012:role/sre"],
+    tags: { team: "ml-platform" },
+  });
+  beforeAll(settle);
+
+  it("lays out a VPC with private and public subnets in three zones", () => {
+    expect(one("aws:ec2/vpc:Vpc", "prod-vpc").inputs).toMatchObject({ cidrBlock: "10.0.0.0/16", enableDnsHostnames: true, enableDnsSupport: true });
+    const priv = ofType("aws:ec2/subnet:Subnet", "prod-private-");
+    expect(priv.map((s) => [s.inputs.cidrBlock, s.inputs.availabilityZone])).toEqual([
+      ["10.0.0.0/19", ZONES[0]],
+      ["10.0.32.0/19", ZONES[1]],
+      ["10.0.64.0/19", ZONES[2]],
+    ]);
+    expect(priv[0]!.inputs.tags).toEqual({
+      team: "ml-platform",
+      "llm-fleet.dev/cluster": "prod",
+      Name: "prod-private-0",
+      "kubernetes.io/role/internal-elb": "1",
+      "kubernetes.io/cluster/prod": "shared",
+    });
+    expect(priv.every((s) => s.inputs.mapPublicIpOnLaunch === false)).toBe(true);
+    const pub = ofType("aws:ec2/subnet:Subnet", "prod-public-");
+    expect(pub.map((s) => s.inputs.tags["kubernetes.io/role/elb"])).toEqual(["1", "1", "1"]);
+  });
+
+  it("routes each private subnet through the NAT gateway of its zone", () => {
+    expect(ofType("aws:ec2/natGateway:NatGateway", "prod-").map((n) => n.inputs.subnetId)).toEqual(["prod-public-0-id", "prod-public-1-id", "prod-public-2-id"]);
+    const routes = ofType("aws:ec2/routeTable:RouteTable", "prod-private-").map((r) => r.inputs.routes);
+    expect(routes).toEqual([0, 1, 2].map((i) => [{ cidrBlock: "0.0.0.0/0", natGatewayId: `prod-nat-${i}-id` }]));
+    expect(one("aws:ec2/routeTable:RouteTable", "prod-public-rt").inputs.routes).toEqual([{ cidrBlock: "0.0.0.0/0", gatewayId: "prod-igw-id" }]);
+  });
+
+  it("creates the EKS cluster private, with KMS-encrypted secrets and API access entries only", () => {
+    const c = one("aws:eks/cluster:Cluster", "prod-cluster").inputs;
+    expect(c).toMatchObject({
+      name: "prod",
+      version: "1.35",
+      roleArn: "arn:aws:iam::123456789012:role/prod-cluster-role",
+      vpcConfig: {
+        subnetIds: ["prod-private-0-id", "prod-private-1-id", "prod-private-2-id"],
+        endpointPrivateAccess: true,
+        endpointPublicAccess: false,
+      },
+      encryptionConfig: { resources: ["secrets"], provider: { keyArn: "arn:aws:kms:us-east-1:123456789012:key/prod-secrets-key-id" } },
+      accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
+      enabledClusterLogTypes: ["api", "audit", "authenticator"],
+    });
+    expect(c.vpcConfig.publicAccessCidrs).toBeUndefined();
+    expect(one("aws:kms/key:Key", "prod-secrets-key").inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
+  });
+
+  it("trusts only EKS in the cluster role and attaches only the cluster policy", () => {
+    expect(JSON.parse(one("aws:iam/role:Role", "prod-cluster-role").inputs.assumeRolePolicy)).toEqual(CLUSTER_TRUST);
+    expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-").map((a) => a.inputs.policyArn)).toEqual([
+      "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    ]);
+  });
+
+  it("makes the deploying role (not its session) and the listed admins cluster admins", () => {
+    expect(one("aws:eks/accessEntry:AccessEntry", "prod-admin-0").inputs).toEqual({ clusterName: "prod", principalArn: DEPLOYER_ROLE_ARN, type: "STANDARD" });
+    expect(one("aws:eks/accessEntry:AccessEntry", "prod-admin-1").inputs).toEqual({
+      clusterName: "prod",
+      principalArn: "arn:aws:iam::123456789012:role/sre",
+      type: "STANDARD",
+    });
+    expect(ofType("aws:eks/accessEntry:AccessEntry", "prod-")).toHaveLength(2);
+    for (const assoc of ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "prod-")) {
+      expect(assoc.inputs).toMatchObject({
+        policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        accessScope: { type: "cluster" },
+      });
+    }
+  });
+
+  it("installs the Pod Identity agent and exposes a Kubernetes provider for the cluster", async () => {
+    expect(one("aws:eks/addon:Addon", "prod-pod-identity-agent").inputs).toEqual({ clusterName: "prod", addonName: "eks-pod-identity-agent" });
+    const provider = one("pulumi:providers:kubernetes", "prod-k8s").inputs;
+    expect(JSON.parse(provider.kubeconfig).clusters[0].cluster.server).toBe("https://prod.gr7.us-east-1.eks.amazonaws.com");
+    expect(await valueOf(cluster.privateSubnets)).toEqual([
+      { id: "prod-private-0-id", availabilityZone: ZONES[0] },
+      { id: "prod-private-1-id", availabilityZone: ZONES[1] },
+      { id: "prod-private-2-id", availabilityZone: ZONES[2] },
+    ]);
+  });
+
+  it("fails before registering anything when arguments are bad", () => {
+    const before = recorded.length;
+    expect(() => new GpuCluster("bad", { vpcCidr: "192.168.0.0/24", endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] })).toThrow(
+      [
+        'GpuCluster "bad": invalid input',
+        '  vpcCidr: "192.168.0.0/24" is not a /16 such as 10.0.0.0/16; the subnet plan splits a /16',
+        "  publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API to the internet; list your office or VPN ranges instead",
+      ].join("\n"),
+    );
+    expect(recorded.length).toBe(before);
+  });
+});
