@@ -103,35 +103,18 @@ describe("root volume and instance store", () => {
 });
 
 describe("user data", () => {
-  it("AL2023 RAIDs the instance store through nodeadm", () => {
-    expect(al2023UserData({ raidInstanceStore: true })).toMatchInlineSnapshot(`
-      "MIME-Version: 1.0
-      Content-Type: multipart/mixed; boundary="//"
-
-      --//
-      Content-Type: application/node.eks.aws
-
-      ---
-      apiVersion: node.eks.aws/v1alpha1
-      kind: NodeConfig
-      spec:
-        instance:
-          localStorage:
-            strategy: RAID0
-
-      --//--
-      "
-    `);
+  // The full documents are snapshots in gpu-node-group.test.ts, as the launch template carries them.
+  it("RAIDs the instance store where there is one, on either AMI family", () => {
+    expect(spec({}).userData).toBe(al2023UserData({ raidInstanceStore: true }));
+    expect(spec({ amiFamily: "bottlerocket" })).toMatchObject({
+      amiType: "BOTTLEROCKET_x86_64_NVIDIA",
+      userData: bottlerocketUserData({ raidInstanceStore: true }),
+    });
   });
-  it("Bottlerocket binds the container and kubelet directories to the instance store", () => {
-    expect(bottlerocketUserData({ raidInstanceStore: true })).toMatchInlineSnapshot(`
-      "[settings.bootstrap-commands.000-mount-instance-storage]
-      commands = [["apiclient", "ephemeral-storage", "init"], ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]
-      essential = true
-      mode = "always"
-      "
-    `);
-    expect(spec({ amiFamily: "bottlerocket" }).amiType).toBe("BOTTLEROCKET_x86_64_NVIDIA");
+  it("leaves nodeadm's defaults and Bottlerocket's settings alone without one", () => {
+    expect(al2023UserData({ raidInstanceStore: false })).toContain("spec:\n  instance: {}\n");
+    expect(al2023UserData({ raidInstanceStore: false })).not.toContain("localStorage");
+    expect(bottlerocketUserData({ raidInstanceStore: false })).toBe("");
   });
 });
 
