@@ -17,8 +17,17 @@ export interface NewClusterInput {
   natGateways: NatGatewayMode;
   endpointPublicAccess: boolean;
   publicAccessCidrs: readonly string[];
+  /** Plain ARN when given; undefined means the current session's role. */
+  deployerPrincipalArn?: string | undefined;
   adminPrincipalArns: readonly string[];
+  /** Null when the caller provides system nodes some other way. */
+  systemNodes: { instanceType: string; count: number } | null;
+  logRetentionDays: number;
 }
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 export interface SubnetPlan {
   /** One /19 per zone for nodes and pods (the VPC CNI gives every pod a VPC address). */
@@ -93,7 +102,29 @@ export function newClusterProblems(input: NewClusterInput): InputProblem[] {
     if (!PRINCIPAL_ARN.test(arn)) {
       problems.push({ path: `adminPrincipalArns.${i}`, message: `"${arn}" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)` });
     }
+    if (arn === input.deployerPrincipalArn) {
+      problems.push({
+        path: `adminPrincipalArns.${i}`,
+        message: `${arn} is the deployer, which is an admin already; a second access entry for it is refused by EKS, so drop it here`,
+      });
+    }
   });
+  const deployer = input.deployerPrincipalArn;
+  if (deployer !== undefined && !PRINCIPAL_ARN.test(deployer)) {
+    problems.push({ path: "deployerPrincipalArn", message: `"${deployer}" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)` });
+  }
+  if (input.systemNodes) {
+    const { instanceType, count } = input.systemNodes;
+    if (!INSTANCE_TYPE.test(instanceType)) {
+      problems.push({ path: "systemNodes.instanceType", message: `"${instanceType}" is not an EC2 instance type such as m7i.large` });
+    }
+    if (!Number.isInteger(count) || count < 1) {
+      problems.push({ path: "systemNodes.count", message: `${count} is not a whole number of nodes >= 1; use systemNodes: false for none` });
+    }
+  }
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(input.logRetentionDays)) {
+    problems.push({ path: "logRetentionDays", message: `${input.logRetentionDays} is not a CloudWatch retention; use one of ${LOG_RETENTION_DAYS.join(", ")}` });
+  }
   return problems;
 }
 

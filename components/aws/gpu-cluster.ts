@@ -13,9 +13,15 @@ import {
   CLUSTER_ADMIN_ACCESS_POLICY,
   CLUSTER_MANAGED_POLICIES,
   CLUSTER_TRUST_POLICY,
+  NODE_MANAGED_POLICIES,
+  NODE_TRUST_POLICY,
   accessPolicyArn,
   managedPolicyArn,
 } from "./iam";
+import { METADATA_OPTIONS, NODE_LABELS } from "./node-group-spec";
+
+/** Root volume of a system node: the OS and a few small controller images. */
+const SYSTEM_ROOT_GIB = 50;
 
 /** What a GpuNodeGroup needs of the cluster it joins; a GpuCluster provides it. */
 export interface GpuClusterRef {
@@ -67,11 +73,27 @@ export interface NewGpuClusterArgs {
    */
   publicAccessCidrs?: string[];
   /**
-   * IAM roles or users given cluster-admin besides the identity that runs `pulumi up`
-   * (which always gets it; listing it again makes a second, conflicting access entry).
+   * The IAM role or user that runs `pulumi up`, made cluster admin. Name it when CI and
+   * people both deploy, so the access entry does not follow whoever ran last.
+   * @default the role of the current AWS session
+   */
+  deployerPrincipalArn?: string;
+  /**
+   * More IAM roles or users given cluster-admin.
    * @default []
    */
   adminPrincipalArns?: string[];
+  /**
+   * Untainted nodes for cluster services (CoreDNS, controllers), which do not tolerate the
+   * GPU taint; `false` when something else provides them.
+   * @default { instanceType: "m7i.large", count: 2 }
+   */
+  systemNodes?: { instanceType?: string; count?: number } | false;
+  /**
+   * Days CloudWatch keeps the control plane's api, audit and authenticator logs.
+   * @default 90
+   */
+  logRetentionDays?: number;
   /**
    * @default the `aws:region` stack config
    */
@@ -134,6 +156,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     super("llm-fleet:aws:GpuCluster", name, {}, opts);
     this.region = region!;
 
+    let adminAccess: pulumi.Resource[] = [];
     if (args.mode === "existing") {
       const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
       const subnetIds = args.subnetIds ? pulumi.output(args.subnetIds) : cluster.vpcConfig.subnetIds;
@@ -157,6 +180,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
             );
     } else {
       const created = this.createCluster(name, normalized!);
+      adminAccess = created.associations;
       this.clusterName = created.clusterName;
       this.vpcId = created.vpcId;
       this.clusterSecurityGroupId = created.clusterSecurityGroupId;
@@ -164,7 +188,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       this.privateSubnets = created.privateSubnets;
       this.kubeconfig = created.kubeconfig;
     }
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this });
+    // Kubernetes calls need the admin access in place first, and must be deleted before it goes.
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: adminAccess });
     this.registerOutputs({
       clusterName: this.clusterName,
       vpcId: this.vpcId,
@@ -173,6 +198,60 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       endpoint: this.endpoint,
       kubeconfig: this.kubeconfig,
     });
+  }
+
+  /** Two small untainted nodes across the zones, with the same IMDS and disk rules as GPU nodes. */
+  private createSystemNodes(
+    name: string,
+    nodes: { instanceType: string; count: number },
+    cluster: aws.eks.Cluster,
+    subnets: aws.ec2.Subnet[],
+    partition: pulumi.Output<string>,
+    tags: Record<string, string>,
+  ): void {
+    const parent = { parent: this };
+    const role = new aws.iam.Role(`${name}-system-role`, { assumeRolePolicy: NODE_TRUST_POLICY, tags }, parent);
+    const attachments = NODE_MANAGED_POLICIES.map(
+      (policy) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-system-${policy}`,
+          { role: role.name, policyArn: partition.apply((p) => managedPolicyArn(p, policy)) },
+          parent,
+        ),
+    );
+    const launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}-system-launch-template`,
+      {
+        updateDefaultVersion: true,
+        metadataOptions: { ...METADATA_OPTIONS },
+        blockDeviceMappings: [
+          { deviceName: "/dev/xvda", ebs: { volumeSize: SYSTEM_ROOT_GIB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+        ],
+        tagSpecifications: [
+          { resourceType: "instance", tags },
+          { resourceType: "volume", tags },
+        ],
+        tags,
+      },
+      parent,
+    );
+    new aws.eks.NodeGroup(
+      `${name}-system-node-group`,
+      {
+        clusterName: cluster.name,
+        nodeRoleArn: role.arn,
+        subnetIds: subnets.map((s) => s.id),
+        amiType: "AL2023_x86_64_STANDARD",
+        instanceTypes: [nodes.instanceType],
+        capacityType: "ON_DEMAND",
+        scalingConfig: { minSize: nodes.count, desiredSize: nodes.count, maxSize: nodes.count + 1 },
+        updateConfig: { maxUnavailable: 1 },
+        launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
+        labels: { [NODE_LABELS.nodeGroup]: "system" },
+        tags,
+      },
+      { parent: this, dependsOn: attachments },
+    );
   }
 
   private createCluster(name: string, input: ReturnType<typeof normalizeNew>) {
@@ -226,6 +305,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         { parent: this, dependsOn: [igw] },
       );
     });
+    const privateRouteTables: aws.ec2.RouteTable[] = [];
     const privateSubnets = plan.private.map((cidrBlock, i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-private-${i}`,
@@ -248,8 +328,17 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         parent,
       );
       new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: routes.id }, parent);
+      privateRouteTables.push(routes);
       return subnet;
     });
+
+    // Checkpoints and image layers come from S3: a gateway endpoint keeps them off the NAT
+    // gateways, which charge per GB (https://aws.amazon.com/vpc/pricing/).
+    new aws.ec2.VpcEndpoint(
+      `${name}-s3`,
+      { vpcId: vpc.id, serviceName: `com.amazonaws.${this.region}.s3`, vpcEndpointType: "Gateway", routeTableIds: privateRouteTables.map((r) => r.id), tags },
+      parent,
+    );
 
     const role = new aws.iam.Role(`${name}-cluster-role`, { assumeRolePolicy: CLUSTER_TRUST_POLICY, tags }, parent);
     const attachments = CLUSTER_MANAGED_POLICIES.map(
@@ -265,6 +354,12 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       { description: `EKS secrets encryption for ${input.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
       parent,
     );
+    // EKS writes to this group; created first so that it has a retention period, not "never expire".
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-control-plane-logs`,
+      { name: `/aws/eks/${input.clusterName}/cluster`, retentionInDays: input.logRetentionDays, tags },
+      parent,
+    );
     const cluster = new aws.eks.Cluster(
       `${name}-cluster`,
       {
@@ -278,16 +373,17 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         enabledClusterLogTypes: ["api", "audit", "authenticator"],
         tags,
       },
-      { parent: this, dependsOn: attachments },
+      { parent: this, dependsOn: [...attachments, logGroup] },
     );
 
     // `pulumi up` may run under an assumed role: EKS wants the role's ARN, not the session's.
-    const caller = aws.getCallerIdentityOutput({}, parent);
-    const deployer = aws.iam.getSessionContextOutput({ arn: caller.arn }, parent).issuerArn;
+    const deployer =
+      input.deployerPrincipalArn ??
+      aws.iam.getSessionContextOutput({ arn: aws.getCallerIdentityOutput({}, parent).arn }, parent).issuerArn;
     const admins: pulumi.Input<string>[] = [deployer, ...input.adminPrincipalArns];
-    admins.forEach((principalArn, i) => {
+    const associations = admins.map((principalArn, i) => {
       const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn, type: "STANDARD" }, parent);
-      new aws.eks.AccessPolicyAssociation(
+      return new aws.eks.AccessPolicyAssociation(
         `${name}-admin-${i}`,
         {
           clusterName: cluster.name,
@@ -298,10 +394,12 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         { parent: this, dependsOn: [entry] },
       );
     });
+    if (input.systemNodes) this.createSystemNodes(name, input.systemNodes, cluster, privateSubnets, partition, tags);
     // Pods get AWS credentials (the S3 weights bucket, say) through EKS Pod Identity, never the node role.
     new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, parent);
 
     return {
+      associations,
       clusterName: cluster.name,
       vpcId: vpc.id,
       clusterSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
@@ -327,7 +425,10 @@ function normalizeNew(name: string, args: NewGpuClusterArgs) {
     natGateways: args.natGateways ?? "single",
     endpointPublicAccess: args.endpointPublicAccess ?? false,
     publicAccessCidrs: args.publicAccessCidrs ?? [],
+    deployerPrincipalArn: args.deployerPrincipalArn,
     adminPrincipalArns: args.adminPrincipalArns ?? [],
+    systemNodes: args.systemNodes === false ? null : { instanceType: args.systemNodes?.instanceType ?? "m7i.large", count: args.systemNodes?.count ?? 2 },
+    logRetentionDays: args.logRetentionDays ?? 90,
     tags: args.tags ?? {},
   };
 }

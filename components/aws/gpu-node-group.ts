@@ -34,11 +34,13 @@ export interface GpuNodeGroupArgs {
    */
   efa?: boolean;
   /**
-   * A Capacity Reservation or Capacity Block to launch into (`cr-...`). Required for Capacity Blocks.
+   * A Capacity Reservation or Capacity Block to launch into (`cr-...`). Required for Capacity
+   * Blocks. No placement group is created for a reservation: it already fixes placement.
+   * @default none
    */
   capacityReservationId?: string;
   /**
-   * The single availability zone for the nodes. Required for a Capacity Block (its zone).
+   * The single availability zone for the nodes. Required with a reservation or Capacity Block (its zone).
    * @default the first zone of the cluster's subnets when EFA is on; every zone otherwise
    */
   availabilityZone?: string;
@@ -57,6 +59,12 @@ export interface GpuNodeGroupArgs {
    * @default []
    */
   priceOverrides?: PriceOverride[];
+  /**
+   * Whether a cluster autoscaler (or Karpenter) changes the desired size; if so, later
+   * deployments leave `desiredSize` as the autoscaler set it.
+   * @default false
+   */
+  autoscaled?: boolean;
   /**
    * Tags for every AWS resource.
    * @default {}
@@ -159,12 +167,20 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       {
         description: `${spec.instanceType} nodes for ${args.model}`,
         updateDefaultVersion: true,
-        blockDeviceMappings: [
-          {
-            deviceName: spec.amiType.startsWith("BOTTLEROCKET") ? "/dev/xvdb" : "/dev/xvda",
-            ebs: { volumeSize: spec.rootVolumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+        blockDeviceMappings: spec.blockDevices.map((d) => ({
+          deviceName: d.deviceName,
+          ebs: {
+            volumeSize: d.volumeSizeGiB,
+            volumeType: "gp3",
+            encrypted: "true",
+            deleteOnTermination: "true",
+            throughput: d.throughputMiBps,
+            iops: d.iops,
           },
-        ],
+        })),
+        // EKS takes a Capacity Block's instance type from the launch template, not the node group
+        // (https://docs.aws.amazon.com/eks/latest/userguide/capacity-blocks-mng.html).
+        instanceType: spec.marketType === "capacity-block" ? spec.instanceType : undefined,
         metadataOptions: spec.metadataOptions,
         networkInterfaces,
         placement: placementGroup ? { groupName: placementGroup.name } : undefined,
@@ -189,7 +205,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         nodeRoleArn: role.arn,
         subnetIds: subnets,
         amiType: spec.amiType,
-        instanceTypes: [spec.instanceType],
+        instanceTypes: spec.marketType === "capacity-block" ? undefined : [spec.instanceType],
         capacityType: spec.capacityType,
         scalingConfig: spec.scaling,
         updateConfig: { maxUnavailable: 1 },
@@ -198,8 +214,8 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         taints: spec.taints,
         tags,
       },
-      // The cluster autoscaler owns desiredSize once the group exists.
-      { parent: this, dependsOn: attachments, ignoreChanges: ["scalingConfig.desiredSize"] },
+      // An autoscaler, when there is one, owns desiredSize once the group exists.
+      { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled ? ["scalingConfig.desiredSize"] : [] },
     );
 
     this.nodeGroupName = nodeGroup.nodeGroupName;

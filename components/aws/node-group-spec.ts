@@ -57,6 +57,16 @@ export const ROOT_BASE_GIB = 100;
 /** Room for a download beside a cached copy, and for the safetensors index and tokenizer files. */
 export const WEIGHTS_HEADROOM = 1.2;
 
+/**
+ * gp3's ceiling, for a root volume that carries the weights: at the 125 MiB/s default a
+ * 276 GB checkpoint takes 35 minutes to read, at 1000 MiB/s about 4
+ * (https://docs.aws.amazon.com/ebs/latest/userguide/general-purpose.html).
+ */
+export const GP3_MAX = { throughputMiBps: 1000, iops: 16000 } as const;
+
+/** Bottlerocket's OS volume (`/dev/xvda`); its data volume (`/dev/xvdb`) holds images and pods. */
+export const BOTTLEROCKET_OS_VOLUME_GIB = 4;
+
 export interface NodeGroupSpecInput {
   /** Name of the component, used in labels. */
   name: string;
@@ -88,6 +98,14 @@ export interface NetworkInterfaceSpec {
   interfaceType: "efa" | "efa-only";
 }
 
+export interface BlockDeviceSpec {
+  deviceName: string;
+  volumeSizeGiB: number;
+  /** Set when the volume carries the weights. */
+  throughputMiBps?: number;
+  iops?: number;
+}
+
 export interface NodeGroupCost {
   usdPerHourPerNode: number;
   basis: PriceBasis;
@@ -109,7 +127,9 @@ export interface NodeGroupSpec {
   placementGroup: boolean;
   /** The AZ to narrow subnets to; "first" picks the first AZ of the cluster's subnets. */
   availabilityZone: string | "first" | null;
-  rootVolumeGiB: number;
+  /** Volumes of the launch template: the root (or Bottlerocket's OS and data volumes), encrypted gp3. */
+  blockDevices: BlockDeviceSpec[];
+  /** Weights cached on striped instance-store NVMe; otherwise on the root (data) volume. */
   weightsOnInstanceStore: boolean;
   userData: string;
   metadataOptions: { httpEndpoint: "enabled"; httpTokens: "required"; httpPutResponseHopLimit: number };
@@ -251,6 +271,12 @@ export function nodeGroupProblems(input: NodeGroupSpecInput): InputProblem[] {
       }
       break;
     case "on-demand":
+      if (reservation !== undefined && az === undefined) {
+        problems.push({
+          path: "availabilityZone",
+          message: "a capacity reservation lives in one availability zone; set availabilityZone to the reservation's zone",
+        });
+      }
       break;
     default: {
       const unreachable: never = input.capacityType;
@@ -271,7 +297,19 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
   const efa = input.efa ?? (instance.efaInterfaces > 0 && input.nodesPerReplica > 1);
   const capacityBlock = input.capacityType === "capacity-block";
   const { rootVolumeGiB: rootGiB, weightsOnInstanceStore } = rootVolumeGiB(instanceType, input.checkpointSizeGB);
-  const raidInstanceStore = instance.localNvmeGB > 0;
+  // Stripe the NVMe only when it holds the weights: the kubelet's directories move onto it,
+  // so a too-small array would evict the cache; otherwise the fast root volume holds them.
+  const raidInstanceStore = weightsOnInstanceStore;
+  const dataVolume: BlockDeviceSpec = weightsOnInstanceStore
+    ? { deviceName: "", volumeSizeGiB: rootGiB }
+    : { deviceName: "", volumeSizeGiB: rootGiB, throughputMiBps: GP3_MAX.throughputMiBps, iops: GP3_MAX.iops };
+  const blockDevices: BlockDeviceSpec[] =
+    input.amiFamily === "bottlerocket"
+      ? [
+          { deviceName: "/dev/xvda", volumeSizeGiB: BOTTLEROCKET_OS_VOLUME_GIB },
+          { ...dataVolume, deviceName: "/dev/xvdb" },
+        ]
+      : [{ ...dataVolume, deviceName: "/dev/xvda" }];
   const labels = {
     [NODE_LABELS.nodeGroup]: input.name,
     [NODE_LABELS.model]: input.model,
@@ -298,13 +336,13 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
       scaling: { ...input.scaling },
       efa,
       networkInterfaces: efa ? efaNetworkInterfaces(instance.efaInterfaces) : [],
-      // EFA wants the lowest latency between nodes; a Capacity Block is already placed by AWS.
-      placementGroup: efa && !capacityBlock,
+      // EFA wants the lowest latency between nodes. A targeted reservation or Capacity Block
+      // already fixes where the instances are; a new placement group would not match it.
+      placementGroup: efa && input.capacityReservationId === undefined,
       availabilityZone: input.availabilityZone ?? (efa ? "first" : null),
-      rootVolumeGiB: rootGiB,
+      blockDevices,
       weightsOnInstanceStore,
-      userData:
-        input.amiFamily === "al2023" ? al2023UserData({ raidInstanceStore }) : bottlerocketUserData({ raidInstanceStore }),
+      userData: userDataFor(input.amiFamily, raidInstanceStore),
       metadataOptions: { ...METADATA_OPTIONS },
       capacityReservationId: input.capacityReservationId ?? null,
       marketType: capacityBlock ? "capacity-block" : null,
@@ -317,6 +355,19 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
       costProblem: "problem" in quote ? quote.problem : null,
     },
   };
+}
+
+function userDataFor(family: AmiFamily, raidInstanceStore: boolean): string {
+  switch (family) {
+    case "al2023":
+      return al2023UserData({ raidInstanceStore });
+    case "bottlerocket":
+      return bottlerocketUserData({ raidInstanceStore });
+    default: {
+      const unreachable: never = family;
+      throw new Error(`unknown AMI family ${String(unreachable)}`);
+    }
+  }
 }
 
 function costAt(usdPerHourPerNode: number, nodes: number) {

@@ -1,7 +1,8 @@
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { endpointAccess, kubeconfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
 import { GpuCluster } from "../../../components/aws/gpu-cluster";
-import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, settle, valueOf } from "../../support/pulumi";
+import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, registeredUrns, settle, valueOf } from "../../support/pulumi";
 
 const CLUSTER_TRUST = {
   Version: "2012-10-17",
@@ -49,6 +50,8 @@ describe("cluster validation", () => {
     endpointPublicAccess: false,
     publicAccessCidrs: [],
     adminPrincipalArns: [],
+    systemNodes: { instanceType: "m7i.large", count: 2 },
+    logRetentionDays: 90,
   };
   it("accepts the defaults", () => {
     expect(newClusterProblems(valid)).toEqual([]);
@@ -75,6 +78,21 @@ describe("cluster validation", () => {
       { path: "adminPrincipalArns.0", message: '"alice" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)' },
     ]);
   });
+  it("refuses the deployer listed again, bad system nodes and a retention CloudWatch lacks", () => {
+    const deployer = "arn:aws:iam::123456789012:role/ci";
+    expect(
+      newClusterProblems({ ...valid, deployerPrincipalArn: deployer, adminPrincipalArns: [deployer], systemNodes: { instanceType: "big", count: 0 }, logRetentionDays: 10 }),
+    ).toEqual([
+      {
+        path: "adminPrincipalArns.0",
+        message: "arn:aws:iam::123456789012:role/ci is the deployer, which is an admin already; a second access entry for it is refused by EKS, so drop it here",
+      },
+      { path: "systemNodes.instanceType", message: '"big" is not an EC2 instance type such as m7i.large' },
+      { path: "systemNodes.count", message: "0 is not a whole number of nodes >= 1; use systemNodes: false for none" },
+      { path: "logRetentionDays", message: expect.stringContaining("10 is not a CloudWatch retention; use one of 1, 3, 5, 7, 14, 30") },
+    ]);
+  });
+
   it("refuses CIDRs for a private endpoint", () => {
     expect(newClusterProblems({ ...valid, publicAccessCidrs: ["203.0.113.0/24"] })).toEqual([
       { path: "publicAccessCidrs", message: "publicAccessCidrs only apply to a public endpoint; set endpointPublicAccess: true or drop them" },
@@ -139,25 +157,61 @@ describe("a new cluster", () => {
 
   it("trusts only EKS in the cluster role and attaches only the cluster policy", () => {
     expect(JSON.parse(one("aws:iam/role:Role", "prod-cluster-role").inputs.assumeRolePolicy)).toEqual(CLUSTER_TRUST);
-    expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-").map((a) => a.inputs.policyArn)).toEqual([
+    expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-cluster-").map((a) => a.inputs.policyArn)).toEqual([
       "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+    ]);
+    expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "prod-system-").map((a) => a.inputs.policyArn)).toEqual([
+      "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+      "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+      "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     ]);
   });
 
   it("makes the deploying role (not its session) and the listed admins cluster admins", () => {
-    expect(one("aws:eks/accessEntry:AccessEntry", "prod-admin-0").inputs).toEqual({ clusterName: "prod", principalArn: DEPLOYER_ROLE_ARN, type: "STANDARD" });
-    expect(one("aws:eks/accessEntry:AccessEntry", "prod-admin-1").inputs).toEqual({
-      clusterName: "prod",
-      principalArn: "arn:aws:iam::123456789012:role/sre",
-      type: "STANDARD",
-    });
+    const principals = [DEPLOYER_ROLE_ARN, "arn:aws:iam::123456789012:role/sre"];
     expect(ofType("aws:eks/accessEntry:AccessEntry", "prod-")).toHaveLength(2);
-    for (const assoc of ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "prod-")) {
-      expect(assoc.inputs).toMatchObject({
+    expect(ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "prod-")).toHaveLength(2);
+    principals.forEach((principalArn, i) => {
+      expect(one("aws:eks/accessEntry:AccessEntry", `prod-admin-${i}`).inputs).toEqual({ clusterName: "prod", principalArn, type: "STANDARD" });
+      expect(one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", `prod-admin-${i}`).inputs).toEqual({
+        clusterName: "prod",
+        principalArn,
         policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
         accessScope: { type: "cluster" },
       });
-    }
+    });
+  });
+
+  it("keeps S3 traffic off the NAT gateways and control-plane logs for 90 days", () => {
+    expect(one("aws:ec2/vpcEndpoint:VpcEndpoint", "prod-s3").inputs).toEqual({
+      vpcId: "prod-vpc-id",
+      serviceName: "com.amazonaws.us-east-1.s3",
+      vpcEndpointType: "Gateway",
+      routeTableIds: ["prod-private-0-id", "prod-private-1-id", "prod-private-2-id"],
+      tags: { team: "ml-platform", "llm-fleet.dev/cluster": "prod" },
+    });
+    expect(one("aws:cloudwatch/logGroup:LogGroup", "prod-control-plane-logs").inputs).toMatchObject({ name: "/aws/eks/prod/cluster", retentionInDays: 90 });
+  });
+
+  it("runs two untainted system nodes for CoreDNS and controllers", () => {
+    expect(one("aws:eks/nodeGroup:NodeGroup", "prod-system-node-group").inputs).toEqual({
+      clusterName: "prod",
+      nodeRoleArn: "arn:aws:iam::123456789012:role/prod-system-role",
+      subnetIds: ["prod-private-0-id", "prod-private-1-id", "prod-private-2-id"],
+      amiType: "AL2023_x86_64_STANDARD",
+      instanceTypes: ["m7i.large"],
+      capacityType: "ON_DEMAND",
+      scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 3 },
+      updateConfig: { maxUnavailable: 1 },
+      launchTemplate: { id: "prod-system-launch-template-id", version: "1" },
+      labels: { "llm-fleet.dev/node-group": "system" },
+      tags: { team: "ml-platform", "llm-fleet.dev/cluster": "prod" },
+    });
+    expect(one("aws:ec2/launchTemplate:LaunchTemplate", "prod-system-launch-template").inputs.metadataOptions).toEqual({
+      httpEndpoint: "enabled",
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+    });
   });
 
   it("installs the Pod Identity agent and exposes a Kubernetes provider for the cluster", async () => {
@@ -171,7 +225,8 @@ describe("a new cluster", () => {
     ]);
   });
 
-  it("fails before registering anything when arguments are bad", () => {
+  it("fails before registering anything when arguments are bad", async () => {
+    await settle();
     const before = recorded.length;
     expect(() => new GpuCluster("bad", { vpcCidr: "192.168.0.0/24", endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] })).toThrow(
       [
@@ -180,6 +235,21 @@ describe("a new cluster", () => {
         "  publicAccessCidrs: 0.0.0.0/0 opens the Kubernetes API to the internet; list your office or VPN ranges instead",
       ].join("\n"),
     );
+    await settle();
     expect(recorded.length).toBe(before);
+    expect(registeredUrns().filter((u) => u.endsWith("::bad") || u.includes("::bad-"))).toEqual([]);
+  });
+
+  it("needs a region", async () => {
+    pulumi.runtime.setAllConfig({});
+    try {
+      expect(() => new GpuCluster("noregion")).toThrow("region: no region: set region, or `pulumi config set aws:region us-east-1`");
+    } finally {
+      pulumi.runtime.setAllConfig({ "aws:region": "us-east-1" });
+    }
+  });
+
+  it("needs the existing cluster's name", () => {
+    expect(() => new GpuCluster("unnamed", { mode: "existing", clusterName: " " })).toThrow("clusterName: name the existing EKS cluster to attach to");
   });
 });

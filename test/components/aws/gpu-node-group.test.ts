@@ -15,6 +15,8 @@ const WORKER_POLICIES = [
   "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
 ];
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
+const R1_TAGS = { "llm-fleet.dev/node-group": "r1", "llm-fleet.dev/model": "deepseek-r1" };
+const BLOCK_TAGS = { "llm-fleet.dev/node-group": "block", "llm-fleet.dev/model": "deepseek-r1" };
 
 const cluster = new GpuCluster("fleet");
 const existing = new GpuCluster("attached", { mode: "existing", clusterName: EXISTING_CLUSTER.name });
@@ -63,22 +65,29 @@ describe("one p5en.48xlarge on demand with EFA", () => {
     `);
   });
 
-  it("encrypts a gp3 root, requires IMDSv2 with one hop, and RAIDs the NVMe for the weights", () => {
-    const lt = one("aws:ec2/launchTemplate:LaunchTemplate", "r1-launch-template").inputs;
-    expect(lt.blockDeviceMappings).toEqual([
-      { deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
-    ]);
-    expect(lt.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
-    expect(decode(lt.userData)).toContain("      strategy: RAID0\n");
-    expect(lt.instanceMarketOptions).toBeUndefined();
-    expect(lt.capacityReservationSpecification).toBeUndefined();
+  it("encrypts a gp3 root, requires IMDSv2 with one hop, and tags what it launches: nothing else", () => {
+    const { networkInterfaces, userData, ...rest } = one("aws:ec2/launchTemplate:LaunchTemplate", "r1-launch-template").inputs;
+    expect(networkInterfaces).toHaveLength(16);
+    expect(decode(userData)).toContain("      strategy: RAID0\n");
+    expect(rest).toEqual({
+      description: "p5en.48xlarge nodes for deepseek-r1",
+      updateDefaultVersion: true,
+      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      placement: { groupName: "r1-placement" },
+      tagSpecifications: [
+        { resourceType: "instance", tags: R1_TAGS },
+        { resourceType: "volume", tags: R1_TAGS },
+      ],
+      tags: R1_TAGS,
+    });
   });
 
   it("builds the node group on the NVIDIA AL2023 AMI in the first zone, labelled and tainted", () => {
-    const ng = one("aws:eks/nodeGroup:NodeGroup", "r1-node-group").inputs;
-    expect(ng).toMatchObject({
+    expect(one("aws:eks/nodeGroup:NodeGroup", "r1-node-group").inputs).toEqual({
       clusterName: "fleet",
       nodeRoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/r1-node-role`,
+      subnetIds: ["fleet-private-0-id"],
       amiType: "AL2023_x86_64_NVIDIA",
       instanceTypes: ["p5en.48xlarge"],
       capacityType: "ON_DEMAND",
@@ -87,9 +96,8 @@ describe("one p5en.48xlarge on demand with EFA", () => {
       launchTemplate: { id: "r1-launch-template-id", version: "1" },
       labels: { "llm-fleet.dev/node-group": "r1", "llm-fleet.dev/model": "deepseek-r1", "llm-fleet.dev/gpu": "h200" },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
+      tags: R1_TAGS,
     });
-    expect(ng.subnetIds).toEqual(["fleet-private-0-id"]);
-    expect(ng.diskSize).toBeUndefined();
   });
 
   it("gives the node role the worker policies and nothing else", () => {
@@ -121,19 +129,38 @@ describe("two p5.48xlarge in a Capacity Block", () => {
   });
   beforeAll(settle);
 
-  it("targets the block through the launch template, with 32 EFA interfaces and no placement group", () => {
-    const lt = one("aws:ec2/launchTemplate:LaunchTemplate", "block-launch-template").inputs;
-    expect(lt.instanceMarketOptions).toEqual({ marketType: "capacity-block" });
-    expect(lt.capacityReservationSpecification).toEqual({ capacityReservationTarget: { capacityReservationId: "cr-0123456789abcdef0" } });
-    expect(lt.networkInterfaces).toHaveLength(32);
-    expect(lt.placement).toBeUndefined();
+  it("targets the block through the launch template, which carries the instance type, with 32 EFA interfaces and no placement group", () => {
+    const { networkInterfaces, userData, tagSpecifications, ...lt } = one("aws:ec2/launchTemplate:LaunchTemplate", "block-launch-template").inputs;
+    expect(networkInterfaces).toHaveLength(32);
+    expect(decode(userData)).toContain("strategy: RAID0");
+    expect(tagSpecifications).toHaveLength(2);
+    expect(lt).toEqual({
+      description: "p5.48xlarge nodes for deepseek-r1",
+      updateDefaultVersion: true,
+      instanceType: "p5.48xlarge",
+      instanceMarketOptions: { marketType: "capacity-block" },
+      capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: "cr-0123456789abcdef0" } },
+      blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      tags: BLOCK_TAGS,
+    });
     expect(ofType("aws:ec2/placementGroup:PlacementGroup", "block")).toEqual([]);
   });
 
-  it("runs a CAPACITY_BLOCK node group of 2 in the block's zone", () => {
-    const ng = one("aws:eks/nodeGroup:NodeGroup", "block-node-group").inputs;
-    expect(ng).toMatchObject({ capacityType: "CAPACITY_BLOCK", scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 2 }, instanceTypes: ["p5.48xlarge"] });
-    expect(ng.subnetIds).toEqual(["fleet-private-1-id"]);
+  it("runs a CAPACITY_BLOCK node group of 2 in the block's zone, with no instance types of its own", () => {
+    expect(one("aws:eks/nodeGroup:NodeGroup", "block-node-group").inputs).toEqual({
+      clusterName: "fleet",
+      nodeRoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/block-node-role`,
+      subnetIds: ["fleet-private-1-id"],
+      amiType: "AL2023_x86_64_NVIDIA",
+      capacityType: "CAPACITY_BLOCK",
+      scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 2 },
+      updateConfig: { maxUnavailable: 1 },
+      launchTemplate: { id: "block-launch-template-id", version: "1" },
+      labels: { "llm-fleet.dev/node-group": "block", "llm-fleet.dev/model": "deepseek-r1", "llm-fleet.dev/gpu": "h100" },
+      taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
+      tags: BLOCK_TAGS,
+    });
   });
 
   it("costs the block at the price given", () => {
@@ -157,9 +184,20 @@ describe("a g6.xlarge Spot group for a distill, scaling to zero", () => {
     expect(lt.networkInterfaces).toBeUndefined();
     expect(lt.placement).toBeUndefined();
     expect(ofType("aws:ec2/securityGroup:SecurityGroup", "dev")).toEqual([]);
-    const ng = one("aws:eks/nodeGroup:NodeGroup", "dev-node-group").inputs;
-    expect(ng).toMatchObject({ capacityType: "SPOT", scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 } });
-    expect(ng.subnetIds).toEqual(["fleet-private-0-id", "fleet-private-1-id"]);
+    expect(one("aws:eks/nodeGroup:NodeGroup", "dev-node-group").inputs).toEqual({
+      clusterName: "fleet",
+      nodeRoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/dev-node-role`,
+      subnetIds: ["fleet-private-0-id", "fleet-private-1-id"],
+      amiType: "AL2023_x86_64_NVIDIA",
+      instanceTypes: ["g6.xlarge"],
+      capacityType: "SPOT",
+      scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 },
+      updateConfig: { maxUnavailable: 1 },
+      launchTemplate: { id: "dev-launch-template-id", version: "1" },
+      labels: { "llm-fleet.dev/node-group": "dev", "llm-fleet.dev/model": "r1-distill-qwen-7b", "llm-fleet.dev/gpu": "l4" },
+      taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
+      tags: { "llm-fleet.dev/node-group": "dev", "llm-fleet.dev/model": "r1-distill-qwen-7b" },
+    });
   });
 
   it("prices Spot at its on-demand ceiling, at desired and maximum size", () => {
@@ -197,13 +235,28 @@ describe("a node group on an existing cluster", () => {
   });
 });
 
+describe("a reservation fixes the zone", () => {
+  new GpuNodeGroup("odcr", { cluster, instanceType: "p5.48xlarge", model: "deepseek-r1", checkpointSizeGB: 688.6, efa: true, capacityReservationId: "cr-0fedcba9876543210", availabilityZone: "us-east-1b" });
+  beforeAll(settle);
+  it("targets the on-demand reservation in its zone, without a new placement group", () => {
+    const lt = one("aws:ec2/launchTemplate:LaunchTemplate", "odcr-launch-template").inputs;
+    expect(lt.capacityReservationSpecification).toEqual({ capacityReservationTarget: { capacityReservationId: "cr-0fedcba9876543210" } });
+    expect(lt.instanceMarketOptions).toBeUndefined();
+    expect(lt.placement).toBeUndefined();
+    expect(one("aws:eks/nodeGroup:NodeGroup", "odcr-node-group").inputs).toMatchObject({ capacityType: "ON_DEMAND", subnetIds: ["fleet-private-1-id"] });
+  });
+});
+
 describe("a Bottlerocket group with SSM", () => {
   new GpuNodeGroup("rocket", { cluster, instanceType: "g6e.12xlarge", model: "r1-distill-qwen-32b", checkpointSizeGB: 65.5, amiFamily: "bottlerocket", ssm: true });
   beforeAll(settle);
 
   it("sizes Bottlerocket's data volume and binds its directories to the instance store", () => {
     const lt = one("aws:ec2/launchTemplate:LaunchTemplate", "rocket-launch-template").inputs;
-    expect(lt.blockDeviceMappings[0].deviceName).toBe("/dev/xvdb");
+    expect(lt.blockDeviceMappings).toEqual([
+      { deviceName: "/dev/xvda", ebs: { volumeSize: 4, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+      { deviceName: "/dev/xvdb", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+    ]);
     expect(decode(lt.userData)).toMatchInlineSnapshot(`
       "[settings.bootstrap-commands.000-mount-instance-storage]
       commands = [["apiclient", "ephemeral-storage", "init"], ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]
@@ -232,14 +285,21 @@ describe("an existing cluster with a kubeconfig of its own", () => {
 
 describe("every child is parented and named after its component", () => {
   beforeAll(settle);
-  it("has a URN under its component's type and a name that starts with the component's", () => {
+  it("has a URN under its component's type and a name that starts with one of that type's components", () => {
+    const components: Record<string, string[]> = {
+      "llm-fleet:aws:GpuCluster": ["fleet", "attached", "given"],
+      "llm-fleet:aws:GpuNodeGroup": ["r1", "block", "dev", "shared", "rocket", "odcr"],
+    };
     let children = 0;
     for (const urn of registeredUrns()) {
       const [, , type, name] = urn.split("::");
-      if (type!.startsWith("llm-fleet:aws:") && !type!.includes("$")) continue; // the components themselves
-      const parentType = type!.split("$")[0];
-      expect(parentType, urn).toMatch(/^llm-fleet:aws:(GpuCluster|GpuNodeGroup)$/);
-      expect(["fleet", "attached", "given", "r1", "block", "dev", "shared", "rocket"].some((c) => name!.startsWith(`${c}-`)), urn).toBe(true);
+      if (!type!.includes("$")) {
+        expect(Object.keys(components), urn).toContain(type);
+        continue;
+      }
+      const parentType = type!.split("$")[0]!;
+      expect(Object.keys(components), urn).toContain(parentType);
+      expect(components[parentType]!.some((c) => name!.startsWith(`${c}-`)), urn).toBe(true);
       children++;
     }
     expect(children).toBeGreaterThan(50);
@@ -247,7 +307,8 @@ describe("every child is parented and named after its component", () => {
 });
 
 describe("bad arguments fail before anything is registered", () => {
-  it("raises every problem at once, with paths", () => {
+  it("raises every problem at once, with paths", async () => {
+    await settle();
     const before = recorded.length;
     let error: unknown;
     try {
@@ -273,7 +334,9 @@ describe("bad arguments fail before anything is registered", () => {
         "  capacityReservationId: Spot instances cannot launch into a capacity reservation; use capacityType on-demand or drop the reservation",
       ].join("\n"),
     );
+    await settle();
     expect(recorded.length).toBe(before);
+    expect(registeredUrns().filter((u) => u.endsWith("::bad") || u.includes("::bad-"))).toEqual([]);
   });
 
   it("an unknown instance type gets a did-you-mean", () => {

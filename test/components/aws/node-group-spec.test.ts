@@ -70,8 +70,16 @@ describe("capacity", () => {
     });
     expect(block).toMatchObject({ capacityType: "CAPACITY_BLOCK", marketType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0" });
   });
-  it("targets an on-demand capacity reservation without a market type", () => {
-    expect(spec({ capacityReservationId: "cr-0123456789abcdef0" })).toMatchObject({ marketType: null, capacityReservationId: "cr-0123456789abcdef0" });
+  it("targets an on-demand capacity reservation in its zone, without a market type or placement group", () => {
+    expect(spec({ capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1c", efa: true })).toMatchObject({
+      marketType: null,
+      capacityReservationId: "cr-0123456789abcdef0",
+      availabilityZone: "us-east-1c",
+      placementGroup: false,
+    });
+    expect(problems({ capacityReservationId: "cr-0123456789abcdef0" })).toEqual([
+      { path: "availabilityZone", message: "a capacity reservation lives in one availability zone; set availabilityZone to the reservation's zone" },
+    ]);
   });
   it("prices desired and maximum size from the catalog, and says when it cannot", () => {
     expect(spec({ scaling: { minSize: 0, desiredSize: 1, maxSize: 3 } }).cost).toEqual({
@@ -99,6 +107,12 @@ describe("root volume and instance store", () => {
     expect(rootVolumeGiB("g6.xlarge", 141)).toEqual({ rootVolumeGiB: 100, weightsOnInstanceStore: true });
     // 250 GB < 230 x 1.2 = 276 GB: the root volume carries them, ceil(276e9 / 2^30) = 258 GiB more.
     expect(rootVolumeGiB("g6.xlarge", 230)).toEqual({ rootVolumeGiB: 100 + 258, weightsOnInstanceStore: false });
+  });
+  it("does not stripe an instance store too small for the weights, and gives the root volume gp3's top rate", () => {
+    const s = spec({ instanceType: "g6.xlarge", checkpointSizeGB: 230 });
+    expect(s.userData).not.toContain("localStorage");
+    expect(s.blockDevices).toEqual([{ deviceName: "/dev/xvda", volumeSizeGiB: 358, throughputMiBps: 1000, iops: 16000 }]);
+    expect(spec({}).blockDevices).toEqual([{ deviceName: "/dev/xvda", volumeSizeGiB: 100 }]);
   });
 });
 
@@ -131,7 +145,12 @@ describe("labels, taint, selector", () => {
   });
   it("attaches only the worker policies, SSM when asked", () => {
     expect(spec({}).managedPolicies).toEqual(["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]);
-    expect(spec({ ssm: true }).managedPolicies).toContain("AmazonSSMManagedInstanceCore");
+    expect(spec({ ssm: true }).managedPolicies).toEqual([
+      "AmazonEKSWorkerNodePolicy",
+      "AmazonEKS_CNI_Policy",
+      "AmazonEC2ContainerRegistryReadOnly",
+      "AmazonSSMManagedInstanceCore",
+    ]);
   });
 });
 
