@@ -26,6 +26,14 @@ export const VLLM_SERVE_FLAGS = [
   "--quantization",
   "--kv-cache-dtype",
   "--max-num-batched-tokens",
+  // Added by the Kubernetes component: the port, the API key, and multi-node launch flags
+  // (vLLM's LeaderWorkerSet guide, docs/deployment/frameworks/lws.md).
+  "--port",
+  "--api-key",
+  "--nnodes",
+  "--node-rank",
+  "--master-addr",
+  "--headless",
 ] as const;
 
 export interface ServeArgsInput {

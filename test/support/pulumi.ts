@@ -128,6 +128,22 @@ export function registeredUrns(): string[] {
   return [...monitor.getRegisteredResources().keys()];
 }
 
+/** Pulumi's marker for a secret value in serialized inputs. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export function isSecretInput(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
+
+/** Inputs with secret wrappers replaced by their values, as the provider would see them. */
+export function unwrapSecrets(value: any): any {
+  if (isSecretInput(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  return value;
+}
+
 export function resetRecorded(): void {
   recorded.length = 0;
 }

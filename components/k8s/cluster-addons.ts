@@ -1,0 +1,74 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, CHART_IDS, chartProblems, type ChartId, type GpuNodeMarks } from "../../charts";
+import { InputError } from "../../sizing";
+
+/** What the deployments on a cluster need of it. */
+export interface AddonNeeds {
+  /** AL2023 NVIDIA nodes need the device plugin; Bottlerocket NVIDIA nodes ship it. */
+  nvidiaDevicePlugin: boolean;
+  /** Any replica that spans nodes. */
+  leaderWorkerSet: boolean;
+  /** Any node group with EFA. */
+  efaDevicePlugin: boolean;
+}
+
+/** The charts the needs call for, in a stable order; nothing that is not needed. */
+export function chartsFor(needs: AddonNeeds): ChartId[] {
+  return CHART_IDS.filter((id) => {
+    switch (id) {
+      case "nvidia-device-plugin":
+        return needs.nvidiaDevicePlugin;
+      case "lws":
+        return needs.leaderWorkerSet;
+      case "aws-efa-k8s-device-plugin":
+        return needs.efaDevicePlugin;
+      default: {
+        const unreachable: never = id;
+        throw new Error(`unknown chart ${String(unreachable)}`);
+      }
+    }
+  });
+}
+
+export interface ClusterAddonsArgs {
+  provider: k8s.Provider;
+  needs: AddonNeeds;
+  /** How the GPU nodes are tainted and labelled, so the device plugins run there. */
+  gpuNodes: GpuNodeMarks;
+}
+
+/** The cluster-wide pieces vLLM deployments depend on, from pinned Helm charts. */
+export class ClusterAddons extends pulumi.ComponentResource {
+  /** The charts installed, by id. */
+  readonly installed: ChartId[];
+  readonly releases: k8s.helm.v3.Release[];
+
+  constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    const ids = chartsFor(args.needs);
+    const problems = ids.flatMap((id) => chartProblems(id, CHARTS[id], CHARTS[id].values(args.gpuNodes)));
+    if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
+    super("llm-fleet:k8s:ClusterAddons", name, {}, opts);
+    this.installed = ids;
+    this.releases = ids.map((id) => {
+      const chart = CHARTS[id];
+      const oci = chart.repository.startsWith("oci://");
+      return new k8s.helm.v3.Release(
+        `${name}-${id}`,
+        {
+          name: id,
+          chart: oci ? `${chart.repository}/${chart.chart}` : chart.chart,
+          version: chart.version,
+          repositoryOpts: oci ? undefined : { repo: chart.repository },
+          namespace: chart.namespace,
+          createNamespace: chart.namespace !== "kube-system",
+          values: chart.values(args.gpuNodes),
+          // The release is up when its pods are: deployments wait for their device plugin.
+          atomic: true,
+        },
+        { parent: this, provider: args.provider },
+      );
+    });
+    this.registerOutputs({ installed: this.installed });
+  }
+}
