@@ -15,10 +15,14 @@ export interface GpuNodeMarks {
   labelKey: string;
 }
 
+function toleratingGpuTaint(marks: GpuNodeMarks) {
+  return [{ key: marks.taint.key, operator: "Exists", effect: marks.taint.effect }];
+}
+
 /** Runs a DaemonSet on the tainted GPU nodes, and only there. */
 function onGpuNodes(marks: GpuNodeMarks) {
   return {
-    tolerations: [{ key: marks.taint.key, operator: "Exists", effect: marks.taint.effect }],
+    tolerations: toleratingGpuTaint(marks),
     affinity: {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
@@ -33,6 +37,7 @@ const TolerationSchema = z
   .object({ key: z.string().min(1), operator: z.enum(["Exists", "Equal"]), value: z.string().optional(), effect: z.enum(["NoSchedule", "NoExecute", "PreferNoSchedule"]) })
   .strict();
 const AffinitySchema = z.object({ nodeAffinity: z.record(z.string(), z.unknown()) }).strict();
+/** The nvidia-device-plugin chart's `tolerations` and `affinity` values. */
 const DaemonSetValuesSchema = z.object({ tolerations: z.array(TolerationSchema).min(1), affinity: AffinitySchema }).strict();
 
 export interface ChartSpec {
@@ -74,8 +79,10 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "v0.5.30",
     namespace: "kube-system",
     purpose: "advertises vpc.amazonaws.com/efa on nodes with EFA interfaces",
-    values: onGpuNodes,
-    valuesSchema: DaemonSetValuesSchema,
+    // The chart places its pods by its own list of EFA instance types (supportedInstanceLabels)
+    // and reads no affinity value: it only needs to tolerate the GPU taint.
+    values: (marks) => ({ tolerations: toleratingGpuTaint(marks) }),
+    valuesSchema: z.object({ tolerations: z.array(TolerationSchema).min(1) }).strict(),
   },
 };
 

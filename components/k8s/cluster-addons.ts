@@ -32,7 +32,9 @@ export function chartsFor(needs: AddonNeeds): ChartId[] {
 }
 
 export interface ClusterAddonsArgs {
+  /** Kubernetes provider of the cluster. */
   provider: k8s.Provider;
+  /** What the deployments need; see `chartsFor`. */
   needs: AddonNeeds;
   /** How the GPU nodes are tainted and labelled, so the device plugins run there. */
   gpuNodes: GpuNodeMarks;
@@ -46,7 +48,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     const ids = chartsFor(args.needs);
-    const problems = ids.flatMap((id) => chartProblems(id, CHARTS[id], CHARTS[id].values(args.gpuNodes)));
+    const values = Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(args.gpuNodes)]));
+    const problems = ids.flatMap((id) => chartProblems(id, CHARTS[id], values[id]!));
     if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
     super("llm-fleet:k8s:ClusterAddons", name, {}, opts);
     this.installed = ids;
@@ -62,7 +65,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
           repositoryOpts: oci ? undefined : { repo: chart.repository },
           namespace: chart.namespace,
           createNamespace: chart.namespace !== "kube-system",
-          values: chart.values(args.gpuNodes),
+          values: values[id],
           // The release is up when its pods are: deployments wait for their device plugin.
           atomic: true,
         },

@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, VLLM_IMAGE, type Plan } from "../../sizing";
+import type { ClusterAddons } from "./cluster-addons";
 import {
   MODEL_MOUNT,
   PRE_STOP_SECONDS,
+  SECRET_KEY,
   TERMINATION_GRACE_SECONDS,
   VLLM_PORT,
   vllmServerSpec,
@@ -21,13 +23,14 @@ export interface VllmServerArgs {
   /** Node selector of the node group the pods must land on. */
   nodeSelector: Record<string, string>;
   /** Tolerations for the node group's taints. */
-  tolerations: { key: string; operator: "Equal" | "Exists"; value?: string; effect: string }[];
+  tolerations: { key: string; operator: "Equal" | "Exists"; value?: string; effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule" }[];
   /**
-   * Namespace for every object; created unless `createNamespace` is false.
+   * Namespace for every object.
    * @default the component's name
    */
   namespace?: string;
   /**
+   * Create the namespace; false when it exists already.
    * @default true
    */
   createNamespace?: boolean;
@@ -38,8 +41,9 @@ export interface VllmServerArgs {
   weights?: string;
   /**
    * Read access for an S3 source: an IAM role the service account assumes (annotated for
-   * IRSA; with EKS Pod Identity, associate the role with `serviceAccountName`), or a
-   * bucket policy that already grants the nodes.
+   * IRSA; with EKS Pod Identity, associate the role with `serviceAccountName`), or a bucket
+   * policy that grants reads without credentials.
+   * @default none; required for an S3 source
    */
   s3Access?: { roleArn: string } | { bucketPolicy: true };
   /**
@@ -48,13 +52,19 @@ export interface VllmServerArgs {
    */
   cacheSizeGiB?: number;
   /**
-   * Storage class of the per-pod cache volume where the nodes have no local NVMe for it.
-   * @default the cluster's default storage class
+   * Storage class of the per-pod cache volume, for nodes without local NVMe for the weights.
+   * @default none; required for such nodes
    */
   storageClassName?: string;
-  /** Hugging Face token for gated or private repos, from secret config. */
+  /**
+   * Hugging Face token for gated or private repos, from secret config.
+   * @default none
+   */
   hfToken?: pulumi.Input<string>;
-  /** API key clients must send (`--api-key`), from secret config. */
+  /**
+   * API key clients must send, from secret config.
+   * @default none
+   */
   apiKey?: pulumi.Input<string>;
   /**
    * Refuse to deploy without an API key (prod).
@@ -62,7 +72,7 @@ export interface VllmServerArgs {
    */
   requireApiKey?: boolean;
   /**
-   * A load balancer in front of the Service; internal unless `internal: false`.
+   * A load balancer in front of the API; internal unless `internal: false`.
    * @default { enabled: false, internal: true }
    */
   loadBalancer?: { enabled?: boolean; internal?: boolean };
@@ -71,12 +81,23 @@ export interface VllmServerArgs {
    * @default false
    */
   serviceMonitor?: boolean;
+  /**
+   * The vLLM image. For EFA between nodes it must carry the aws-ofi-nccl plugin; the stock
+   * image makes NCCL fall back to TCP.
+   * @default "vllm/vllm-openai:v0.33.0"
+   */
+  image?: string;
+  /**
+   * The add-ons the pods need first (device plugins, the LeaderWorkerSet controller).
+   * @default none
+   */
+  addons?: ClusterAddons;
 }
 
 /**
  * vLLM serving one plan: a Deployment when a replica fits one node, a LeaderWorkerSet when
  * it spans nodes; a weights cache, probes sized to the load time, a disruption budget and
- * a ClusterIP Service on the OpenAI-compatible port.
+ * a Service on the OpenAI-compatible port.
  */
 export class VllmServer extends pulumi.ComponentResource {
   /** In-cluster base URL of the OpenAI-compatible API. */
@@ -100,111 +121,117 @@ export class VllmServer extends pulumi.ComponentResource {
       requireApiKey: args.requireApiKey ?? false,
       loadBalancer: { enabled: args.loadBalancer?.enabled ?? false, internal: args.loadBalancer?.internal ?? true },
       serviceMonitor: args.serviceMonitor ?? false,
+      image: args.image ?? VLLM_IMAGE,
     });
     if ("problems" in result) throw new InputError(`VllmServer "${name}"`, result.problems);
     super("llm-fleet:k8s:VllmServer", name, {}, opts);
     const spec = result.spec;
     this.spec = spec;
     const options = { parent: this, provider: args.provider };
+    // `pulumi up` waits for the pods to be ready: as long as the weights take to load.
+    const rollout = { customTimeouts: { create: `${spec.rolloutBudgetSeconds}s`, update: `${spec.rolloutBudgetSeconds}s` } };
     const labels = spec.labels;
+    if (spec.efaWithoutPlugin) {
+      pulumi.log.warn(`VllmServer "${name}": ${spec.image} has no aws-ofi-nccl plugin, so NCCL between nodes uses TCP, not EFA; pass an EFA-enabled image`, this);
+    }
 
     const namespaceName = args.namespace ?? name;
     const namespace =
       args.createNamespace === false
         ? pulumi.output(namespaceName)
         : new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels } }, options).metadata.name;
-    const meta = (suffix: string, extra: Record<string, string> = {}) => ({ name: suffix === "" ? name : `${name}-${suffix}`, namespace, labels: { ...labels, ...extra } });
+    const meta = (objectName: string, extra: Record<string, string> = {}) => ({ name: objectName, namespace, labels: { ...labels, ...extra } });
 
     const roleArn = args.s3Access && "roleArn" in args.s3Access ? args.s3Access.roleArn : undefined;
     const serviceAccount = new k8s.core.v1.ServiceAccount(
       `${name}-service-account`,
-      { metadata: { ...meta(""), annotations: roleArn ? { "eks.amazonaws.com/role-arn": roleArn } : undefined }, automountServiceAccountToken: false },
+      { metadata: { ...meta(name), annotations: roleArn ? { "eks.amazonaws.com/role-arn": roleArn } : undefined }, automountServiceAccountToken: false },
       options,
     );
-    const secret = (suffix: string, value: pulumi.Input<string>) =>
-      new k8s.core.v1.Secret(`${name}-${suffix}`, { metadata: meta(suffix), type: "Opaque", stringData: { value: pulumi.secret(value) } }, options);
+    const secret = (resource: string, objectName: string, value: pulumi.Input<string>) =>
+      new k8s.core.v1.Secret(resource, { metadata: meta(objectName), type: "Opaque", stringData: { [SECRET_KEY]: pulumi.secret(value) } }, options);
     const secrets = [
-      ...(args.hfToken !== undefined ? [secret("hf-token", args.hfToken)] : []),
-      ...(args.apiKey !== undefined ? [secret("api-key", args.apiKey)] : []),
+      ...(args.hfToken !== undefined ? [secret(`${name}-hf-token`, spec.names.hfTokenSecret, args.hfToken)] : []),
+      ...(args.apiKey !== undefined ? [secret(`${name}-api-key`, spec.names.apiKeySecret, args.apiKey)] : []),
     ];
+    const dependsOn = [...secrets, ...(args.addons?.releases ?? [])];
 
-    const pod = (role: "leader" | "worker") => podTemplate(spec, role, args, serviceAccount.metadata.name);
+    const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
     const workload =
       spec.kind === "Deployment"
         ? new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-              metadata: meta(""),
+              metadata: meta(spec.names.workload),
               spec: {
                 replicas: spec.replicas,
                 selector: { matchLabels: labels },
                 // Never two copies of the weights loading at once on one node's GPUs.
                 strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-                template: { metadata: { labels }, spec: pod("leader") },
+                template: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
               },
             },
-            { ...options, dependsOn: secrets },
+            { ...options, ...rollout, dependsOn },
           )
         : new k8s.apiextensions.CustomResource(
             `${name}-leader-worker-set`,
             {
               apiVersion: "leaderworkerset.x-k8s.io/v1",
               kind: "LeaderWorkerSet",
-              metadata: meta(""),
+              metadata: meta(spec.names.workload),
               spec: {
                 replicas: spec.replicas,
                 leaderWorkerTemplate: {
                   size: spec.groupSize,
                   // One lost pod breaks the NCCL group: restart all of it.
                   restartPolicy: "RecreateGroupOnPodRestart",
-                  leaderTemplate: { metadata: { labels: { ...labels, "llm-fleet.dev/role": "leader" } }, spec: pod("leader") },
-                  workerTemplate: { metadata: { labels: { ...labels, "llm-fleet.dev/role": "worker" } }, spec: pod("worker") },
+                  leaderTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
+                  workerTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "worker" } }, spec: pod("worker") },
                 },
               },
             },
-            { ...options, dependsOn: secrets },
+            { ...options, dependsOn },
           );
 
-    // The Service reaches the pods that serve HTTP: every pod of a Deployment, LWS leaders only.
-    const serving = spec.kind === "Deployment" ? labels : { ...labels, "llm-fleet.dev/role": "leader" };
-    const port = { name: "http", port: VLLM_PORT, targetPort: "http", protocol: "TCP" };
+    // Only pods that serve HTTP are behind the Services: every pod of a Deployment, LWS leaders.
+    const serving = { ...labels, [ROLE_LABEL]: "leader" };
+    const port = { name: PORT_NAME, port: VLLM_PORT, targetPort: PORT_NAME, protocol: "TCP" };
     const service = new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata: meta(""), spec: { type: "ClusterIP", selector: serving, ports: [port] } },
-      { ...options, dependsOn: [workload] },
+      { metadata: meta(spec.names.apiService, { [SERVICE_LABEL]: "api" }), spec: { type: "ClusterIP", selector: serving, ports: [port] } },
+      { ...options, ...rollout, dependsOn: [workload] },
     );
-    const loadBalancer = args.loadBalancer?.enabled ?? false;
-    if (loadBalancer) {
-      const internal = args.loadBalancer?.internal ?? true;
+    if (spec.loadBalancer) {
       new k8s.core.v1.Service(
         `${name}-load-balancer`,
         {
           metadata: {
-            ...meta("lb"),
+            ...meta(spec.names.loadBalancer, { [SERVICE_LABEL]: "load-balancer" }),
+            // In-tree AWS annotations: no load-balancer controller needed. Internal unless asked.
             annotations: {
               "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-              "service.beta.kubernetes.io/aws-load-balancer-internal": String(internal),
+              "service.beta.kubernetes.io/aws-load-balancer-internal": String(spec.loadBalancer.internal),
             },
           },
           spec: { type: "LoadBalancer", selector: serving, ports: [port] },
         },
-        options,
+        { ...options, ...rollout, dependsOn: [workload] },
       );
     }
     new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
-      // Voluntary evictions (node drains, upgrades) take one pod at a time.
-      { metadata: meta(""), spec: { maxUnavailable: 1, selector: { matchLabels: serving } } },
+      // Voluntary evictions (node drains, upgrades) take one pod of the set at a time.
+      { metadata: meta(name), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
       options,
     );
-    if (args.serviceMonitor) {
+    if (spec.serviceMonitor) {
       new k8s.apiextensions.CustomResource(
         `${name}-service-monitor`,
         {
           apiVersion: "monitoring.coreos.com/v1",
           kind: "ServiceMonitor",
-          metadata: meta(""),
-          spec: { selector: { matchLabels: labels }, endpoints: [{ port: "http", path: "/metrics", interval: "30s" }] },
+          metadata: meta(name),
+          spec: { selector: { matchLabels: { ...labels, [SERVICE_LABEL]: "api" } }, endpoints: [{ port: PORT_NAME, path: "/metrics", interval: "30s" }] },
         },
         options,
       );
@@ -218,66 +245,77 @@ export class VllmServer extends pulumi.ComponentResource {
   }
 }
 
-/** The pod spec of one role; workers of a LeaderWorkerSet serve no HTTP, so they have no probes. */
-function podTemplate(spec: VllmServerSpec, role: "leader" | "worker", args: VllmServerArgs, serviceAccountName: pulumi.Output<string>) {
-  const leader = role === "leader";
-  const health = { httpGet: { path: "/health", port: "http" } };
-  const efa = spec.efaPerPod > 0;
-  const modelsVolume =
-    spec.cache.kind === "local-nvme"
-      ? // The kubelet's directory sits on the node's striped NVMe, so an emptyDir does too.
-        { name: "models", emptyDir: { sizeLimit: `${spec.cache.sizeGiB}Gi` } }
-      : {
-          name: "models",
-          ephemeral: {
-            volumeClaimTemplate: {
-              spec: {
-                accessModes: ["ReadWriteOnce"],
-                storageClassName: args.storageClassName,
-                resources: { requests: { storage: `${spec.cache.sizeGiB}Gi` } },
-              },
+type Role = "leader" | "worker";
+const ROLE_LABEL = "llm-fleet.dev/role";
+const SERVICE_LABEL = "llm-fleet.dev/service";
+const PORT_NAME = "http";
+
+function cacheVolume(volume: VllmServerSpec["cache"]["volume"]) {
+  switch (volume.type) {
+    case "hostPath":
+      return { name: "models", hostPath: { path: volume.path, type: "DirectoryOrCreate" } };
+    case "emptyDir":
+      return { name: "models", emptyDir: { sizeLimit: `${volume.sizeGiB}Gi` } };
+    case "ephemeral":
+      return {
+        name: "models",
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: volume.storageClassName,
+              resources: { requests: { storage: `${volume.sizeGiB}Gi` } },
             },
           },
-        };
-  const mounts = [
-    { name: "models", mountPath: MODEL_MOUNT },
-    { name: "shm", mountPath: "/dev/shm" },
-  ];
+        },
+      };
+    default: {
+      const unreachable: never = volume;
+      throw new Error(`unknown cache volume ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** The pod spec of one role; LeaderWorkerSet workers serve no HTTP, so they have no port or probes. */
+function podSpec(spec: VllmServerSpec, role: Role, args: VllmServerArgs, serviceAccountName: pulumi.Output<string>, assumesRole: boolean) {
+  const serves = role === "leader";
+  const health = { httpGet: { path: "/health", port: PORT_NAME }, timeoutSeconds: 5 };
   const securityContext = {
     allowPrivilegeEscalation: false,
     privileged: false,
     // EFA registers pinned memory for RDMA.
-    capabilities: efa ? { drop: ["ALL"], add: ["IPC_LOCK"] } : { drop: ["ALL"] },
+    capabilities: spec.efaPerPod > 0 ? { drop: ["ALL"], add: ["IPC_LOCK"] } : { drop: ["ALL"] },
   };
+  const modelsMount = { name: "models", mountPath: MODEL_MOUNT };
   return {
     serviceAccountName,
-    // Neither IRSA nor EKS Pod Identity needs the Kubernetes API token; vLLM never calls the API.
-    automountServiceAccountToken: false,
+    // Only the role's web-identity token is needed, and only to read S3.
+    automountServiceAccountToken: assumesRole,
+    // A Service named like an environment variable prefix (VLLM_...) would leak into vLLM's settings.
+    enableServiceLinks: false,
     nodeSelector: args.nodeSelector,
     tolerations: args.tolerations,
     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-    initContainers: spec.download
-      ? [{ ...spec.download, volumeMounts: [{ name: "models", mountPath: MODEL_MOUNT }], securityContext }]
-      : undefined,
+    initContainers: spec.download ? [{ ...spec.download, volumeMounts: [modelsMount], securityContext }] : undefined,
     containers: [
       {
         name: "vllm",
-        image: VLLM_IMAGE,
+        image: spec.image,
         command: ["vllm", "serve"],
-        args: leader ? spec.args.leader : spec.args.worker!,
+        args: serves || spec.args.worker === null ? spec.args.leader : spec.args.worker,
         env: spec.env,
-        ports: leader ? [{ name: "http", containerPort: VLLM_PORT, protocol: "TCP" }] : undefined,
+        ports: serves ? [{ name: PORT_NAME, containerPort: VLLM_PORT, protocol: "TCP" }] : undefined,
         resources: spec.resources,
-        volumeMounts: mounts,
+        volumeMounts: [modelsMount, { name: "shm", mountPath: "/dev/shm" }],
         securityContext,
-        startupProbe: leader
+        startupProbe: serves
           ? { ...health, periodSeconds: spec.startupProbe.periodSeconds, failureThreshold: spec.startupProbe.failureThreshold }
           : undefined,
-        readinessProbe: leader ? { ...health, periodSeconds: 5, failureThreshold: 3 } : undefined,
-        livenessProbe: leader ? { ...health, periodSeconds: 10, failureThreshold: 6 } : undefined,
+        readinessProbe: serves ? { ...health, periodSeconds: 5, failureThreshold: 3 } : undefined,
+        livenessProbe: serves ? { ...health, periodSeconds: 10, failureThreshold: 6 } : undefined,
         lifecycle: { preStop: { exec: { command: ["sleep", String(PRE_STOP_SECONDS)] } } },
       },
     ],
-    volumes: [modelsVolume, { name: "shm", emptyDir: { medium: "Memory", sizeLimit: `${spec.shmSizeGiB}Gi` } }],
+    volumes: [cacheVolume(spec.cache.volume), { name: "shm", emptyDir: { medium: "Memory", sizeLimit: `${spec.shmSizeGiB}Gi` } }],
   };
 }

@@ -3,11 +3,13 @@
  * functions with no Pulumi import. VllmServer only turns a VllmServerSpec into objects.
  * Cloud-neutral: the nodes are described by their numbers, not by an EC2 type.
  */
-import { GIB, INSTANCES, type InputProblem, type InstanceType, type Plan } from "../../sizing";
+import { GIB, INSTANCES, VLLM_IMAGE, type InputProblem, type InstanceType, type Plan } from "../../sizing";
 
 /** vLLM's OpenAI-compatible server port. */
 export const VLLM_PORT = 8000;
 export const MODEL_MOUNT = "/models";
+/** The key under which llm-fleet's Secrets keep their value. */
+export const SECRET_KEY = "value";
 
 /**
  * Image used to copy weights from S3 into the cache: the AWS CLI, pinned to a released tag.
@@ -22,19 +24,36 @@ export interface NodeShape {
   memoryGiB: number;
   /** EFA interfaces the pod may claim (`vpc.amazonaws.com/efa`); 0 without EFA. */
   efaInterfaces: number;
-  /** Whether the weights fit on the node's striped local NVMe (an emptyDir lands there). */
+  /** Whether the weights fit on the node's striped local NVMe. */
   localNvmeForWeights: boolean;
+  /**
+   * A host directory on that NVMe where the cache outlives the pod (a restarted LWS group
+   * does not download 700 GB again); null puts the cache in an emptyDir, lost with the pod.
+   */
+  localCachePath: string | null;
 }
 
+/**
+ * Where AL2023's nodeadm mounts the striped instance store
+ * (https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/#localstorageoptions).
+ * Bottlerocket mounts its array for its own bind mounts only, so it gets an emptyDir.
+ */
+export const AL2023_INSTANCE_STORE_MOUNT = "/mnt/k8s-disks/0";
+
 /** A node shape from the AWS catalog, as GpuNodeGroup configures it. */
-export function nodeShapeOf(instanceType: InstanceType, options: { efa: boolean; weightsOnInstanceStore: boolean }): NodeShape {
+export function nodeShapeOf(
+  instanceType: InstanceType,
+  options: { efa: boolean; weightsOnInstanceStore: boolean; amiFamily?: "al2023" | "bottlerocket" },
+): NodeShape {
   const spec = INSTANCES[instanceType];
+  const al2023 = (options.amiFamily ?? "al2023") === "al2023";
   return {
     gpus: spec.gpuCount,
     vcpu: spec.vcpu,
     memoryGiB: spec.memoryGiB,
     efaInterfaces: options.efa ? spec.efaInterfaces : 0,
     localNvmeForWeights: options.weightsOnInstanceStore,
+    localCachePath: options.weightsOnInstanceStore && al2023 ? `${AL2023_INSTANCE_STORE_MOUNT}/llm-fleet-models` : null,
   };
 }
 
@@ -57,23 +76,39 @@ export type CacheKind = keyof typeof READ_MBPS;
 export type SourceKind = keyof typeof DOWNLOAD_MBPS;
 
 /**
- * Seconds a pod may take to become healthy: the first download into an empty cache, the
- * read from the cache into GPU memory, and engine start, with a 50 % margin.
+ * Seconds the vLLM container may take to become healthy: the read from the cache into GPU
+ * memory and engine start, plus, for the Hub, the first download that vLLM itself does
+ * into an empty cache; with a 50 % margin. An S3 copy happens before, in the init
+ * container, and is not counted here.
  */
 export function startupBudgetSeconds(checkpointSizeGB: number, cache: CacheKind, source: SourceKind): number {
   const megabytes = checkpointSizeGB * 1000;
-  const seconds = megabytes / DOWNLOAD_MBPS[source] + megabytes / READ_MBPS[cache] + ENGINE_INIT_SECONDS;
+  const download = source === "hub" ? megabytes / DOWNLOAD_MBPS.hub : 0;
+  const seconds = download + megabytes / READ_MBPS[cache] + ENGINE_INIT_SECONDS;
   return Math.ceil((seconds * STARTUP_SAFETY) / STARTUP_PERIOD_SECONDS) * STARTUP_PERIOD_SECONDS;
+}
+
+/** Seconds for the whole rollout of a pod, S3 copy included: how long `pulumi up` waits for it. */
+export function rolloutBudgetSeconds(checkpointSizeGB: number, cache: CacheKind, source: SourceKind): number {
+  const copy = source === "s3" ? Math.ceil(((checkpointSizeGB * 1000) / DOWNLOAD_MBPS.s3) * STARTUP_SAFETY) : 0;
+  // Scheduling, image pull (about 10 GB for the vLLM image) and node start when scaling from zero.
+  return copy + startupBudgetSeconds(checkpointSizeGB, cache, source) + 900;
 }
 
 /** Time to finish a long generation before the pod is killed; a preStop pause first lets the Service stop routing to it. */
 export const PRE_STOP_SECONDS = 15;
 export const TERMINATION_GRACE_SECONDS = 300;
 
-/** CPU and memory a pod may request: its GPU share of the node, less 10 % for the kubelet and system daemons. */
+/**
+ * CPU and memory a pod may request: its GPU share of the node, less 10 % and, for memory,
+ * 2 GiB more for the kubelet's reservation, eviction threshold and DaemonSets.
+ */
 export function podRequests(node: NodeShape, gpusPerPod: number): { cpu: string; memory: string } {
   const share = (gpusPerPod / node.gpus) * 0.9;
-  return { cpu: String(Math.max(1, Math.floor(node.vcpu * share))), memory: `${Math.max(1, Math.floor(node.memoryGiB * share))}Gi` };
+  return {
+    cpu: String(Math.max(1, Math.floor(node.vcpu * share))),
+    memory: `${Math.max(1, Math.floor(node.memoryGiB * share) - 2)}Gi`,
+  };
 }
 
 /** `/dev/shm` for NCCL and PyTorch worker IPC: 4 GiB per GPU, 8 to 64 GiB. */
@@ -91,7 +126,11 @@ export interface VllmServerSpecInput {
   node: NodeShape;
   /** A Hugging Face repo id (default: the plan's checkpoint) or an `s3://bucket/prefix` URI. */
   weights: string;
-  /** Read access to an S3 source: an IAM role for the service account, or a bucket that grants the nodes. */
+  /**
+   * Read access to an S3 source: an IAM role for the service account, or a bucket policy
+   * that grants reads without credentials (to the VPC endpoint, say). Node credentials are
+   * out of reach: IMDS allows one hop.
+   */
   s3Access?: { roleArn: string } | { bucketPolicy: true } | undefined;
   /** Cache size to use instead of the derived one. */
   cacheSizeGiB?: number | undefined;
@@ -101,6 +140,8 @@ export interface VllmServerSpecInput {
   requireApiKey: boolean;
   loadBalancer: { enabled: boolean; internal: boolean };
   serviceMonitor: boolean;
+  /** The vLLM image; an EFA replica needs one with the aws-ofi-nccl plugin. */
+  image: string;
 }
 
 export interface ContainerSpec {
@@ -112,8 +153,15 @@ export interface ContainerSpec {
   resources: { requests: Record<string, string>; limits: Record<string, string> };
 }
 
+/** The weights cache of one pod. */
+export type CacheVolume =
+  | { type: "hostPath"; path: string }
+  | { type: "emptyDir"; sizeGiB: number }
+  | { type: "ephemeral"; sizeGiB: number; storageClassName: string };
+
 export interface VllmServerSpec {
   kind: "Deployment" | "LeaderWorkerSet";
+  image: string;
   replicas: number;
   /** Pods of one replica (LWS group size). */
   groupSize: number;
@@ -124,13 +172,21 @@ export interface VllmServerSpec {
   args: { leader: string[]; worker: string[] | null };
   env: ContainerSpec["env"];
   resources: ContainerSpec["resources"];
-  cache: { kind: CacheKind; sizeGiB: number };
+  cache: { kind: CacheKind; sizeGiB: number; volume: CacheVolume };
   source: { kind: SourceKind; uri: string; modelPath: string };
   /** The init container that fills the cache from S3; null for the Hub (vLLM downloads itself). */
   download: ContainerSpec | null;
   shmSizeGiB: number;
   startupProbe: { periodSeconds: number; failureThreshold: number; budgetSeconds: number };
+  /** How long `pulumi up` waits for the workload and its Service. */
+  rolloutBudgetSeconds: number;
   labels: Record<string, string>;
+  /** Object names: the API Service must not take the LeaderWorkerSet's name, which LWS gives its headless Service. */
+  names: { workload: string; apiService: string; loadBalancer: string; hfTokenSecret: string; apiKeySecret: string };
+  loadBalancer: { internal: boolean } | null;
+  serviceMonitor: boolean;
+  /** The stock image has no EFA plugin for NCCL: it then falls back to TCP sockets. */
+  efaWithoutPlugin: boolean;
 }
 
 /** Every problem with the arguments, each with its property path and the fix. */
@@ -164,10 +220,18 @@ export function vllmServerProblems(input: VllmServerSpecInput): InputProblem[] {
     problems.push({ path: "s3Access.roleArn", message: `"${input.s3Access.roleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)` });
   }
   const neededGiB = cacheSizeGiB(plan.checkpoint.sizeOnDiskGB);
-  if (input.cacheSizeGiB !== undefined && input.cacheSizeGiB * GIB < plan.checkpoint.sizeOnDiskGB * 1e9) {
+  const minimumGiB = Math.ceil((plan.checkpoint.sizeOnDiskGB * 1e9 * 1.1) / GIB);
+  // An emptyDir or volume filled past its size gets the pod evicted: keep room for partial files.
+  if (input.cacheSizeGiB !== undefined && input.cacheSizeGiB < minimumGiB) {
     problems.push({
       path: "cacheSizeGiB",
-      message: `${input.cacheSizeGiB} GiB cannot hold ${plan.checkpoint.repo} (${plan.checkpoint.sizeOnDiskGB} GB); give at least ${neededGiB} GiB or leave it unset`,
+      message: `${input.cacheSizeGiB} GiB cannot hold ${plan.checkpoint.repo} (${plan.checkpoint.sizeOnDiskGB} GB) with room for partial files; give at least ${minimumGiB} GiB (${neededGiB} by default) or leave it unset`,
+    });
+  }
+  if (!node.localNvmeForWeights && input.storageClassName === undefined) {
+    problems.push({
+      path: "storageClassName",
+      message: "these nodes have no local NVMe for the weights, so each pod gets a volume: name its storageClassName (gp3 of the EBS CSI driver on EKS)",
     });
   }
   if (input.requireApiKey && !input.hasApiKey) {
@@ -176,8 +240,13 @@ export function vllmServerProblems(input: VllmServerSpecInput): InputProblem[] {
       message: "this endpoint requires an API key: `pulumi config set --secret <key>` and pass it as apiKey",
     });
   }
-  if (!/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/.test(input.name)) {
-    problems.push({ path: "name", message: `"${input.name}" is not a DNS label of at most 42 characters (lower-case letters, digits, "-")` });
+  // DNS-1035: Service names start with a letter. "vllm" itself would make Kubernetes inject
+  // VLLM_PORT=tcp://... into the pods, which vLLM reads as its own setting.
+  if (!/^[a-z]([-a-z0-9]{0,40}[a-z0-9])?$/.test(input.name) || input.name === "vllm") {
+    problems.push({
+      path: "name",
+      message: `"${input.name}" is not a DNS-1035 label of at most 42 characters (a lower-case letter first, then letters, digits, "-"), other than "vllm"`,
+    });
   }
   return problems;
 }
@@ -193,8 +262,8 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
   const { plan, node } = input;
   const multiNode = plan.nodesPerReplica > 1;
   const gpusPerPod = multiNode ? node.gpus : plan.tensorParallelSize * plan.pipelineParallelSize;
-  // EFA interfaces are per node: only a pod that has the whole node claims them.
-  const efaPerPod = gpusPerPod === node.gpus ? node.efaInterfaces : 0;
+  // EFA interfaces are per node and only carry traffic between nodes: multi-node pods claim them all.
+  const efaPerPod = multiNode ? node.efaInterfaces : 0;
   const s3 = input.weights.startsWith("s3://");
   const cacheKind: CacheKind = node.localNvmeForWeights ? "local-nvme" : "pvc";
   const modelPath = s3 ? `${MODEL_MOUNT}/${plan.model}` : plan.checkpoint.repo;
@@ -202,42 +271,58 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
 
   // The plan's arguments start with the model; an S3 checkpoint is served from its cache copy.
   const [, ...flags] = plan.vllmArgs;
-  const common = [modelPath, ...flags, "--port", String(VLLM_PORT), ...(input.hasApiKey ? ["--api-key", "$(VLLM_API_KEY)"] : [])];
+  // The API key reaches vLLM as VLLM_API_KEY, which it reads in place of --api-key, so the key is
+  // on neither the command line nor vLLM's log of its arguments.
+  const common = [modelPath, ...flags, "--port", String(VLLM_PORT)];
   // vLLM's LeaderWorkerSet recipe: every pod runs vllm serve; rank and leader come from LWS.
   const multiNodeFlags = ["--nnodes", "$(LWS_GROUP_SIZE)", "--node-rank", "$(LWS_WORKER_INDEX)", "--master-addr", "$(LWS_LEADER_ADDRESS)"];
   const args = multiNode ? { leader: [...common, ...multiNodeFlags], worker: [...common, ...multiNodeFlags, "--headless"] } : { leader: common, worker: null };
 
-  const secretEnv = (name: string, secret: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key: "value" } } });
+  const names = {
+    workload: input.name,
+    apiService: `${input.name}-api`,
+    loadBalancer: `${input.name}-lb`,
+    hfTokenSecret: `${input.name}-hf-token`,
+    apiKeySecret: `${input.name}-api-key`,
+  };
+  const secretEnv = (name: string, secret: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key: SECRET_KEY } } });
   const env: ContainerSpec["env"] = [
     // The Hub cache lives on the cache volume, so a restarted pod does not download again.
     { name: "HF_HOME", value: `${MODEL_MOUNT}/hf` },
-    ...(input.hasHfToken ? [secretEnv("HF_TOKEN", `${input.name}-hf-token`)] : []),
-    ...(input.hasApiKey ? [secretEnv("VLLM_API_KEY", `${input.name}-api-key`)] : []),
-    ...(node.efaInterfaces > 0 && multiNode
+    ...(input.hasHfToken ? [secretEnv("HF_TOKEN", names.hfTokenSecret)] : []),
+    ...(input.hasApiKey ? [secretEnv("VLLM_API_KEY", names.apiKeySecret)] : []),
+    ...(efaPerPod > 0
       ? [
-          // NCCL over EFA through the aws-ofi-nccl plugin in the image (https://github.com/aws/aws-ofi-nccl).
+          // NCCL over EFA through the aws-ofi-nccl plugin (https://github.com/aws/aws-ofi-nccl).
           { name: "FI_PROVIDER", value: "efa" },
           { name: "FI_EFA_USE_DEVICE_RDMA", value: "1" },
-          { name: "NCCL_PROTO", value: "simple" },
         ]
       : []),
   ];
   const requests = podRequests(node, gpusPerPod);
   const accelerators: Record<string, string> = { "nvidia.com/gpu": String(gpusPerPod), ...(efaPerPod > 0 ? { "vpc.amazonaws.com/efa": String(efaPerPod) } : {}) };
   const budget = startupBudgetSeconds(plan.checkpoint.sizeOnDiskGB, cacheKind, source.kind);
+  const anonymous = input.s3Access !== undefined && "bucketPolicy" in input.s3Access;
   const download: ContainerSpec | null = s3
     ? {
         name: "download-weights",
         image: AWS_CLI_IMAGE,
         command: ["aws", "s3", "sync"],
-        args: [input.weights, modelPath, "--no-progress"],
+        args: [input.weights, modelPath, "--no-progress", ...(anonymous ? ["--no-sign-request"] : [])],
         env: [],
         resources: { requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } },
       }
     : null;
+  const sizeGiB = input.cacheSizeGiB ?? cacheSizeGiB(plan.checkpoint.sizeOnDiskGB);
+  const volume: CacheVolume = node.localNvmeForWeights
+    ? node.localCachePath
+      ? { type: "hostPath", path: node.localCachePath }
+      : { type: "emptyDir", sizeGiB }
+    : { type: "ephemeral", sizeGiB, storageClassName: input.storageClassName! };
   return {
     spec: {
       kind: multiNode ? "LeaderWorkerSet" : "Deployment",
+      image: input.image,
       replicas: plan.replicas,
       groupSize: plan.nodesPerReplica,
       gpusPerPod,
@@ -246,12 +331,17 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
       args,
       env,
       resources: { requests: { ...requests, ...accelerators }, limits: { ...accelerators } },
-      cache: { kind: cacheKind, sizeGiB: input.cacheSizeGiB ?? cacheSizeGiB(plan.checkpoint.sizeOnDiskGB) },
+      cache: { kind: cacheKind, sizeGiB, volume },
       source,
       download,
       shmSizeGiB: shmSizeGiB(gpusPerPod),
       startupProbe: { periodSeconds: STARTUP_PERIOD_SECONDS, failureThreshold: budget / STARTUP_PERIOD_SECONDS, budgetSeconds: budget },
+      rolloutBudgetSeconds: rolloutBudgetSeconds(plan.checkpoint.sizeOnDiskGB, cacheKind, source.kind),
       labels: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": input.name, "llm-fleet.dev/model": plan.model },
+      names,
+      loadBalancer: input.loadBalancer.enabled ? { internal: input.loadBalancer.internal } : null,
+      serviceMonitor: input.serviceMonitor,
+      efaWithoutPlugin: efaPerPod > 0 && input.image === VLLM_IMAGE,
     },
   };
 }

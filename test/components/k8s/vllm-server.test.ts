@@ -10,12 +10,13 @@ import { GPU_TAINT, NODE_LABELS } from "../../../components/aws/node-group-spec"
 import { ClusterAddons, chartsFor } from "../../../components/k8s/cluster-addons";
 import { VllmServer } from "../../../components/k8s/vllm-server";
 import { nodeShapeOf } from "../../../components/k8s/vllm-spec";
-import { InputError, planDeployment } from "../../../sizing";
+import { planDeployment } from "../../../sizing";
 import { isSecretInput, one, recorded, settle, unwrapSecrets, valueOf } from "../../support/pulumi";
 
 const provider = new k8s.Provider("cluster", { kubeconfig: "{}" });
 const selector = (group: string) => ({ [NODE_LABELS.nodeGroup]: group });
-const tolerations = [{ key: "nvidia.com/gpu", operator: "Equal" as const, value: "true", effect: "NoSchedule" }];
+const tolerations = [{ key: "nvidia.com/gpu", operator: "Equal" as const, value: "true", effect: "NoSchedule" as const }];
+const LABELS = (instance: string, model: string) => ({ "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": instance, "llm-fleet.dev/model": model });
 
 /** kubernetes-models checks field types and required fields of core objects, offline. */
 function validCore(type: string, name: string) {
@@ -70,26 +71,31 @@ describe("R1-Distill-Qwen-7B on one L4", () => {
 
   it("runs a Deployment of the pinned image with the plan's arguments and the API key from a Secret", () => {
     const d = validCore("kubernetes:apps/v1:Deployment", "qwen7b-deployment");
+    expect(d.metadata.name).toBe("qwen7b");
     expect(d.spec.replicas).toBe(1);
+    expect(d.spec.selector).toEqual({ matchLabels: LABELS("qwen7b", "r1-distill-qwen-7b") });
+    expect(d.spec.template.metadata.labels).toEqual({ ...LABELS("qwen7b", "r1-distill-qwen-7b"), "llm-fleet.dev/role": "leader" });
     expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
     const pod = d.spec.template.spec;
     const [c] = pod.containers;
     expect(c.image).toBe("vllm/vllm-openai:v0.33.0");
     expect(c.command).toEqual(["vllm", "serve"]);
-    expect(c.args).toEqual([...plan.vllmArgs, "--port", "8000", "--api-key", "$(VLLM_API_KEY)"]);
+    expect(c.args).toEqual([...plan.vllmArgs, "--port", "8000"]);
     expect(c.env).toEqual([
       { name: "HF_HOME", value: "/models/hf" },
       { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "qwen7b-hf-token", key: "value" } } },
       { name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: "qwen7b-api-key", key: "value" } } },
     ]);
-    expect(c.resources).toEqual({ requests: { cpu: "3", memory: "14Gi", "nvidia.com/gpu": "1" }, limits: { "nvidia.com/gpu": "1" } });
+    expect(c.resources).toEqual({ requests: { cpu: "3", memory: "12Gi", "nvidia.com/gpu": "1" }, limits: { "nvidia.com/gpu": "1" } });
+    expect(pod.enableServiceLinks).toBe(false);
+    expect(pod.automountServiceAccountToken).toBe(false);
     expect(() => new Pod({ metadata: { name: "p" }, spec: pod }).validate()).not.toThrow();
   });
 
-  it("caches weights on local NVMe, gives /dev/shm from memory, and lands on the node group", () => {
+  it("caches weights on the node's NVMe array, gives /dev/shm from memory, and lands on the node group", () => {
     const pod = one("kubernetes:apps/v1:Deployment", "qwen7b-deployment").inputs.spec.template.spec;
     expect(pod.volumes).toEqual([
-      { name: "models", emptyDir: { sizeLimit: "17Gi" } },
+      { name: "models", hostPath: { path: "/mnt/k8s-disks/0/llm-fleet-models", type: "DirectoryOrCreate" } },
       { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "8Gi" } },
     ]);
     expect(pod.containers[0].volumeMounts).toEqual([
@@ -105,9 +111,10 @@ describe("R1-Distill-Qwen-7B on one L4", () => {
     const pod = one("kubernetes:apps/v1:Deployment", "qwen7b-deployment").inputs.spec.template.spec;
     const c = pod.containers[0];
     // 15.2 GB: (152 + 7.6 + 600) x 1.5 = 1,139.4 s -> 1,140 s = 114 x 10 s.
-    expect(c.startupProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 114 });
-    expect(c.readinessProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 5, failureThreshold: 3 });
-    expect(c.livenessProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 10, failureThreshold: 6 });
+    const health = { httpGet: { path: "/health", port: "http" }, timeoutSeconds: 5 };
+    expect(c.startupProbe).toEqual({ ...health, periodSeconds: 10, failureThreshold: 114 });
+    expect(c.readinessProbe).toEqual({ ...health, periodSeconds: 5, failureThreshold: 3 });
+    expect(c.livenessProbe).toEqual({ ...health, periodSeconds: 10, failureThreshold: 6 });
     expect(c.lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "15"] } } });
     expect(pod.terminationGracePeriodSeconds).toBe(300);
   });
@@ -119,13 +126,16 @@ describe("R1-Distill-Qwen-7B on one L4", () => {
     validCore("kubernetes:core/v1:Secret", "qwen7b-api-key");
     validCore("kubernetes:core/v1:Namespace", "qwen7b-namespace");
     validCore("kubernetes:core/v1:ServiceAccount", "qwen7b-service-account");
-    expect(validCore("kubernetes:core/v1:Service", "qwen7b-service").spec).toEqual({
+    const service = validCore("kubernetes:core/v1:Service", "qwen7b-service");
+    expect(service.metadata.name).toBe("qwen7b-api");
+    expect(service.spec).toEqual({
       type: "ClusterIP",
-      selector: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": "qwen7b", "llm-fleet.dev/model": "r1-distill-qwen-7b" },
+      selector: { ...LABELS("qwen7b", "r1-distill-qwen-7b"), "llm-fleet.dev/role": "leader" },
       ports: [{ name: "http", port: 8000, targetPort: "http", protocol: "TCP" }],
     });
-    expect(validCore("kubernetes:policy/v1:PodDisruptionBudget", "qwen7b-pdb").spec.maxUnavailable).toBe(1);
-    expect(await valueOf(server.endpoint)).toBe("http://qwen7b.qwen7b.svc.cluster.local:8000/v1");
+    const pdb = validCore("kubernetes:policy/v1:PodDisruptionBudget", "qwen7b-pdb");
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: LABELS("qwen7b", "r1-distill-qwen-7b") } });
+    expect(await valueOf(server.endpoint)).toBe("http://qwen7b-api.qwen7b.svc.cluster.local:8000/v1");
     expect(server.servedModelName).toBe("r1-distill-qwen-7b");
   });
 });
@@ -161,8 +171,8 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
         securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] } },
       },
     ]);
-    // 688.6 GB from S3 then NVMe: 6,590 s.
-    expect(pod.containers[0].startupProbe.failureThreshold).toBe(659);
+    // The copy is the init container's; the probe covers the read from NVMe and engine start: 1,420 s.
+    expect(pod.containers[0].startupProbe.failureThreshold).toBe(142);
     expect(pod.volumes[1]).toEqual({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "32Gi" } });
   });
 
@@ -174,14 +184,18 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
 
   it("puts an internal load balancer in front when asked, and a ServiceMonitor on /metrics", () => {
     const lb = validCore("kubernetes:core/v1:Service", "r1-load-balancer");
+    expect(lb.metadata.name).toBe("r1-lb");
     expect(lb.metadata.annotations).toEqual({
       "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
       "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
     });
     expect(lb.spec.type).toBe("LoadBalancer");
-    expect(one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "r1-service-monitor").inputs.spec.endpoints).toEqual([
-      { port: "http", path: "/metrics", interval: "30s" },
-    ]);
+    const monitor = one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "r1-service-monitor").inputs.spec;
+    expect(monitor.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "30s" }]);
+    // Only the ClusterIP Service carries the label it selects, so pods are scraped once.
+    expect(monitor.selector.matchLabels["llm-fleet.dev/service"]).toBe("api");
+    expect(one("kubernetes:core/v1:Service", "r1-service").inputs.metadata.labels["llm-fleet.dev/service"]).toBe("api");
+    expect(lb.metadata.labels["llm-fleet.dev/service"]).toBe("load-balancer");
   });
 });
 
@@ -214,6 +228,10 @@ describe("DeepSeek-R1 on two 8 x H100 nodes with EFA", () => {
     expect(worker.ports).toBeUndefined();
     for (const spec of [t.leaderTemplate.spec, t.workerTemplate.spec]) {
       expect(() => new Pod({ metadata: { name: "p" }, spec }).validate()).not.toThrow();
+      expect(spec.nodeSelector).toEqual({ "llm-fleet.dev/node-group": "r1x2" });
+      expect(spec.tolerations).toEqual(tolerations);
+      expect(spec.volumes[0]).toEqual({ name: "models", hostPath: { path: "/mnt/k8s-disks/0/llm-fleet-models", type: "DirectoryOrCreate" } });
+      expect(spec.containers[0].lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "15"] } } });
     }
   });
 
@@ -224,13 +242,50 @@ describe("DeepSeek-R1 on two 8 x H100 nodes with EFA", () => {
       { name: "HF_HOME", value: "/models/hf" },
       { name: "FI_PROVIDER", value: "efa" },
       { name: "FI_EFA_USE_DEVICE_RDMA", value: "1" },
-      { name: "NCCL_PROTO", value: "simple" },
     ]);
     expect(leader.securityContext.capabilities).toEqual({ drop: ["ALL"], add: ["IPC_LOCK"] });
   });
 
-  it("routes the Service to the leaders only", () => {
-    expect(validCore("kubernetes:core/v1:Service", "r1x2-service").spec.selector["llm-fleet.dev/role"]).toBe("leader");
+  it("routes the Service to the leaders only, under a name LWS leaves free, and budgets every pod of the set", () => {
+    const service = validCore("kubernetes:core/v1:Service", "r1x2-service");
+    const t = one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet", "r1x2-leader-worker-set").inputs.spec.leaderWorkerTemplate;
+    const matches = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    expect(matches(service.spec.selector, t.leaderTemplate.metadata.labels)).toBe(true);
+    expect(matches(service.spec.selector, t.workerTemplate.metadata.labels)).toBe(false);
+    expect(service.metadata.name).not.toBe(one("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet", "r1x2-leader-worker-set").inputs.metadata.name);
+    const pdb = validCore("kubernetes:policy/v1:PodDisruptionBudget", "r1x2-pdb").spec.selector.matchLabels;
+    expect(matches(pdb, t.leaderTemplate.metadata.labels) && matches(pdb, t.workerTemplate.metadata.labels)).toBe(true);
+  });
+});
+
+describe("a distill on nodes without NVMe for the weights, in an existing namespace, behind a public load balancer", () => {
+  const plan = planDeployment({ model: "r1-distill-qwen-7b" }).plan!;
+  new VllmServer("pvc", {
+    provider,
+    plan,
+    node: nodeShapeOf(plan.instanceType, { efa: false, weightsOnInstanceStore: false }),
+    nodeSelector: selector("dev"),
+    tolerations,
+    namespace: "serving",
+    createNamespace: false,
+    storageClassName: "gp3",
+    loadBalancer: { enabled: true, internal: false },
+  });
+  beforeAll(settle);
+
+  it("gives each pod its own gp3 volume of the checkpoint plus 20 %", () => {
+    const pod = validCore("kubernetes:apps/v1:Deployment", "pvc-deployment").spec.template.spec;
+    expect(pod.volumes[0]).toEqual({
+      name: "models",
+      ephemeral: { volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], storageClassName: "gp3", resources: { requests: { storage: "17Gi" } } } } },
+    });
+    expect(() => new Pod({ metadata: { name: "p" }, spec: pod }).validate()).not.toThrow();
+  });
+
+  it("uses the namespace given, and makes the load balancer internet-facing only because it was asked", () => {
+    expect(recorded.filter((r) => r.name === "pvc-namespace")).toEqual([]);
+    expect(one("kubernetes:apps/v1:Deployment", "pvc-deployment").inputs.metadata.namespace).toBe("serving");
+    expect(one("kubernetes:core/v1:Service", "pvc-load-balancer").inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-internal"]).toBe("false");
   });
 });
 
@@ -250,7 +305,14 @@ describe("bad arguments fail before anything is registered", () => {
           weights: "s3://bucket/r1",
           requireApiKey: true,
         }),
-    ).toThrow(InputError);
+    ).toThrow(
+      [
+        'VllmServer "bad": invalid input',
+        "  plan: TP 8 x PP 1 = 8 GPUs per replica, but the replica gets 1 node(s) of 4 GPUs; plan for these nodes or give the nodes the plan was made for",
+        "  s3Access: reading s3://bucket/r1 needs access: give { roleArn } for the service account, or { bucketPolicy: true } if the bucket grants the nodes",
+        "  apiKey: this endpoint requires an API key: `pulumi config set --secret <key>` and pass it as apiKey",
+      ].join("\n"),
+    );
     await settle();
     expect(recorded.length).toBe(before);
   });
@@ -291,7 +353,10 @@ describe("cluster add-ons", () => {
     const lws = one("kubernetes:helm.sh/v3:Release", "addons-lws").inputs;
     expect(lws).toMatchObject({ chart: "oci://registry.k8s.io/lws/charts/lws", version: "0.10.0", namespace: "lws-system", createNamespace: true });
     expect(lws.repositoryOpts).toBeUndefined();
-    expect(one("kubernetes:helm.sh/v3:Release", "addons-aws-efa-k8s-device-plugin").inputs.version).toBe("v0.5.30");
+    const efa = one("kubernetes:helm.sh/v3:Release", "addons-aws-efa-k8s-device-plugin").inputs;
+    expect(efa).toMatchObject({ chart: "aws-efa-k8s-device-plugin", version: "v0.5.30", repositoryOpts: { repo: "https://aws.github.io/eks-charts" } });
+    // The EFA chart picks its nodes from its own instance-type list; it only has to tolerate the taint.
+    expect(efa.values).toEqual({ tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] });
   });
 
   it("refuses a chart version that is not pinned, or values that fail the schema", async () => {
