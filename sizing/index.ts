@@ -9,3 +9,4 @@ export * from "./rules";
 export * from "./vllm";
 export { didYouMean, unknownIdMessage } from "./didyoumean";
 export * from "./errors";
+export { describeRelaxation, explainNoFit } from "./explain";

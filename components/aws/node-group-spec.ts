@@ -48,6 +48,9 @@ export const NODE_LABELS = {
   gpu: "llm-fleet.dev/gpu",
 } as const;
 
+/** How cluster add-ons find GPU nodes: they tolerate the taint and follow the GPU label. */
+export const GPU_NODE_MARKS = { taint: { key: GPU_TAINT.key, effect: GPU_TAINT.effect }, labelKey: NODE_LABELS.gpu } as const;
+
 /**
  * Root volume space for the OS, the vLLM image (about 20 GB unpacked) and logs, before any
  * weights. Weights go to instance-store NVMe when it holds them with WEIGHTS_HEADROOM to

@@ -1,0 +1,173 @@
+/**
+ * From a model and a workload to the node group, the vLLM server and the add-ons that
+ * match: a pure function, so that the stacks, `llm-fleet plan` and the tests see the same
+ * decision before any resource exists.
+ */
+import {
+  PlanInputError,
+  explainNoFit,
+  planDeployment,
+  type CapacityType,
+  type InputProblem,
+  type Objective,
+  type Plan,
+  type PlanRequestInput,
+  type Precision,
+  type PriceOverride,
+} from "../sizing";
+import { nodeGroupSpec, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
+import type { AddonNeeds } from "./k8s/cluster-addons";
+import { nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
+
+export interface Workload {
+  /** @default 32768 */
+  maxModelLen?: number;
+  /** Full-length sequences to hold at once. @default 1 */
+  concurrency?: number;
+  /** @default the model's native precision */
+  precisions?: Precision[];
+  /** @default "cost" */
+  objective?: Objective;
+}
+
+export interface Placement {
+  /** @default the cluster's region */
+  region?: string;
+  /** @default "on-demand" */
+  capacityType?: CapacityType;
+  /** @default any */
+  gpus?: string[];
+  /** @default any */
+  instanceTypes?: string[];
+  /** Nodes one replica spans. @default the planner's choice */
+  nodesPerReplica?: number;
+  /** @default 1 */
+  minReplicas?: number;
+  /** Lowest node count, 0 to let the group scale to zero. @default the plan's node count */
+  minNodes?: number;
+  /** Highest node count. @default the plan's node count */
+  maxNodes?: number;
+  /** A Capacity Reservation or Capacity Block (`cr-...`). @default none */
+  capacityReservationId?: string;
+  /** The reservation's or block's zone. @default none */
+  availabilityZone?: string;
+  /** @default "al2023" */
+  amiFamily?: AmiFamily;
+}
+
+export interface DeploymentSpecInput {
+  name: string;
+  model: string;
+  workload?: Workload;
+  placement?: Placement;
+  region: string;
+  priceOverrides?: PriceOverride[];
+}
+
+export interface DeploymentSpec {
+  plan: Plan;
+  nodeGroup: NodeGroupSpec;
+  /** Arguments for GpuNodeGroup, decided here. */
+  nodeGroupArgs: {
+    instanceType: string;
+    capacityType: CapacityType;
+    scaling: { minSize: number; desiredSize: number; maxSize: number };
+    nodesPerReplica: number;
+    checkpointSizeGB: number;
+    model: string;
+    amiFamily: AmiFamily;
+    capacityReservationId?: string | undefined;
+    availabilityZone?: string | undefined;
+  };
+  node: NodeShape;
+  addons: AddonNeeds;
+}
+
+/** The plan and everything derived from it, or the problems (the planner's explanation when nothing fits). */
+export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSpec } | { problems: InputProblem[] } {
+  const placement = input.placement ?? {};
+  const request: PlanRequestInput = {
+    model: input.model,
+    ...input.workload,
+    region: placement.region ?? input.region,
+    capacityType: placement.capacityType,
+    gpus: placement.gpus,
+    instanceTypes: placement.instanceTypes,
+    nodesPerReplica: placement.nodesPerReplica,
+    minReplicas: placement.minReplicas,
+    priceOverrides: input.priceOverrides,
+  };
+  for (const key of Object.keys(request) as (keyof PlanRequestInput)[]) if (request[key] === undefined) delete request[key];
+  let result;
+  try {
+    result = planDeployment(request);
+  } catch (error) {
+    if (error instanceof PlanInputError) return { problems: error.problems.map((p) => ({ ...p, path: requestPath(p.path) })) };
+    throw error;
+  }
+  const plan = result.plan;
+  if (!plan) return { problems: [{ path: "model", message: explainNoFit(result) }] };
+
+  const amiFamily = placement.amiFamily ?? "al2023";
+  const nodeGroupArgs = {
+    instanceType: plan.instanceType,
+    capacityType: plan.capacityType,
+    scaling: { minSize: placement.minNodes ?? plan.nodes, desiredSize: plan.nodes, maxSize: placement.maxNodes ?? plan.nodes },
+    nodesPerReplica: plan.nodesPerReplica,
+    checkpointSizeGB: plan.checkpoint.sizeOnDiskGB,
+    model: plan.model,
+    amiFamily,
+    capacityReservationId: placement.capacityReservationId,
+    availabilityZone: placement.availabilityZone,
+  };
+  const group = nodeGroupSpec({
+    name: input.name,
+    ...nodeGroupArgs,
+    region: plan.region,
+    ssm: false,
+    priceOverrides: input.priceOverrides ?? [],
+  });
+  if ("problems" in group) return { problems: group.problems.map((p) => ({ ...p, path: `placement.${p.path}` })) };
+  const nodeGroup = group.spec;
+  return {
+    spec: {
+      plan,
+      nodeGroup,
+      nodeGroupArgs,
+      node: nodeShapeOf(plan.instanceType, { efa: nodeGroup.efa, weightsOnInstanceStore: nodeGroup.weightsOnInstanceStore, amiFamily }),
+      addons: {
+        nvidiaDevicePlugin: amiFamily === "al2023",
+        leaderWorkerSet: plan.nodesPerReplica > 1,
+        efaDevicePlugin: nodeGroup.efa,
+      },
+    },
+  };
+}
+
+/** Planner fields as the deployment spells them: `gpus` is `placement.gpus`, `maxModelLen` is `workload.maxModelLen`. */
+function requestPath(path: string): string {
+  const [field, ...rest] = path.split(".");
+  const group: Record<string, string> = {
+    maxModelLen: "workload",
+    concurrency: "workload",
+    precisions: "workload",
+    objective: "workload",
+    region: "placement",
+    capacityType: "placement",
+    gpus: "placement",
+    instanceTypes: "placement",
+    nodesPerReplica: "placement",
+    minReplicas: "placement",
+  };
+  const prefix = field ? group[field] : undefined;
+  return prefix ? [prefix, field, ...rest].join(".") : path;
+}
+
+/** The add-ons a set of deployments needs together: one install per cluster. */
+export function combinedAddons(specs: readonly DeploymentSpec[]): AddonNeeds {
+  return {
+    nvidiaDevicePlugin: specs.some((s) => s.addons.nvidiaDevicePlugin),
+    leaderWorkerSet: specs.some((s) => s.addons.leaderWorkerSet),
+    efaDevicePlugin: specs.some((s) => s.addons.efaDevicePlugin),
+  };
+}

@@ -1,0 +1,132 @@
+import * as pulumi from "@pulumi/pulumi";
+import { InputError, VLLM_IMAGE, type Plan, type PriceOverride } from "../sizing";
+import type { GpuCluster } from "./aws/gpu-cluster";
+import { GpuNodeGroup } from "./aws/gpu-node-group";
+import { GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
+import { deploymentSpec, type DeploymentSpec, type Placement, type Workload } from "./deployment-spec";
+import { ClusterAddons } from "./k8s/cluster-addons";
+import { VllmServer, type VllmServerArgs } from "./k8s/vllm-server";
+import { vllmServerProblems } from "./k8s/vllm-spec";
+
+/** How the model is served, passed to VllmServer. */
+export type Serving = Pick<
+  VllmServerArgs,
+  "weights" | "s3Access" | "cacheSizeGiB" | "storageClassName" | "hfToken" | "apiKey" | "requireApiKey" | "loadBalancer" | "serviceMonitor" | "image"
+>;
+
+export interface ModelDeploymentArgs {
+  /** The cluster to deploy onto. */
+  cluster: GpuCluster;
+  /** Catalog model id or hub repo id, e.g. `deepseek-r1`. */
+  model: string;
+  /**
+   * What the deployment must serve.
+   * @default { maxModelLen: 32768, concurrency: 1, native precision, cheapest first }
+   */
+  workload?: Workload;
+  /**
+   * Where and how the nodes are bought.
+   * @default the cluster's region, on demand, any GPU
+   */
+  placement?: Placement;
+  /**
+   * Negotiated or Capacity Block prices.
+   * @default []
+   */
+  priceOverrides?: PriceOverride[];
+  /**
+   * How vLLM is run: weights source, secrets, load balancer, image.
+   * @default weights from the Hub, no API key, ClusterIP only
+   */
+  serving?: Serving;
+  /**
+   * Add-ons shared with other deployments on the cluster (install once per cluster).
+   * @default a ClusterAddons of this deployment's own for what it needs
+   */
+  addons?: ClusterAddons;
+  /**
+   * Tags for the AWS resources.
+   * @default {}
+   */
+  tags?: Record<string, string>;
+}
+
+/**
+ * A model served on its own GPU node group: runs the planner, then creates the node
+ * group, the add-ons and the vLLM server that match the plan (same selector and
+ * tolerations, TP x PP equal to the GPUs given, cache sized to the checkpoint).
+ */
+export class ModelDeployment extends pulumi.ComponentResource {
+  readonly plan: Plan;
+  readonly endpoint: pulumi.Output<string>;
+  readonly servedModelName: string;
+  /** USD per hour and per month at desired and maximum size; null when no price is known. */
+  readonly cost: NodeGroupCost | null;
+  readonly spec: DeploymentSpec;
+  readonly nodeGroup: GpuNodeGroup;
+  readonly server: VllmServer;
+
+  constructor(name: string, args: ModelDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    const result = deploymentSpec({
+      name: `${name}-gpu`,
+      model: args.model,
+      workload: args.workload,
+      placement: args.placement,
+      region: args.cluster.region,
+      priceOverrides: args.priceOverrides,
+    });
+    if ("problems" in result) throw new InputError(`ModelDeployment "${name}"`, result.problems);
+    const spec = result.spec;
+    const serving = args.serving ?? {};
+    // The server's own checks, run now so that nothing is created when they fail.
+    const serverProblems = vllmServerProblems({
+      name: `${name}-vllm`,
+      plan: spec.plan,
+      node: spec.node,
+      weights: serving.weights ?? spec.plan.checkpoint.repo,
+      s3Access: serving.s3Access,
+      cacheSizeGiB: serving.cacheSizeGiB,
+      storageClassName: serving.storageClassName,
+      hasHfToken: serving.hfToken !== undefined,
+      hasApiKey: serving.apiKey !== undefined,
+      requireApiKey: serving.requireApiKey ?? false,
+      loadBalancer: { enabled: serving.loadBalancer?.enabled ?? false, internal: serving.loadBalancer?.internal ?? true },
+      serviceMonitor: serving.serviceMonitor ?? false,
+      image: serving.image ?? VLLM_IMAGE,
+    }).map((p) => ({ ...p, path: `serving.${p.path}` }));
+    if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
+    super("llm-fleet:index:ModelDeployment", name, {}, opts);
+    this.spec = spec;
+    this.plan = spec.plan;
+
+    this.nodeGroup = new GpuNodeGroup(
+      `${name}-gpu`,
+      { cluster: args.cluster, ...spec.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
+      { parent: this },
+    );
+    const addons =
+      args.addons ??
+      new ClusterAddons(
+        `${name}-addons`,
+        { provider: args.cluster.provider, needs: spec.addons, gpuNodes: GPU_NODE_MARKS },
+        { parent: this },
+      );
+    this.server = new VllmServer(
+      `${name}-vllm`,
+      {
+        provider: args.cluster.provider,
+        plan: spec.plan,
+        node: spec.node,
+        nodeSelector: this.nodeGroup.nodeSelector,
+        tolerations: this.nodeGroup.tolerations,
+        addons,
+        ...serving,
+      },
+      { parent: this, dependsOn: [this.nodeGroup] },
+    );
+    this.endpoint = this.server.endpoint;
+    this.servedModelName = this.server.servedModelName;
+    this.cost = this.nodeGroup.cost;
+    this.registerOutputs({ plan: this.plan, endpoint: this.endpoint, cost: this.cost });
+  }
+}
