@@ -1,18 +1,22 @@
 import { CATALOG_VERSION, VLLM_VERSION } from "../sizing";
+import { runPlan } from "./plan";
 import { runSize, type CommandOutput } from "./size";
 
 const USAGE = `Usage: llm-fleet <command> [options]
 
 Commands:
+  plan           offline preview of a stack: its plans, resources, cost and budget verdict (no cloud credentials)
   size <model>   the cheapest deployment of a model that vLLM can start, with the reasons for every other candidate
 
 Run "llm-fleet <command> --help" for the options of a command.`;
 
-export function run(argv: readonly string[]): CommandOutput {
+export async function run(argv: readonly string[]): Promise<CommandOutput> {
   const [command, ...rest] = argv;
   switch (command) {
     case "size":
       return runSize(rest);
+    case "plan":
+      return runPlan(rest);
     case undefined:
     case "help":
     case "--help":
@@ -38,10 +42,10 @@ function guardOutput(code: () => number): void {
 }
 
 /** Entry point of bin/llm-fleet: never lets a stack trace reach the terminal. */
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   let output: CommandOutput;
   try {
-    output = run(argv);
+    output = await run(argv);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     output = { code: 3, stdout: "", stderr: `llm-fleet: internal error: ${message}\nPlease report it with the command line you ran.\n` };

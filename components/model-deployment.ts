@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InputError, VLLM_IMAGE, type Plan, type PriceOverride } from "../sizing";
+import { InputError, VLLM_IMAGE, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
 import { GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
@@ -51,6 +51,25 @@ export interface ModelDeploymentArgs {
   tags?: Record<string, string>;
 }
 
+/** VllmServer's checks for a deployment, with `serving.` paths: run before anything is created. */
+export function servingProblems(serverName: string, spec: DeploymentSpec, serving: Serving): InputProblem[] {
+  return vllmServerProblems({
+    name: serverName,
+    plan: spec.plan,
+    node: spec.node,
+    weights: serving.weights ?? spec.plan.checkpoint.repo,
+    s3Access: serving.s3Access,
+    cacheSizeGiB: serving.cacheSizeGiB,
+    storageClassName: serving.storageClassName,
+    hasHfToken: serving.hfToken !== undefined,
+    hasApiKey: serving.apiKey !== undefined,
+    requireApiKey: serving.requireApiKey ?? false,
+    loadBalancer: { enabled: serving.loadBalancer?.enabled ?? false, internal: serving.loadBalancer?.internal ?? true },
+    serviceMonitor: serving.serviceMonitor ?? false,
+    image: serving.image ?? VLLM_IMAGE,
+  }).map((p) => ({ ...p, path: `serving.${p.path}` }));
+}
+
 /**
  * A model served on its own GPU node group: runs the planner, then creates the node
  * group, the add-ons and the vLLM server that match the plan (same selector and
@@ -79,21 +98,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
     const spec = result.spec;
     const serving = args.serving ?? {};
     // The server's own checks, run now so that nothing is created when they fail.
-    const serverProblems = vllmServerProblems({
-      name: `${name}-vllm`,
-      plan: spec.plan,
-      node: spec.node,
-      weights: serving.weights ?? spec.plan.checkpoint.repo,
-      s3Access: serving.s3Access,
-      cacheSizeGiB: serving.cacheSizeGiB,
-      storageClassName: serving.storageClassName,
-      hasHfToken: serving.hfToken !== undefined,
-      hasApiKey: serving.apiKey !== undefined,
-      requireApiKey: serving.requireApiKey ?? false,
-      loadBalancer: { enabled: serving.loadBalancer?.enabled ?? false, internal: serving.loadBalancer?.internal ?? true },
-      serviceMonitor: serving.serviceMonitor ?? false,
-      image: serving.image ?? VLLM_IMAGE,
-    }).map((p) => ({ ...p, path: `serving.${p.path}` }));
+    const serverProblems = servingProblems(`${name}-vllm`, spec, serving);
     if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
     super("llm-fleet:index:ModelDeployment", name, {}, opts);
     this.spec = spec;

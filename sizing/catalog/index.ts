@@ -7,6 +7,7 @@ import { PRICE_SHEET, onDemandPrices } from "./prices";
 export * from "./ids";
 export type { Checkpoint, GpuSpec, InstanceSpec, ModelSpec } from "./schema";
 export { GPUS, INSTANCES, MODELS, PRICE_SHEET, onDemandPrices };
+export { FIXED_COSTS } from "./fixed-costs";
 
 /** Bumped whenever a catalog fact changes, so a stored plan can say what it was computed from. */
 export const CATALOG_VERSION = "2026.12.1";

@@ -1,0 +1,179 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import YAML from "yaml";
+import { InputError, PRICE_SHEET } from "../sizing";
+import { ENVIRONMENTS } from "../stacks/config";
+import type { StackPlan } from "../stacks/plan";
+import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
+import { readStackFile, resolveOutputs, runOffline, type RecordedResource } from "./offline";
+import { int, table, usd } from "./render";
+import type { CommandOutput } from "./size";
+
+export const PLAN_FLAGS = {
+  stack: { type: "string", value: ENVIRONMENTS.join("|"), help: "stack to preview, from stacks/Pulumi.<stack>.yaml (default dev)" },
+  config: { type: "string", value: "stack-file.yaml", help: "a stack file of your own instead" },
+  json: { type: "boolean", help: "print { stack, deployments, resources, cost, policy } as JSON" },
+  out: { type: "string", value: "dir", help: "write each deployment's Kubernetes objects as YAML into dir" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+} as const satisfies FlagSpecs;
+
+export const PLAN_USAGE = [
+  "Usage: llm-fleet plan [options]",
+  "",
+  "Runs the Pulumi program of a stack offline, under Pulumi's mocks: no CLI, no credentials.",
+  "Prints each deployment's plan, the resources, their cost and the budget verdict.",
+  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 the budget fails.",
+].join("\n");
+
+const STACKS_DIR = join(__dirname, "..", "stacks");
+
+export interface PlanDocument {
+  stack: string;
+  deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"] }[];
+  resources: RecordedResource[];
+  cost: { usdPerHour: number; usdPerMonth: number; maxUsdPerHour: number; maxUsdPerMonth: number; pricesAsOf: string; items: StackPlan["cost"]["items"] };
+  policy: { passed: boolean; violations: { policy: string; level: "mandatory" | "advisory"; message: string }[] };
+  outputs: unknown;
+}
+
+/** Runs the program of a stack file offline and gathers what the command shows. */
+export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
+  const { config, secretKeys } = readStackFile(file);
+  // The program module is loaded only here, after the mocks are in place.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runProgram, stackPlanFromConfig } = require("../stacks/program") as typeof import("../stacks/program");
+  let plan: StackPlan | undefined;
+  const run = await runOffline(stack, config, secretKeys, () => {
+    plan = stackPlanFromConfig();
+    return runProgram();
+  });
+  const p = plan!;
+  return {
+    stack,
+    deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan })),
+    resources: run.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> })),
+    cost: {
+      usdPerHour: p.cost.desiredUsdPerHour,
+      usdPerMonth: p.cost.desiredUsdPerMonth,
+      maxUsdPerHour: p.cost.maxUsdPerHour,
+      maxUsdPerMonth: p.cost.maxUsdPerMonth,
+      pricesAsOf: PRICE_SHEET.asOf,
+      items: p.cost.items,
+    },
+    policy: {
+      passed: p.budget.passed,
+      violations: p.budget.passed ? [] : [{ policy: "monthly-budget", level: "mandatory", message: p.budget.message }],
+    },
+    outputs: await resolveOutputs(run.outputs),
+  };
+}
+
+function renderTree(resources: readonly RecordedResource[]): string[] {
+  const children = new Map<string | null, RecordedResource[]>();
+  for (const r of resources) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  // Registration order depends on when inputs resolve; sorted, the tree reads the same every run.
+  for (const list of children.values()) list.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+  const lines: string[] = [];
+  const walk = (parent: string | null, depth: number) => {
+    for (const r of children.get(parent) ?? []) {
+      lines.push(`${"  ".repeat(depth + 1)}${r.type}  ${r.name}`);
+      if (r.type.startsWith("llm-fleet:")) walk(r.name, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return lines;
+}
+
+export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
+  const out: string[] = [`Stack ${doc.stack} · prices of ${doc.cost.pricesAsOf} · offline preview under Pulumi mocks`, ""];
+  for (const { name, plan: p } of doc.deployments) {
+    out.push(
+      `${name}: ${p.modelName}, ${p.nodes} x ${p.instanceType} (${p.gpusPerNode} x ${p.gpu}), ${p.checkpoint.repo} (${p.checkpoint.precision}), ` +
+        `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}, ${p.replicas} replica(s)`,
+    );
+    out.push(
+      `  max_model_len ${int(p.maxModelLen)}, ${p.maxConcurrentSequences} concurrent sequence(s) per replica, ${p.capacityType} in ${p.region}, ${usd(p.usdPerHour)}/hour`,
+    );
+  }
+  out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
+  out.push("Cost (USD):");
+  const rows = doc.cost.items.map((i) => [i.resource, i.what, usd(i.desiredUsdPerHour, 4), usd(i.desiredUsdPerHour * 730, 0), usd(i.maxUsdPerHour, 4), usd(i.maxUsdPerHour * 730, 0)]);
+  rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
+  out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
+  out.push("", `Budget: ${doc.policy.passed ? "passed" : "FAILED"}: ${budgetMessage}`);
+  return out.join("\n") + "\n";
+}
+
+/** Every Kubernetes object of each deployment as one multi-document YAML file. */
+export function writeManifests(doc: PlanDocument, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  for (const { name } of doc.deployments) {
+    const objects = doc.resources
+      .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && r.name.startsWith(`${name}-`))
+      .sort((a, b) => applyOrder(a.type) - applyOrder(b.type) || a.name.localeCompare(b.name));
+    const text = objects.map((r) => YAML.stringify(r.inputs)).join("---\n");
+    const path = join(dir, `${name}.yaml`);
+    writeFileSync(path, text);
+    written.push(path);
+  }
+  return written;
+}
+
+/** `kubectl apply -f` order: what others refer to comes first. */
+function applyOrder(type: string): number {
+  const order = ["Namespace", "ServiceAccount", "Secret", "PodDisruptionBudget", "Deployment", "LeaderWorkerSet", "Service", "ServiceMonitor"];
+  const index = order.findIndex((kind) => type.endsWith(`:${kind}`));
+  return index < 0 ? order.length : index;
+}
+
+/** Secret values are never written: the offline run has only placeholders, and says so. */
+function redact(value: unknown): unknown {
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return "[secret]";
+    if (Array.isArray(value)) return value.map(redact);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redact(v)]));
+  }
+  return value;
+}
+
+export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
+  let values: Record<string, unknown>;
+  try {
+    const parsed = parseFlags(argv, PLAN_FLAGS);
+    if (parsed.positionals.length > 0) throw new UsageError(`takes no positional arguments; got ${parsed.positionals.join(" ")}`);
+    values = parsed.values;
+    if (values.help) return { code: 0, stdout: helpText(PLAN_USAGE, PLAN_FLAGS) + "\n", stderr: "" };
+    const stack = values.stack as string | undefined;
+    if (stack !== undefined && !(ENVIRONMENTS as readonly string[]).includes(stack)) {
+      throw new UsageError(`--stack: "${stack}" is not one of ${ENVIRONMENTS.join(", ")}; use --config for a stack file of your own`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) return { code: 1, stdout: "", stderr: `llm-fleet plan: ${error.message}\n` };
+    throw error;
+  }
+  const stack = (values.stack as string | undefined) ?? "dev";
+  const file = (values.config as string | undefined) ?? join(STACKS_DIR, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) return { code: 1, stdout: "", stderr: `llm-fleet plan: --config: no stack file at ${file}\n` };
+  let doc: PlanDocument;
+  try {
+    doc = await previewStack(stack, file);
+  } catch (error) {
+    const problems = error instanceof InputError ? error.problems : (error as { problems?: InputError["problems"] }).problems;
+    if (problems) {
+      const noFit = (error as { noFit?: boolean }).noFit === true;
+      const lines = problems.map((p) => `llm-fleet plan: ${p.path || file}: ${p.message}`);
+      return { code: noFit ? 2 : 1, stdout: "", stderr: lines.join("\n") + "\n" };
+    }
+    throw error;
+  }
+  const budgetMessage = doc.policy.violations[0]?.message ?? (doc.outputs as { budget?: { message?: string } }).budget?.message ?? "";
+  const code = doc.policy.passed ? 0 : 3;
+  let stdout = values.json ? JSON.stringify(doc, null, 2) + "\n" : renderPlan(doc, budgetMessage);
+  if (values.out) {
+    const written = writeManifests(doc, values.out as string);
+    if (!values.json) stdout += `\nWrote ${written.join(", ")}\n`;
+  }
+  return { code, stdout, stderr: "" };
+}

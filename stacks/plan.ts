@@ -1,0 +1,174 @@
+/**
+ * The stack as a decision, before any resource exists: each deployment resolved from its
+ * preset and the environment's defaults, planned, checked, and priced with the cluster's
+ * own parts. The Pulumi program and `llm-fleet plan` both start here.
+ */
+import type { Placement, Workload } from "../components/deployment-spec";
+import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
+import { servingProblems, type Serving } from "../components/model-deployment";
+import { FIXED_COSTS, HOURS_PER_MONTH, type InputProblem } from "../sizing";
+import type { DeploymentConfig, Environment, StackConfig } from "./config";
+import { PRESETS } from "./presets";
+
+/** What each environment means unless a deployment says otherwise. */
+export const ENVIRONMENT_DEFAULTS: {
+  readonly [env in Environment]: { placement: Placement; serving: Serving; budgetUsdPerMonth: number };
+} = {
+  // Spot and scale-to-zero: a dev endpoint that costs nothing while nobody uses it.
+  dev: { placement: { capacityType: "spot", minNodes: 0 }, serving: {}, budgetUsdPerMonth: 5_000 },
+  staging: { placement: { capacityType: "on-demand" }, serving: {}, budgetUsdPerMonth: 30_000 },
+  // An API key on every endpoint, reachable only inside the VPC.
+  prod: {
+    placement: { capacityType: "on-demand" },
+    serving: { requireApiKey: true, loadBalancer: { enabled: true, internal: true } },
+    budgetUsdPerMonth: 150_000,
+  },
+};
+
+export interface ResolvedDeployment {
+  name: string;
+  model: string;
+  workload: Workload;
+  placement: Placement;
+  serving: Serving;
+  spec: DeploymentSpec;
+}
+
+export interface CostItem {
+  resource: string;
+  /** Short, for messages: "2 x p5.48xlarge". */
+  summary: string;
+  what: string;
+  desiredUsdPerHour: number;
+  maxUsdPerHour: number;
+}
+
+export interface StackPlan {
+  environment: Environment;
+  region: string;
+  deployments: ResolvedDeployment[];
+  cost: { items: CostItem[]; desiredUsdPerMonth: number; maxUsdPerMonth: number; desiredUsdPerHour: number; maxUsdPerHour: number };
+  budget: { usdPerMonth: number; passed: boolean; message: string };
+}
+
+/** Deployment values over preset values over environment defaults. */
+function resolve(d: DeploymentConfig, env: Environment, secrets: { hfToken?: string | undefined; apiKey?: string | undefined }) {
+  const preset = d.preset ? PRESETS[d.preset] : undefined;
+  const defaults = ENVIRONMENT_DEFAULTS[env];
+  const serving: Serving = {
+    ...defaults.serving,
+    ...(d.serving?.weights ? { weights: d.serving.weights } : {}),
+    ...(d.serving?.s3RoleArn ? { s3Access: { roleArn: d.serving.s3RoleArn } } : {}),
+    ...(d.serving?.storageClassName ? { storageClassName: d.serving.storageClassName } : {}),
+    ...(d.serving?.loadBalancer ? { loadBalancer: { ...defaults.serving.loadBalancer, ...d.serving.loadBalancer } } : {}),
+    ...(d.serving?.serviceMonitor !== undefined ? { serviceMonitor: d.serving.serviceMonitor } : {}),
+    ...(d.serving?.image ? { image: d.serving.image } : {}),
+    ...(secrets.hfToken !== undefined ? { hfToken: secrets.hfToken } : {}),
+    ...(secrets.apiKey !== undefined ? { apiKey: secrets.apiKey } : {}),
+  };
+  return {
+    model: d.model ?? preset!.model,
+    workload: { ...preset?.workload, ...d.workload },
+    placement: { ...defaults.placement, ...preset?.placement, ...d.placement },
+    serving,
+  };
+}
+
+const usd = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
+
+function priceNote(cost: DeploymentSpec["nodeGroup"]["cost"]): string {
+  if (!cost) return ", no price: add one under llm-fleet:prices";
+  switch (cost.basis) {
+    case "on-demand":
+      return "";
+    case "spot-ceiling":
+      return ", priced at the on-demand ceiling";
+    case "override":
+      return ", your price";
+    default: {
+      const unreachable: never = cost.basis;
+      return String(unreachable);
+    }
+  }
+}
+
+/** Plans the whole stack, or returns every problem, each with the config key it comes from. */
+export function planStack(
+  config: StackConfig,
+  region: string,
+  secrets: { hfToken?: string | undefined; apiKey?: string | undefined } = {},
+): { plan: StackPlan } | { problems: InputProblem[]; noFit: boolean } {
+  const problems: InputProblem[] = [];
+  let noFit = false;
+  const deployments: ResolvedDeployment[] = [];
+  config.deployments.forEach((d, i) => {
+    const at = (path: string) => `llm-fleet:deployments.${i}.${path}`;
+    const resolved = resolve(d, config.environment, secrets);
+    const result = deploymentSpec({
+      name: `${d.name}-gpu`,
+      model: resolved.model,
+      workload: resolved.workload,
+      placement: resolved.placement,
+      region,
+      priceOverrides: config.prices,
+    });
+    if ("problems" in result) {
+      for (const p of result.problems) {
+        if (p.message.startsWith("nothing fits")) noFit = true;
+        problems.push({ path: at(p.path), message: p.message });
+      }
+      return;
+    }
+    for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving)) {
+      // The stack's one API key serves every endpoint: point at its config key.
+      problems.push(
+        p.path === "serving.apiKey"
+          ? { path: "llm-fleet:apiKey", message: `${config.environment} requires an API key on every endpoint: \`pulumi config set --secret llm-fleet:apiKey <key>\`` }
+          : { ...p, path: at(p.path) },
+      );
+    }
+    deployments.push({ name: d.name, ...resolved, spec: result.spec });
+  });
+  if (problems.length > 0) return { problems, noFit };
+
+  const items: CostItem[] = deployments.map((d) => {
+    const cost = d.spec.nodeGroup.cost;
+    const g = d.spec.nodeGroupArgs;
+    return {
+      resource: `${d.name}-gpu`,
+      summary: `${g.scaling.desiredSize} x ${g.instanceType}`,
+      what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)}), up to ${g.scaling.maxSize}`,
+      desiredUsdPerHour: cost?.desired.usdPerHour ?? 0,
+      maxUsdPerHour: cost?.max.usdPerHour ?? 0,
+    };
+  });
+  if (config.cluster.mode === "new") {
+    const nats = config.cluster.natGateways === "per-az" ? (config.cluster.availabilityZoneCount ?? 2) : 1;
+    const system = 2 * (FIXED_COSTS.systemNodeUsdPerHour["m7i.large"] ?? 0);
+    items.push(
+      { resource: "cluster", summary: "the EKS control plane", what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour },
+      { resource: "cluster", summary: `${nats} NAT gateway(s)`, what: `${nats} NAT gateway(s), before data`, desiredUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour, maxUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour },
+      // Three at most: the system group's maxSize is its size plus one.
+      { resource: "cluster", summary: "2 x m7i.large", what: "2 x m7i.large system nodes", desiredUsdPerHour: system, maxUsdPerHour: (system * 3) / 2 },
+    );
+  }
+  const desiredUsdPerHour = items.reduce((s, i) => s + i.desiredUsdPerHour, 0);
+  const maxUsdPerHour = items.reduce((s, i) => s + i.maxUsdPerHour, 0);
+  const budgetUsdPerMonth = config.budgetUsdPerMonth ?? ENVIRONMENT_DEFAULTS[config.environment].budgetUsdPerMonth;
+  const desiredUsdPerMonth = desiredUsdPerHour * HOURS_PER_MONTH;
+  const passed = desiredUsdPerMonth <= budgetUsdPerMonth;
+  const biggest = [...items].sort((a, b) => b.desiredUsdPerHour - a.desiredUsdPerHour)[0]!;
+  const message = passed
+    ? `${config.environment}: ${usd(desiredUsdPerMonth)}/month at desired size is within the ${usd(budgetUsdPerMonth)} budget (${usd(maxUsdPerHour * HOURS_PER_MONTH)}/month at maximum size)`
+    : `${config.environment}: ${biggest.summary} costs ${usd(biggest.desiredUsdPerHour * HOURS_PER_MONTH)}/month, ` +
+      `${usd(desiredUsdPerMonth)} in all, over the ${usd(budgetUsdPerMonth)} budget; lower the nodes or choose a smaller preset`;
+  return {
+    plan: {
+      environment: config.environment,
+      region,
+      deployments,
+      cost: { items, desiredUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
+      budget: { usdPerMonth: budgetUsdPerMonth, passed, message },
+    },
+  };
+}

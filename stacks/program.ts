@@ -1,0 +1,98 @@
+/**
+ * The llm-fleet Pulumi program: reads the stack's config, plans every deployment before
+ * creating anything, then builds the cluster, one set of add-ons and a ModelDeployment per
+ * entry. `pulumi up` runs it through stacks/index.ts; `llm-fleet plan` runs it under mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { GpuCluster } from "../components/aws/gpu-cluster";
+import { GPU_NODE_MARKS } from "../components/aws/node-group-spec";
+import { combinedAddons } from "../components/deployment-spec";
+import { ClusterAddons } from "../components/k8s/cluster-addons";
+import { ModelDeployment } from "../components/model-deployment";
+import type { InputProblem } from "../sizing";
+import { NAMESPACE, parseStackConfig } from "./config";
+import { planStack, type StackPlan } from "./plan";
+
+/** Bad config or nothing fits: a message without a stack trace, before any resource exists. */
+export class StackConfigError extends pulumi.RunError {
+  constructor(
+    readonly problems: readonly InputProblem[],
+    readonly noFit: boolean,
+  ) {
+    super(`llm-fleet stack config:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`);
+    this.name = "StackConfigError";
+  }
+}
+
+export interface StackOutputs {
+  deployments: Record<string, { endpoint: pulumi.Output<string>; plan: string; usdPerMonth: number | null }>;
+  totalUsdPerMonth: number;
+  budget: StackPlan["budget"];
+}
+
+/** The config keys that are secrets, as the Pulumi engine (or setAllConfig) declared them. */
+function secretKeys(): string[] {
+  // The SDK's own check; it is marked internal, so it is reached through its module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
+  return Object.keys(pulumi.runtime.allConfig()).filter((key) => isConfigSecret(key));
+}
+
+/** Plans the stack from its config; throws StackConfigError with every problem. */
+export function stackPlanFromConfig(): StackPlan {
+  const parsed = parseStackConfig(pulumi.runtime.allConfig(), secretKeys());
+  const region = new pulumi.Config("aws").get("region");
+  if ("problems" in parsed || !region) {
+    const problems = "problems" in parsed ? [...parsed.problems] : [];
+    if (!region) problems.push({ path: "aws:region", message: "is required: `pulumi config set aws:region us-east-1`" });
+    throw new StackConfigError(problems, false);
+  }
+  const config = parsed.config;
+  // Only whether the secrets are set matters to the plan; their values stay Pulumi secrets.
+  const planned = planStack(config, region, {
+    hfToken: config.hfToken === undefined ? undefined : "set",
+    apiKey: config.apiKey === undefined ? undefined : "set",
+  });
+  if ("problems" in planned) throw new StackConfigError(planned.problems, planned.noFit);
+  return planned.plan;
+}
+
+export function runProgram(): StackOutputs {
+  const plan = stackPlanFromConfig();
+  const parsed = parseStackConfig(pulumi.runtime.allConfig(), secretKeys());
+  const config = "config" in parsed ? parsed.config : undefined!;
+  const settings = new pulumi.Config(NAMESPACE);
+  const hfToken = config.hfToken === undefined ? undefined : settings.requireSecret("hfToken");
+  const apiKey = config.apiKey === undefined ? undefined : settings.requireSecret("apiKey");
+
+  const cluster = new GpuCluster(
+    "cluster",
+    config.cluster.mode === "existing"
+      ? { mode: "existing", clusterName: config.cluster.clusterName, region: plan.region }
+      : { ...config.cluster, mode: "new", clusterName: config.cluster.clusterName ?? `llm-fleet-${pulumi.getStack()}`, region: plan.region },
+  );
+  const addons = new ClusterAddons("addons", {
+    provider: cluster.provider,
+    needs: combinedAddons(plan.deployments.map((d) => d.spec)),
+    gpuNodes: GPU_NODE_MARKS,
+  });
+  const deployments: StackOutputs["deployments"] = {};
+  for (const d of plan.deployments) {
+    const deployment = new ModelDeployment(d.name, {
+      cluster,
+      model: d.model,
+      workload: d.workload,
+      placement: d.placement,
+      priceOverrides: config.prices,
+      serving: { ...d.serving, ...(hfToken ? { hfToken } : {}), ...(apiKey ? { apiKey } : {}) },
+      addons,
+    });
+    const p = deployment.plan;
+    deployments[d.name] = {
+      endpoint: deployment.endpoint,
+      plan: `${p.nodes} x ${p.instanceType}, ${p.checkpoint.repo} (${p.checkpoint.precision}), TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}, ${p.replicas} replica(s)`,
+      usdPerMonth: deployment.cost?.desired.usdPerMonth ?? null,
+    };
+  }
+  return { deployments, totalUsdPerMonth: plan.cost.desiredUsdPerMonth, budget: plan.budget };
+}

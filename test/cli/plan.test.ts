@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { Deployment } from "kubernetes-models/apps/v1";
+import { cli } from "../support/cli";
+
+const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+describe("llm-fleet plan (the dev stack by default)", () => {
+  const { code, stdout, stderr } = cli("plan");
+  it("prints the plan, the resource tree, the cost and the budget verdict", () => {
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    expect(stdout.split("\n")[0]).toBe("Stack dev · prices of 2026-01-21 · offline preview under Pulumi mocks");
+    expect(stdout).toContain("assistant: DeepSeek-R1-Distill-Qwen-7B, 1 x g6e.xlarge (1 x l40s), deepseek-ai/DeepSeek-R1-Distill-Qwen-7B (bf16), TP 1 x PP 1, 1 replica(s)");
+    expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
+    expect(stdout).toMatch(/assistant-gpu +1 x g6e\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.8610 +\$1,359 +\$3\.7220 +\$2,717/);
+    expect(stdout).toMatch(/total +\$2\.2076 +\$1,612 +\$4\.1694 +\$3,044/);
+    expect(stdout).toContain("Budget: passed: dev: $1,612/month at desired size is within the $5,000 budget ($3,044/month at maximum size)");
+  });
+});
+
+describe("llm-fleet plan --json and --out", () => {
+  const dir = mkdtempSync(join(tmpdir(), "llm-fleet-plan-"));
+  const { code, stdout } = cli("plan", "--stack", "staging", "--json", "--out", dir);
+  const doc = JSON.parse(stdout);
+  it("prints { stack, deployments, resources, cost, policy }", () => {
+    expect(code).toBe(0);
+    expect(doc.stack).toBe("staging");
+    expect(doc.deployments.map((d: { name: string }) => d.name)).toEqual(["analysis"]);
+    expect(doc.deployments[0].plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "g6.12xlarge", nodes: 3 });
+    expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
+    expect(doc.cost.usdPerMonth).toBeCloseTo((13.8048 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    expect(doc.policy).toEqual({ passed: true, violations: [] });
+  });
+  it("writes each deployment's Kubernetes objects as YAML that validates", () => {
+    const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "LeaderWorkerSet", "Service"]);
+    expect(docs.find((d) => d.kind === "LeaderWorkerSet").spec.leaderWorkerTemplate.size).toBe(3);
+  });
+});
+
+describe("llm-fleet plan, failures", () => {
+  const stackFile = (config: Record<string, unknown>) => {
+    const path = join(mkdtempSync(join(tmpdir(), "llm-fleet-stack-")), "Pulumi.test.yaml");
+    writeFileSync(path, YAML.stringify({ config }));
+    return path;
+  };
+  const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
+
+  it("exits 3 when the budget fails, naming the numbers and the fix", () => {
+    const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 5000, "llm-fleet:deployments": [{ name: "big", model: "deepseek-r1", placement: { gpus: ["h100"], capacityType: "on-demand" } }] });
+    const { code, stdout } = cli("plan", "--config", file);
+    expect(code).toBe(3);
+    // 2 x $55.04 x 730 = $80,358; with the cluster's own parts $80,611.
+    expect(stdout).toContain(
+      "Budget: FAILED: dev: 2 x p5.48xlarge costs $80,358/month, $80,611 in all, over the $5,000 budget; lower the nodes or choose a smaller preset",
+    );
+  });
+  it("exits 2 when nothing fits, with the planner's explanation", () => {
+    const file = stackFile({ ...base, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["a100-80gb"] } }] });
+    const { code, stderr } = cli("plan", "--config", file);
+    expect(code).toBe(2);
+    expect(stderr).toContain("llm-fleet plan: llm-fleet:deployments.0.model: nothing fits DeepSeek-R1");
+    noStackTrace(stderr);
+  });
+  it("exits 1 on bad config, with every problem", () => {
+    const file = stackFile({ ...base, "llm-fleet:deployment": [{ name: "x", preset: "edge-1.5b" }] });
+    const { code, stdout, stderr } = cli("plan", "--config", file);
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toContain('llm-fleet plan: llm-fleet:deployment: unknown key "deployment"; did you mean "deployments"?');
+    noStackTrace(stderr);
+  });
+  it("exits 1 on a stack that is not there, or an unknown flag", () => {
+    expect(cli("plan", "--stack", "qa").stderr).toBe('llm-fleet plan: --stack: "qa" is not one of dev, staging, prod; use --config for a stack file of your own\n');
+    expect(cli("plan", "--config", "/nonexistent.yaml").code).toBe(1);
+    expect(cli("plan", "--jsn").stderr).toContain('unknown flag "--jsn"; did you mean "--json"?');
+  });
+  it("prod needs its API key before it previews", () => {
+    const { code, stderr } = cli("plan", "--stack", "prod");
+    expect(code).toBe(1);
+    expect(stderr).toBe("llm-fleet plan: llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`\n");
+  });
+});
+
+void Deployment;

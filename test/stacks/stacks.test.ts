@@ -1,0 +1,126 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readStackFile, runOffline, type RecordedResource } from "../../cli/offline";
+import { parseStackConfig } from "../../stacks/config";
+import { planStack } from "../../stacks/plan";
+import { PRESETS, PRESET_IDS } from "../../stacks/presets";
+import { runProgram, stackPlanFromConfig, StackConfigError } from "../../stacks/program";
+
+const STACKS = join(__dirname, "../../stacks");
+const flat = (config: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
+
+async function run(stack: string, config: Record<string, string>, secretKeys: string[] = []) {
+  return runOffline(stack, config, secretKeys, () => ({ plan: stackPlanFromConfig(), outputs: runProgram() }));
+}
+const types = (resources: RecordedResource[], prefix: string) => resources.filter((r) => r.name.startsWith(prefix)).map((r) => r.type);
+
+describe("the shipped stacks under mocks", () => {
+  it("dev: the 7B distill on Spot, able to scale to zero, within a $5,000 budget", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
+    const { outputs, resources } = await run("dev", config, secretKeys);
+    const ng = resources.find((r) => r.name === "assistant-gpu-node-group")!;
+    expect(ng.inputs).toMatchObject({ capacityType: "SPOT", instanceTypes: ["g6e.xlarge"], scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 } });
+    expect(ng.parent).toBe("assistant-gpu");
+    expect(resources.find((r) => r.name === "assistant-gpu")!.parent).toBe("assistant");
+    expect(types(resources, "assistant-vllm")).toContain("kubernetes:apps/v1:Deployment");
+    expect(outputs.plan.budget).toMatchObject({ usdPerMonth: 5000, passed: true });
+    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.861 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
+  });
+
+  it("staging: the 70B distill, with the LeaderWorkerSet controller because a replica spans nodes", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.staging.yaml"));
+    const { outputs, resources } = await run("staging", config, secretKeys);
+    expect(outputs.plan.deployments[0]!.spec.plan).toMatchObject({ model: "r1-distill-llama-70b", nodesPerReplica: 3 });
+    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual([
+      "aws-efa-k8s-device-plugin",
+      "lws",
+      "nvidia-device-plugin",
+    ]);
+    expect(outputs.plan.budget.passed).toBe(true);
+  });
+
+  it("prod: R1 on 8 x H200 on demand, internal load balancer, API key required", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.prod.yaml"));
+    expect(() => planWith(config, secretKeys)).toThrow("llm-fleet:apiKey: prod requires an API key on every endpoint");
+    const withKey = { ...config, "llm-fleet:apiKey": "sk-test" };
+    const { outputs, resources } = await run("prod", withKey, ["llm-fleet:apiKey"]);
+    expect(outputs.plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p5en.48xlarge", capacityType: "on-demand" });
+    const lb = resources.find((r) => r.name === "reasoning-vllm-load-balancer")!;
+    expect((lb.inputs.metadata as { annotations: Record<string, string> }).annotations["service.beta.kubernetes.io/aws-load-balancer-internal"]).toBe("true");
+    const deployment = resources.find((r) => r.name === "reasoning-vllm-deployment")!.inputs as any;
+    expect(deployment.spec.template.spec.containers[0].env).toContainEqual({ name: "VLLM_API_KEY", valueFrom: { secretKeyRef: { name: "reasoning-vllm-api-key", key: "value" } } });
+    expect(resources.filter((r) => r.type === "aws:ec2/natGateway:NatGateway")).toHaveLength(3);
+  });
+});
+
+function planWith(config: Record<string, string>, secretKeys: string[]) {
+  const parsed = parseStackConfig(config, secretKeys);
+  if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+  const planned = planStack(parsed.config, "us-east-1", { apiKey: parsed.config.apiKey });
+  if ("problems" in planned) throw new StackConfigError(planned.problems, planned.noFit);
+  return planned.plan;
+}
+
+describe("every preset plans, in each environment", () => {
+  it.each(PRESET_IDS)("%s", (preset) => {
+    for (const environment of ["dev", "staging", "prod"]) {
+      const config = flat({ ...base, "llm-fleet:environment": environment, "llm-fleet:deployments": [{ name: "x", preset }], "llm-fleet:apiKey": "k" });
+      const plan = planWith(config, ["llm-fleet:apiKey"]);
+      const p = plan.deployments[0]!.spec.plan;
+      expect(p.model).toBe(PRESETS[preset].model);
+      expect(p.kvCacheTokens).toBeGreaterThanOrEqual(p.maxModelLen);
+      expect(p.capacityType).toBe(environment === "dev" ? "spot" : "on-demand");
+    }
+  });
+  it("the full R1 on a budget really is one 8-GPU A100 or H100 node", () => {
+    const plan = planWith(flat({ ...base, "llm-fleet:environment": "staging", "llm-fleet:deployments": [{ name: "x", preset: "r1-on-a-budget" }] }), []);
+    expect(plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p4de.24xlarge", nodes: 1, checkpoint: { precision: "int4" } });
+  });
+});
+
+describe("config errors: one clear message each, before any resource", () => {
+  const problems = (config: Record<string, unknown>, secretKeys: string[] = []) => {
+    const parsed = parseStackConfig(flat(config), secretKeys);
+    return "problems" in parsed ? parsed.problems : [];
+  };
+  it("an unknown key, with a did-you-mean", () => {
+    expect(problems({ ...base, "llm-fleet:deployment": [] })).toEqual([
+      { path: "llm-fleet:deployment", message: expect.stringContaining('unknown key "deployment"; did you mean "deployments"?') },
+      { path: "llm-fleet:deployments", message: "is required" },
+    ]);
+    expect(problems({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b", workloads: {} }] })).toEqual([
+      { path: "llm-fleet:deployments.0", message: expect.stringContaining('unknown key "workloads"; did you mean "workload"?') },
+    ]);
+  });
+  it("a wrong type, an unknown preset, a name used twice", () => {
+    expect(problems({ ...base, "llm-fleet:budgetUsdPerMonth": "lots", "llm-fleet:deployments": [{ name: "a", preset: "edge-15b" }, { name: "a", model: "deepseek-r1" }] })).toEqual([
+      { path: "llm-fleet:deployments.0.preset", message: expect.stringContaining('unknown preset "edge-15b"; did you mean "edge-1.5b"?') },
+      { path: "llm-fleet:deployments.1.name", message: '"a" is used twice; deployment names must be unique' },
+      { path: "llm-fleet:budgetUsdPerMonth", message: '"lots" is not a budget in USD per month' },
+    ]);
+  });
+  it("a secret in plain text", () => {
+    expect(problems({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }], "llm-fleet:apiKey": "sk-plain" })).toEqual([
+      { path: "llm-fleet:apiKey", message: "must be a secret: `pulumi config set --secret llm-fleet:apiKey <value>`" },
+    ]);
+  });
+  it("an unknown model and an impossible request give the planner's words, and register nothing", async () => {
+    const config = flat({ ...base, "llm-fleet:deployments": [{ name: "a", model: "deepseek-r2" }, { name: "b", model: "deepseek-r1", placement: { gpus: ["a100-80gb"] } }] });
+    let error: unknown;
+    let registered: RecordedResource[] = [];
+    try {
+      registered = (await run("dev", config)).resources;
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StackConfigError);
+    expect((error as StackConfigError).problems.map((p) => p.path)).toEqual(["llm-fleet:deployments.0.model", "llm-fleet:deployments.1.model"]);
+    expect((error as StackConfigError).problems[0]!.message).toContain('unknown model "deepseek-r2"; did you mean "deepseek-r1"?');
+    expect((error as StackConfigError).problems[1]!.message).toContain("nothing fits DeepSeek-R1");
+    expect((error as StackConfigError).noFit).toBe(true);
+    expect(registered).toEqual([]);
+  });
+});
