@@ -1,5 +1,4 @@
 import { CATALOG_VERSION, VLLM_VERSION } from "../sizing";
-import { runPlan } from "./plan";
 import { runSize, type CommandOutput } from "./size";
 
 const USAGE = `Usage: llm-fleet <command> [options]
@@ -15,8 +14,12 @@ export async function run(argv: readonly string[]): Promise<CommandOutput> {
   switch (command) {
     case "size":
       return runSize(rest);
-    case "plan":
+    case "plan": {
+      // Loaded on demand: it brings the Pulumi SDK, which `size` does not need at start-up.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runPlan } = require("./plan") as typeof import("./plan");
       return runPlan(rest);
+    }
     case undefined:
     case "help":
     case "--help":

@@ -79,10 +79,17 @@ describe("llm-fleet plan, failures", () => {
     expect(cli("plan", "--config", "/nonexistent.yaml").code).toBe(1);
     expect(cli("plan", "--jsn").stderr).toContain('unknown flag "--jsn"; did you mean "--json"?');
   });
-  it("prod needs its API key before it previews", () => {
+  it("prod needs its API key before it previews, and then passes", () => {
     const { code, stderr } = cli("plan", "--stack", "prod");
     expect(code).toBe(1);
     expect(stderr).toBe("llm-fleet plan: llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`\n");
+    // What `pulumi config set --secret` leaves in the stack file: a ciphertext the preview need not read.
+    const prod = YAML.parse(readFileSync(join(__dirname, "../../stacks/Pulumi.prod.yaml"), "utf8"));
+    const withKey = stackFile({ ...prod.config, "llm-fleet:apiKey": { secure: "v1:ciphertext" } });
+    const preview = cli("plan", "--stack", "prod", "--config", withKey);
+    expect(preview.code).toBe(0);
+    expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
+    expect(preview.stdout).toContain("Budget: passed: prod: $46,525/month");
   });
 });
 

@@ -75,6 +75,21 @@ describe("every preset plans, in each environment", () => {
       expect(p.capacityType).toBe(environment === "dev" ? "spot" : "on-demand");
     }
   });
+  it.each(PRESET_IDS)("%s: the program registers its node group and server, and outputs its endpoint and cost", async (preset) => {
+    const config = flat({ ...base, "llm-fleet:environment": "staging", "llm-fleet:budgetUsdPerMonth": 1e9, "llm-fleet:deployments": [{ name: "x", preset }] });
+    const { outputs, resources } = await run("staging", config);
+    const plan = outputs.plan.deployments[0]!.spec.plan;
+    const nodeGroup = resources.find((r) => r.name === "x-gpu-node-group")!.inputs as { instanceTypes: string[]; scalingConfig: { desiredSize: number } };
+    expect(nodeGroup.instanceTypes).toEqual([plan.instanceType]);
+    expect(nodeGroup.scalingConfig.desiredSize).toBe(plan.nodes);
+    const workload = plan.nodesPerReplica > 1 ? "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet" : "kubernetes:apps/v1:Deployment";
+    expect(types(resources, "x-vllm")).toContain(workload);
+    const out = outputs.outputs.deployments.x!;
+    expect(out.usdPerMonth).toBeCloseTo(plan.usdPerMonth, 6);
+    expect(out.plan).toContain(plan.instanceType);
+    expect(outputs.outputs.totalUsdPerMonth).toBeCloseTo(outputs.plan.cost.desiredUsdPerMonth, 6);
+  });
+
   it("the full R1 on a budget really is one 8-GPU A100 or H100 node", () => {
     const plan = planWith(flat({ ...base, "llm-fleet:environment": "staging", "llm-fleet:deployments": [{ name: "x", preset: "r1-on-a-budget" }] }), []);
     expect(plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p4de.24xlarge", nodes: 1, checkpoint: { precision: "int4" } });
