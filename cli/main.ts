@@ -51,7 +51,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     output = await run(argv);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    output = { code: 3, stdout: "", stderr: `llm-fleet: internal error: ${message}\nPlease report it with the command line you ran.\n` };
+    // 4, apart from every command's own codes (plan uses 3 for a failed budget).
+    output = { code: 4, stdout: "", stderr: `llm-fleet: internal error: ${message}\nPlease report it with the command line you ran.\n` };
   }
   guardOutput(() => output.code);
   process.stdout.write(output.stdout);

@@ -124,23 +124,23 @@ export async function runOffline<T>(
     stack,
     false,
   );
+  // The mocks see a resource's type, name and inputs, not its parent: read the parent off the
+  // registration request the monitor receives.
+  const parents = new Map<string, string | null>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const parent = req.getParent();
+    parents.set(`${req.getType()}::${req.getName()}`, parent ? (parent.split("::").pop() ?? null) : null);
+    return register(req, callback);
+  };
   const outputs = program();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await settings.waitForRPCs();
-  return { outputs, resources: withParents(recorded) };
-}
-
-/**
- * Parents from the naming rule every component keeps: a child is named after its parent
- * (`r1-gpu-node-group` under `r1-gpu`); the longest component name that prefixes it wins.
- */
-export function withParents(recorded: readonly Omit<RecordedResource, "parent">[]): RecordedResource[] {
-  const components = recorded.filter((r) => r.type.startsWith("llm-fleet:")).map((r) => r.name);
-  return recorded.map((r) => {
-    const owners = components.filter((c) => c !== r.name && r.name.startsWith(`${c}-`)).sort((a, b) => b.length - a.length);
-    return { ...r, parent: owners[0] ?? null };
-  });
+  return { outputs, resources: recorded.map((r) => ({ ...r, parent: parents.get(`${r.type}::${r.name}`) ?? null })) };
 }
 
 /** Output values as plain data: resolves Pulumi outputs (unknown ones as null). */

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { InputError, PRICE_SHEET } from "../sizing";
+import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
 import { ENVIRONMENTS } from "../stacks/config";
 import type { StackPlan } from "../stacks/plan";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
@@ -22,7 +22,7 @@ export const PLAN_USAGE = [
   "",
   "Runs the Pulumi program of a stack offline, under Pulumi's mocks: no CLI, no credentials.",
   "Prints each deployment's plan, the resources, their cost and the budget verdict.",
-  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 the budget fails.",
+  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 the budget fails, 4 internal error.",
 ].join("\n");
 
 const STACKS_DIR = join(__dirname, "..", "stacks");
@@ -39,7 +39,7 @@ export interface PlanDocument {
 /** Runs the program of a stack file offline and gathers what the command shows. */
 export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
   const { config, secretKeys } = readStackFile(file);
-  // The program module is loaded only here, after the mocks are in place.
+  // Loaded on demand, so that `llm-fleet size` never pays for the Pulumi SDK.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { runProgram, stackPlanFromConfig } = require("../stacks/program") as typeof import("../stacks/program");
   let plan: StackPlan | undefined;
@@ -97,7 +97,14 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   }
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
   out.push("Cost (USD):");
-  const rows = doc.cost.items.map((i) => [i.resource, i.what, usd(i.desiredUsdPerHour, 4), usd(i.desiredUsdPerHour * 730, 0), usd(i.maxUsdPerHour, 4), usd(i.maxUsdPerHour * 730, 0)]);
+  const rows = doc.cost.items.map((i) => [
+    i.resource,
+    i.what,
+    usd(i.desiredUsdPerHour, 4),
+    usd(i.desiredUsdPerHour * HOURS_PER_MONTH, 0),
+    usd(i.maxUsdPerHour, 4),
+    usd(i.maxUsdPerHour * HOURS_PER_MONTH, 0),
+  ]);
   rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
   out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
   out.push("", `Budget: ${doc.policy.passed ? "passed" : "FAILED"}: ${budgetMessage}`);
@@ -110,7 +117,7 @@ export function writeManifests(doc: PlanDocument, dir: string): string[] {
   const written: string[] = [];
   for (const { name } of doc.deployments) {
     const objects = doc.resources
-      .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && r.name.startsWith(`${name}-`))
+      .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && ownedBy(doc.resources, r, name))
       .sort((a, b) => applyOrder(a.type) - applyOrder(b.type) || a.name.localeCompare(b.name));
     const text = objects.map((r) => YAML.stringify(r.inputs)).join("---\n");
     const path = join(dir, `${name}.yaml`);
@@ -120,6 +127,15 @@ export function writeManifests(doc: PlanDocument, dir: string): string[] {
   return written;
 }
 
+/** Whether a resource sits under the named component, following recorded parents. */
+function ownedBy(resources: readonly RecordedResource[], r: RecordedResource, component: string): boolean {
+  const byName = new Map(resources.filter((x) => x.type.startsWith("llm-fleet:")).map((x) => [x.name, x]));
+  for (let parent = r.parent; parent !== null; parent = byName.get(parent)?.parent ?? null) {
+    if (parent === component && byName.get(parent)?.type === "llm-fleet:index:ModelDeployment") return true;
+  }
+  return false;
+}
+
 /** `kubectl apply -f` order: what others refer to comes first. */
 function applyOrder(type: string): number {
   const order = ["Namespace", "ServiceAccount", "Secret", "PodDisruptionBudget", "Deployment", "LeaderWorkerSet", "Service", "ServiceMonitor"];
@@ -127,15 +143,21 @@ function applyOrder(type: string): number {
   return index < 0 ? order.length : index;
 }
 
-/** Secret values are never written: the offline run has only placeholders, and says so. */
-function redact(value: unknown): unknown {
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * Secret values are never written: each string under a secret becomes a placeholder, so a
+ * Secret keeps its shape (a map of keys) and still applies once the value is filled in.
+ */
+function redact(value: unknown, secret = false): unknown {
   if (value && typeof value === "object") {
     const record = value as Record<string, unknown>;
-    if (record["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") return "[secret]";
-    if (Array.isArray(value)) return value.map(redact);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redact(v)]));
+    if (record[SECRET_SIG] === SECRET_VALUE) return redact(record.value, true);
+    if (Array.isArray(value)) return value.map((v) => redact(v, secret));
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, redact(v, secret)]));
   }
-  return value;
+  return secret && typeof value === "string" ? "[secret: set it from your secret store]" : value;
 }
 
 export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
@@ -153,8 +175,11 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
     if (error instanceof UsageError) return { code: 1, stdout: "", stderr: `llm-fleet plan: ${error.message}\n` };
     throw error;
   }
-  const stack = (values.stack as string | undefined) ?? "dev";
-  const file = (values.config as string | undefined) ?? join(STACKS_DIR, `Pulumi.${stack}.yaml`);
+  const configFile = values.config as string | undefined;
+  // A stack file is named Pulumi.<stack>.yaml; that names the stack unless --stack does.
+  const fromFile = configFile ? /Pulumi\.([^./]+)\.ya?ml$/.exec(configFile)?.[1] : undefined;
+  const stack = (values.stack as string | undefined) ?? fromFile ?? "dev";
+  const file = configFile ?? join(STACKS_DIR, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) return { code: 1, stdout: "", stderr: `llm-fleet plan: --config: no stack file at ${file}\n` };
   let doc: PlanDocument;
   try {
@@ -172,8 +197,12 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
   const code = doc.policy.passed ? 0 : 3;
   let stdout = values.json ? JSON.stringify(doc, null, 2) + "\n" : renderPlan(doc, budgetMessage);
   if (values.out) {
-    const written = writeManifests(doc, values.out as string);
-    if (!values.json) stdout += `\nWrote ${written.join(", ")}\n`;
+    try {
+      const written = writeManifests(doc, values.out as string);
+      if (!values.json) stdout += `\nWrote ${written.join(", ")}\n`;
+    } catch (error) {
+      return { code: 1, stdout: "", stderr: `llm-fleet plan: --out: cannot write to ${String(values.out)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n` };
+    }
   }
   return { code, stdout, stderr: "" };
 }

@@ -83,7 +83,7 @@ export const SIZE_USAGE = [
   "",
   "Finds the cheapest deployment of <model> that vLLM can start, and why every other candidate was dropped.",
   `<model>: ${MODEL_IDS.join(", ")}, or the hub repo id (deepseek-ai/DeepSeek-R1).`,
-  "Exit codes: 0 a plan, 2 nothing fits (with what to relax), 1 bad input, 3 internal error.",
+  "Exit codes: 0 a plan, 2 nothing fits (with what to relax), 1 bad input, 4 internal error.",
 ].join("\n");
 
 export interface CommandOutput {

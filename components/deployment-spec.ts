@@ -31,7 +31,7 @@ export interface Workload {
 }
 
 export interface Placement {
-  /** @default the cluster's region */
+  /** Must be the cluster's region when given. @default the cluster's region */
   region?: string;
   /** @default "on-demand" */
   capacityType?: CapacityType;
@@ -86,6 +86,11 @@ export interface DeploymentSpec {
 /** The plan and everything derived from it, or the problems (the planner's explanation when nothing fits). */
 export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSpec } | { problems: InputProblem[] } {
   const placement = input.placement ?? {};
+  if (placement.region !== undefined && placement.region !== input.region) {
+    return {
+      problems: [{ path: "placement.region", message: `${placement.region} is not the cluster's region (${input.region}); a deployment runs where its cluster is` }],
+    };
+  }
   const request: PlanRequestInput = {
     model: input.model,
     ...input.workload,

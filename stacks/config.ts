@@ -4,6 +4,7 @@
  * names it and suggests the closest one.
  */
 import { z } from "zod";
+import { NAT_GATEWAY_MODES } from "../components/aws/cluster-spec";
 import { AMI_FAMILIES } from "../components/aws/node-group-spec";
 import { CAPACITY_TYPES, OBJECTIVES, PRECISIONS, PriceOverrideSchema, unknownIdMessage, type InputProblem } from "../sizing";
 import { PRESET_IDS } from "./presets";
@@ -85,7 +86,7 @@ export const ClusterConfigSchema = z.discriminatedUnion("mode", [
       clusterName: z.string().optional(),
       kubernetesVersion: z.string().optional(),
       availabilityZoneCount: count("zones").optional(),
-      natGateways: z.enum(["single", "per-az"]).optional(),
+      natGateways: z.enum(NAT_GATEWAY_MODES).optional(),
       endpointPublicAccess: z.boolean().optional(),
       publicAccessCidrs: z.array(z.string()).optional(),
       deployerPrincipalArn: z.string().optional(),
@@ -129,6 +130,9 @@ export type StackConfigInput = z.input<typeof StackConfigSchema>;
 export type StackConfig = z.output<typeof StackConfigSchema>;
 export type DeploymentConfig = z.output<typeof DeploymentConfigSchema>;
 
+/** Keys whose values Pulumi passes as JSON text; the others (environment, secrets) stay strings. */
+const STRUCTURED_KEYS = ["deployments", "cluster", "prices", "budgetUsdPerMonth"];
+
 /** Keys that must be secrets in the stack file. */
 export const SECRET_KEYS = ["hfToken", "apiKey"] as const;
 
@@ -153,7 +157,7 @@ export function parseStackConfig(
     if ((SECRET_KEYS as readonly string[]).includes(field) && !secretKeys.includes(key)) {
       problems.push({ path: key, message: `must be a secret: \`pulumi config set --secret ${key} <value>\`` });
     }
-    raw[field] = parseValue(value);
+    raw[field] = STRUCTURED_KEYS.includes(field) ? parseValue(value) : value;
   }
   const parsed = StackConfigSchema.safeParse(raw);
   if (!parsed.success) {

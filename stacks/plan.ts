@@ -6,7 +6,8 @@
 import type { Placement, Workload } from "../components/deployment-spec";
 import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
 import { servingProblems, type Serving } from "../components/model-deployment";
-import { FIXED_COSTS, HOURS_PER_MONTH, type InputProblem } from "../sizing";
+import { clusterCost, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
+import { HOURS_PER_MONTH, type InputProblem } from "../sizing";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
 import { PRESETS } from "./presets";
 
@@ -100,6 +101,12 @@ export function planStack(
 ): { plan: StackPlan } | { problems: InputProblem[]; noFit: boolean } {
   const problems: InputProblem[] = [];
   let noFit = false;
+  // The cluster's own checks, so that they are reported with everything else, by config key.
+  if (config.cluster.mode === "new") {
+    for (const p of newClusterProblems(normalizeNewCluster("cluster", config.cluster))) {
+      problems.push({ ...p, path: `llm-fleet:cluster.${p.path}` });
+    }
+  }
   const deployments: ResolvedDeployment[] = [];
   config.deployments.forEach((d, i) => {
     const at = (path: string) => `llm-fleet:deployments.${i}.${path}`;
@@ -143,14 +150,7 @@ export function planStack(
     };
   });
   if (config.cluster.mode === "new") {
-    const nats = config.cluster.natGateways === "per-az" ? (config.cluster.availabilityZoneCount ?? 2) : 1;
-    const system = 2 * (FIXED_COSTS.systemNodeUsdPerHour["m7i.large"] ?? 0);
-    items.push(
-      { resource: "cluster", summary: "the EKS control plane", what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour },
-      { resource: "cluster", summary: `${nats} NAT gateway(s)`, what: `${nats} NAT gateway(s), before data`, desiredUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour, maxUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour },
-      // Three at most: the system group's maxSize is its size plus one.
-      { resource: "cluster", summary: "2 x m7i.large", what: "2 x m7i.large system nodes", desiredUsdPerHour: system, maxUsdPerHour: (system * 3) / 2 },
-    );
+    for (const item of clusterCost(normalizeNewCluster("cluster", config.cluster))) items.push({ resource: "cluster", ...item });
   }
   const desiredUsdPerHour = items.reduce((s, i) => s + i.desiredUsdPerHour, 0);
   const maxUsdPerHour = items.reduce((s, i) => s + i.maxUsdPerHour, 0);

@@ -94,5 +94,7 @@ export function runProgram(): StackOutputs {
       usdPerMonth: deployment.cost?.desired.usdPerMonth ?? null,
     };
   }
+  // The policy pack gates on the budget; until it runs, `pulumi up` at least says so.
+  if (!plan.budget.passed) pulumi.log.warn(`budget: ${plan.budget.message}`);
   return { deployments, totalUsdPerMonth: plan.cost.desiredUsdPerMonth, budget: plan.budget };
 }

@@ -2,7 +2,7 @@
  * What a new GpuCluster's network and control plane look like, decided from its arguments:
  * pure functions, tested without mocks.
  */
-import type { InputProblem } from "../../sizing";
+import { FIXED_COSTS, type InputProblem } from "../../sizing";
 
 export const NAT_GATEWAY_MODES = ["single", "per-az"] as const;
 export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
@@ -161,4 +161,74 @@ export function kubeconfig(cluster: { name: string; endpoint: string; certificat
       },
     ],
   });
+}
+
+/** The defaults of a new cluster's arguments, in one place for the component and the cost preview. */
+export function normalizeNewCluster(
+  name: string,
+  args: {
+    clusterName?: string;
+    kubernetesVersion?: string;
+    vpcCidr?: string;
+    availabilityZoneCount?: number;
+    natGateways?: NatGatewayMode;
+    endpointPublicAccess?: boolean;
+    publicAccessCidrs?: string[];
+    deployerPrincipalArn?: string;
+    adminPrincipalArns?: string[];
+    systemNodes?: { instanceType?: string; count?: number } | false;
+    logRetentionDays?: number;
+    tags?: Record<string, string>;
+  },
+) {
+  return {
+    clusterName: args.clusterName ?? name,
+    kubernetesVersion: args.kubernetesVersion ?? "1.35",
+    vpcCidr: args.vpcCidr ?? "10.0.0.0/16",
+    availabilityZoneCount: args.availabilityZoneCount ?? 2,
+    natGateways: args.natGateways ?? "single",
+    endpointPublicAccess: args.endpointPublicAccess ?? false,
+    publicAccessCidrs: args.publicAccessCidrs ?? [],
+    deployerPrincipalArn: args.deployerPrincipalArn,
+    adminPrincipalArns: args.adminPrincipalArns ?? [],
+    systemNodes:
+      args.systemNodes === false ? null : { instanceType: args.systemNodes?.instanceType ?? "m7i.large", count: args.systemNodes?.count ?? 2 },
+    logRetentionDays: args.logRetentionDays ?? 90,
+    tags: args.tags ?? {},
+  } satisfies NewClusterInput & { tags: Record<string, string> };
+}
+
+export interface ClusterCostItem {
+  summary: string;
+  what: string;
+  desiredUsdPerHour: number;
+  maxUsdPerHour: number;
+}
+
+/**
+ * The hourly cost of a new cluster's own parts: the control plane, its NAT gateways and its
+ * system nodes (whose group may grow by one). GPU node groups are priced by their own spec.
+ */
+export function clusterCost(input: ReturnType<typeof normalizeNewCluster>): ClusterCostItem[] {
+  const nats = input.natGateways === "per-az" ? input.availabilityZoneCount : 1;
+  const items: ClusterCostItem[] = [
+    { summary: "the EKS control plane", what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour },
+    {
+      summary: `${nats} NAT gateway(s)`,
+      what: `${nats} NAT gateway(s), before data`,
+      desiredUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour,
+      maxUsdPerHour: nats * FIXED_COSTS.natGatewayUsdPerHour,
+    },
+  ];
+  if (input.systemNodes) {
+    const { instanceType, count } = input.systemNodes;
+    const each = FIXED_COSTS.systemNodeUsdPerHour[instanceType];
+    items.push({
+      summary: `${count} x ${instanceType}`,
+      what: `${count} x ${instanceType} system nodes${each === undefined ? " (no price in the catalog)" : ""}`,
+      desiredUsdPerHour: count * (each ?? 0),
+      maxUsdPerHour: (count + 1) * (each ?? 0),
+    });
+  }
+  return items;
 }

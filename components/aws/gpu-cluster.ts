@@ -6,6 +6,7 @@ import {
   endpointAccess,
   kubeconfig,
   newClusterProblems,
+  normalizeNewCluster,
   subnetPlan,
   type NatGatewayMode,
 } from "./cluster-spec";
@@ -145,7 +146,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
 
   constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const region = args.region ?? new pulumi.Config("aws").get("region");
-    const normalized = args.mode === "existing" ? null : normalizeNew(name, args);
+    const normalized = args.mode === "existing" ? null : normalizeNewCluster(name, args);
     const problems: InputProblem[] = [];
     if (!region) problems.push({ path: "region", message: "no region: set region, or `pulumi config set aws:region us-east-1`" });
     if (normalized) problems.push(...newClusterProblems(normalized));
@@ -244,6 +245,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         amiType: "AL2023_x86_64_STANDARD",
         instanceTypes: [nodes.instanceType],
         capacityType: "ON_DEMAND",
+        // One spare for rolling updates; clusterCost prices the same maximum.
         scalingConfig: { minSize: nodes.count, desiredSize: nodes.count, maxSize: nodes.count + 1 },
         updateConfig: { maxUnavailable: 1 },
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
@@ -254,7 +256,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     );
   }
 
-  private createCluster(name: string, input: ReturnType<typeof normalizeNew>) {
+  private createCluster(name: string, input: ReturnType<typeof normalizeNewCluster>) {
     const parent = { parent: this };
     const tags = { ...input.tags, "llm-fleet.dev/cluster": input.clusterName };
     const partition = aws.getPartitionOutput({}, parent).partition;
@@ -414,21 +416,4 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         ),
     };
   }
-}
-
-function normalizeNew(name: string, args: NewGpuClusterArgs) {
-  return {
-    clusterName: args.clusterName ?? name,
-    kubernetesVersion: args.kubernetesVersion ?? "1.35",
-    vpcCidr: args.vpcCidr ?? "10.0.0.0/16",
-    availabilityZoneCount: args.availabilityZoneCount ?? 2,
-    natGateways: args.natGateways ?? "single",
-    endpointPublicAccess: args.endpointPublicAccess ?? false,
-    publicAccessCidrs: args.publicAccessCidrs ?? [],
-    deployerPrincipalArn: args.deployerPrincipalArn,
-    adminPrincipalArns: args.adminPrincipalArns ?? [],
-    systemNodes: args.systemNodes === false ? null : { instanceType: args.systemNodes?.instanceType ?? "m7i.large", count: args.systemNodes?.count ?? 2 },
-    logRetentionDays: args.logRetentionDays ?? 90,
-    tags: args.tags ?? {},
-  };
 }

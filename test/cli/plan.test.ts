@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { cli } from "../support/cli";
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
@@ -39,6 +41,7 @@ describe("llm-fleet plan --json and --out", () => {
     const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
     expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "LeaderWorkerSet", "Service"]);
     expect(docs.find((d) => d.kind === "LeaderWorkerSet").spec.leaderWorkerTemplate.size).toBe(3);
+    for (const d of docs.filter((d) => d.kind !== "LeaderWorkerSet")) expect(() => validate(d)).not.toThrow();
   });
 });
 
@@ -79,6 +82,19 @@ describe("llm-fleet plan, failures", () => {
     expect(cli("plan", "--config", "/nonexistent.yaml").code).toBe(1);
     expect(cli("plan", "--jsn").stderr).toContain('unknown flag "--jsn"; did you mean "--json"?');
   });
+  it("keeps deployments apart whose names share a prefix, and writes Secrets that still apply", () => {
+    const dir = mkdtempSync(join(tmpdir(), "llm-fleet-out-"));
+    const file = stackFile({ ...base, "llm-fleet:apiKey": { secure: "v1:x" }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }, { name: "a-b", preset: "edge-1.5b" }] });
+    const { code, stdout } = cli("plan", "--config", file, "--out", dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}a-b\n/);
+    const a = YAML.parseAllDocuments(readFileSync(join(dir, "a.yaml"), "utf8")).map((d) => d.toJSON());
+    expect(a.every((o) => o.metadata.name.startsWith("a-vllm"))).toBe(true);
+    const secret = a.find((o) => o.kind === "Secret");
+    expect(secret.stringData).toEqual({ value: "[secret: set it from your secret store]" });
+    for (const o of a) expect(() => validate(o)).not.toThrow();
+  });
+
   it("prod needs its API key before it previews, and then passes", () => {
     const { code, stderr } = cli("plan", "--stack", "prod");
     expect(code).toBe(1);
@@ -93,4 +109,10 @@ describe("llm-fleet plan, failures", () => {
   });
 });
 
-void Deployment;
+/** kubernetes-models checks the core objects written with --out. */
+function validate(o: { kind: string }) {
+  const models: Record<string, new (o: any) => { validate(): void }> = { Deployment, Namespace, Secret, Service, ServiceAccount, PodDisruptionBudget };
+  const Model = models[o.kind];
+  if (!Model) throw new Error(`no model for ${o.kind}`);
+  new Model(o).validate();
+}

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { readStackFile, runOffline, type RecordedResource } from "../../cli/offline";
 import { parseStackConfig } from "../../stacks/config";
@@ -96,6 +97,23 @@ describe("every preset plans, in each environment", () => {
   });
 });
 
+describe("cluster config is checked with everything else", () => {
+  it("names the cluster key", () => {
+    const config = flat({ ...base, "llm-fleet:cluster": { mode: "new", availabilityZoneCount: 9 }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }] });
+    const parsed = parseStackConfig(config);
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    expect("problems" in planned && planned.problems).toEqual([
+      { path: "llm-fleet:cluster.availabilityZoneCount", message: "9 zones: EKS needs at least 2, and a /16 holds at most 6; give 2 to 6" },
+    ]);
+  });
+  it("keeps a numeric secret a string", () => {
+    const config = flat({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }], "llm-fleet:apiKey": "123456" });
+    const parsed = parseStackConfig(config, ["llm-fleet:apiKey"]);
+    expect("config" in parsed && parsed.config.apiKey).toBe("123456");
+  });
+});
+
 describe("config errors: one clear message each, before any resource", () => {
   const problems = (config: Record<string, unknown>, secretKeys: string[] = []) => {
     const parsed = parseStackConfig(flat(config), secretKeys);
@@ -137,5 +155,8 @@ describe("config errors: one clear message each, before any resource", () => {
     expect((error as StackConfigError).problems[1]!.message).toContain("nothing fits DeepSeek-R1");
     expect((error as StackConfigError).noFit).toBe(true);
     expect(registered).toEqual([]);
+    // The run threw before returning its records: ask the mock monitor it installed.
+    const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
+    expect(monitor.getRegisteredResources().size).toBe(0);
   });
 });
