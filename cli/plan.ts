@@ -1,9 +1,13 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
 import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
 import { ENVIRONMENTS } from "../stacks/config";
+import { parsePolicyConfig, type PolicyConfig } from "../policy/config";
+import { POLICIES } from "../policy/policies";
+import { runPolicies, type Violation } from "../policy/run";
 import type { StackPlan } from "../stacks/plan";
+import { runProgram, stackPlanFromConfig } from "../stacks/program";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
 import { readStackFile, resolveOutputs, runOffline, type RecordedResource } from "./offline";
 import { int, table, usd } from "./render";
@@ -22,7 +26,7 @@ export const PLAN_USAGE = [
   "",
   "Runs the Pulumi program of a stack offline, under Pulumi's mocks: no CLI, no credentials.",
   "Prints each deployment's plan, the resources, their cost and the budget verdict.",
-  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 the budget fails, 4 internal error.",
+  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 a mandatory policy (the budget among them) fails, 4 internal error.",
 ].join("\n");
 
 const STACKS_DIR = join(__dirname, "..", "stacks");
@@ -32,26 +36,43 @@ export interface PlanDocument {
   deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"] }[];
   resources: RecordedResource[];
   cost: { usdPerHour: number; usdPerMonth: number; maxUsdPerHour: number; maxUsdPerMonth: number; pricesAsOf: string; items: StackPlan["cost"]["items"] };
-  policy: { passed: boolean; violations: { policy: string; level: "mandatory" | "advisory"; message: string }[] };
+  policy: { passed: boolean; violations: Violation[] };
   outputs: unknown;
 }
 
 /** Runs the program of a stack file offline and gathers what the command shows. */
+const POLICY_DIR = join(__dirname, "..", "policy");
+
+/**
+ * The policy config of an environment (policy/config.<env>.json, as `pulumi preview
+ * --policy-pack-config` takes it), with the stack's own budget, region and prices.
+ */
+export function policyConfigFor(plan: StackPlan, file = join(POLICY_DIR, `config.${plan.environment}.json`)): PolicyConfig {
+  const raw = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as unknown) : {};
+  const parsed = parsePolicyConfig(raw);
+  if ("problems" in parsed) throw new InputError(`policy config ${file}`, parsed.problems);
+  const budget = parsed.config["monthly-budget"];
+  const settings = typeof budget === "object" ? budget : budget === undefined ? {} : { enforcementLevel: budget };
+  return {
+    ...parsed.config,
+    "monthly-budget": { ...settings, budgetUsdPerMonth: plan.budget.usdPerMonth, environment: plan.environment, region: plan.region },
+  };
+}
+
 export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
   const { config, secretKeys } = readStackFile(file);
-  // Loaded on demand, so that `llm-fleet size` never pays for the Pulumi SDK.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runProgram, stackPlanFromConfig } = require("../stacks/program") as typeof import("../stacks/program");
   let plan: StackPlan | undefined;
   const run = await runOffline(stack, config, secretKeys, () => {
     plan = stackPlanFromConfig();
     return runProgram();
   });
   const p = plan!;
+  const resources = run.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }));
+  const violations = runPolicies(resources, policyConfigFor(p));
   return {
     stack,
     deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan })),
-    resources: run.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> })),
+    resources,
     cost: {
       usdPerHour: p.cost.desiredUsdPerHour,
       usdPerMonth: p.cost.desiredUsdPerMonth,
@@ -60,10 +81,7 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
       pricesAsOf: PRICE_SHEET.asOf,
       items: p.cost.items,
     },
-    policy: {
-      passed: p.budget.passed,
-      violations: p.budget.passed ? [] : [{ policy: "monthly-budget", level: "mandatory", message: p.budget.message }],
-    },
+    policy: { passed: violations.every((v) => v.level !== "mandatory"), violations },
     outputs: await resolveOutputs(run.outputs),
   };
 }
@@ -107,7 +125,9 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   ]);
   rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
   out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
-  out.push("", `Budget: ${doc.policy.passed ? "passed" : "FAILED"}: ${budgetMessage}`);
+  out.push("", `Budget: ${budgetMessage}`);
+  out.push(`Policies (${POLICIES.length}): ${doc.policy.passed ? "passed" : "FAILED"}${doc.policy.violations.length === 0 ? "" : ":"}`);
+  for (const v of doc.policy.violations) out.push(`  [${v.level}] ${v.policy}: ${v.message}`);
   return out.join("\n") + "\n";
 }
 
@@ -193,7 +213,7 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
     }
     throw error;
   }
-  const budgetMessage = doc.policy.violations[0]?.message ?? (doc.outputs as { budget?: { message?: string } }).budget?.message ?? "";
+  const budgetMessage = (doc.outputs as { budget?: { message?: string } }).budget?.message ?? "";
   const code = doc.policy.passed ? 0 : 3;
   let stdout = values.json ? JSON.stringify(doc, null, 2) + "\n" : renderPlan(doc, budgetMessage);
   if (values.out) {

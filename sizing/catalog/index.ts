@@ -1,5 +1,5 @@
 import { GPUS } from "./gpus";
-import { INSTANCE_TYPES, MODEL_IDS, type ModelId } from "./ids";
+import { INSTANCE_TYPES, MODEL_IDS, type InstanceType, type ModelId } from "./ids";
 import { INSTANCES } from "./instances";
 import { MODELS } from "./models";
 import { PRICE_SHEET, onDemandPrices } from "./prices";
@@ -11,6 +11,10 @@ export { FIXED_COSTS } from "./fixed-costs";
 
 /** Bumped whenever a catalog fact changes, so a stored plan can say what it was computed from. */
 export const CATALOG_VERSION = "2026.12.1";
+
+export function isInstanceTypeId(input: string): input is InstanceType {
+  return (INSTANCE_TYPES as readonly string[]).includes(input);
+}
 
 const MODEL_ALIASES: ReadonlyMap<string, ModelId> = new Map(
   MODEL_IDS.flatMap((id) => [

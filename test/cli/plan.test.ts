@@ -20,7 +20,7 @@ describe("llm-fleet plan (the dev stack by default)", () => {
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
     expect(stdout).toMatch(/assistant-gpu +1 x g6e\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.8610 +\$1,359 +\$3\.7220 +\$2,717/);
     expect(stdout).toMatch(/total +\$2\.2076 +\$1,612 +\$4\.1694 +\$3,044/);
-    expect(stdout).toContain("Budget: passed: dev: $1,612/month at desired size is within the $5,000 budget ($3,044/month at maximum size)");
+    expect(stdout).toContain("Budget: dev: $1,612/month at desired size is within the $5,000 budget ($3,044/month at maximum size)\nPolicies (12): passed\n");
   });
 });
 
@@ -53,14 +53,19 @@ describe("llm-fleet plan, failures", () => {
   };
   const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
 
-  it("exits 3 when the budget fails, naming the numbers and the fix", () => {
+  it("exits 3 when a mandatory policy fails: the budget and the allowed instance families", () => {
     const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 5000, "llm-fleet:deployments": [{ name: "big", model: "deepseek-r1", placement: { gpus: ["h100"], capacityType: "on-demand" } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
     // 2 x $55.04 x 730 = $80,358; with the cluster's own parts $80,611.
+    expect(stdout).toContain("Policies (12): FAILED:\n");
     expect(stdout).toContain(
-      "Budget: FAILED: dev: 2 x p5.48xlarge costs $80,358/month, $80,611 in all, over the $5,000 budget; lower the nodes or choose a smaller preset",
+      "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge costs $80,358/month, $80,611 in all ($80,685 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
     );
+    expect(stdout).toContain("  [mandatory] allowed-instance-types: big-gpu-node-group: p5.48xlarge (family p5) is not allowed here; allowed families: g5, g6, g6e, g7e");
+    const json = JSON.parse(cli("plan", "--config", file, "--json").stdout);
+    expect(json.policy.passed).toBe(false);
+    expect(json.policy.violations.map((v: { policy: string }) => v.policy)).toEqual(["monthly-budget", "allowed-instance-types"]);
   });
   it("exits 2 when nothing fits, with the planner's explanation", () => {
     const file = stackFile({ ...base, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["a100-80gb"] } }] });
@@ -105,7 +110,8 @@ describe("llm-fleet plan, failures", () => {
     const preview = cli("plan", "--stack", "prod", "--config", withKey);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
-    expect(preview.stdout).toContain("Budget: passed: prod: $46,525/month");
+    expect(preview.stdout).toContain("Budget: prod: $46,525/month");
+    expect(preview.stdout).toContain("Policies (12): passed");
   });
 });
 

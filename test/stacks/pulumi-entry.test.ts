@@ -12,4 +12,15 @@ describe("the program as `pulumi up` loads it", () => {
     expect(out.outputs.deployments.assistant.endpoint).toBe("http://assistant-vllm-api.assistant-vllm.svc.cluster.local:8000/v1");
     expect(out.outputs.budget.passed).toBe(true);
   }, 120_000);
+
+  it("compiles the policy module the way the pack's host does, from the policy folder without a tsconfig", () => {
+    const script = [
+      'require("ts-node").register({ skipProject: true, transpileOnly: false, compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext" } });',
+      'const { POLICIES } = require("./policies.ts");',
+      "console.log(POLICIES.map((p) => p.name).join(','));",
+    ].join("\n");
+    const result = spawnSync(process.execPath, ["-e", script], { cwd: join(__dirname, "../../policy"), encoding: "utf8" });
+    expect(result.stderr).toBe("");
+    expect(result.stdout.trim().split(",")).toHaveLength(12);
+  }, 120_000);
 });
