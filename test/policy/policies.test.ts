@@ -52,6 +52,22 @@ describe("the shipped stacks pass every policy", () => {
   });
 });
 
+describe("every preset passes the policies of the environments it is meant for", () => {
+  it.each(["reasoning-r1", "chat-v3", "r1-on-a-budget", "analysis-70b", "distill-32b", "distill-14b", "assistant-7b", "edge-1.5b"])("%s in prod", async (preset) => {
+    const file = join(mkdtempSync(join(tmpdir(), "llm-fleet-preset-")), "Pulumi.prod.yaml");
+    const config = {
+      "aws:region": "us-east-1",
+      "llm-fleet:environment": "prod",
+      "llm-fleet:budgetUsdPerMonth": 10_000_000,
+      "llm-fleet:apiKey": { secure: "v1:x" },
+      "llm-fleet:deployments": [{ name: "x", preset }],
+    };
+    writeFileSync(file, YAML.stringify({ config }));
+    const doc = await previewStack("prod", file);
+    expect(doc.policy).toEqual({ passed: true, violations: [] });
+  }, 30_000);
+});
+
 describe("one mutation per rule makes it fire, with the numbers and the fix", () => {
   it("monthly-budget: a dev group grown to 40 nodes", () => {
     expect(after(dev, devConfig, "monthly-budget", "assistant-gpu-node-group", (p) => (p.scalingConfig = { minSize: 0, desiredSize: 40, maxSize: 40 }))).toEqual([
