@@ -181,12 +181,14 @@ function rank(objective: Objective) {
 
 /**
  * Plans a deployment. Throws PlanInputError on malformed input; an input that is valid
- * but fits nowhere returns `plan: null` with the reasons.
+ * but fits nowhere returns `plan: null` with the reasons and, unless `relaxations: false`,
+ * the single changes that would give a plan.
  */
-export function planDeployment(input: unknown): PlanResult {
+export function planDeployment(input: unknown, options: { relaxations?: boolean } = {}): PlanResult {
   const request = parsePlanRequest(input);
   const result = evaluate(request);
-  if (result.plan) return result;
+  // Relaxations re-plan the request several times; callers that only need the verdict skip them.
+  if (result.plan || options.relaxations === false) return result;
   return { ...result, relaxations: relaxations(request) };
 }
 
