@@ -10,6 +10,7 @@ import { GpuCluster } from "../../components/aws/gpu-cluster";
 import { GpuNodeGroup } from "../../components/aws/gpu-node-group";
 import { sizeRequest } from "../../cli/size";
 import { UsageError } from "../../cli/args";
+import { runPlan } from "../../cli/plan";
 import { ENGINE_INIT_SECONDS, READ_MBPS, DOWNLOAD_MBPS, startupBudgetSeconds, type CacheKind, type SourceKind } from "../../components/k8s/vllm-spec";
 import { parseStackConfig } from "../../stacks/config";
 import { planStack } from "../../stacks/plan";
@@ -160,7 +161,6 @@ describe("the size command line and price overrides, random and malformed", () =
 
 describe("the plan command line, random and malformed", () => {
   it("ends in exit 0, or 1 with one message per line, never an internal error", async () => {
-    const { runPlan } = await import("../../cli/plan");
     const token = fc.oneof(
       fc.constantFrom("--stack", "--config", "--json", "--out", "--help", "--stak", "dev", "staging", "prod", "qa", "/nonexistent.yaml", "-x"),
       fc.string({ maxLength: 10 }),
