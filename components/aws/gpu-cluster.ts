@@ -8,7 +8,7 @@ import {
   newClusterProblems,
   normalizeNewCluster,
   subnetPlan,
-  type NatGatewayMode,
+  type NewClusterOptions,
 } from "./cluster-spec";
 import {
   CLUSTER_ADMIN_ACCESS_POLICY,
@@ -35,75 +35,8 @@ export interface GpuClusterRef {
   clusterSecurityGroupId: pulumi.Output<string>;
 }
 
-export interface NewGpuClusterArgs {
+export interface NewGpuClusterArgs extends NewClusterOptions {
   mode?: "new";
-  /**
-   * EKS cluster name.
-   * @default the component's name
-   */
-  clusterName?: string;
-  /**
-   * Kubernetes minor version of the control plane.
-   * @default "1.35"
-   */
-  kubernetesVersion?: string;
-  /**
-   * The VPC's address range; private /19s and public /24s are cut from it.
-   * @default "10.0.0.0/16"
-   */
-  vpcCidr?: string;
-  /**
-   * Availability zones with a private and a public subnet each.
-   * @default 2
-   */
-  availabilityZoneCount?: number;
-  /**
-   * One NAT gateway for the VPC, or one per zone so that a zone outage keeps egress.
-   * @default "single"
-   */
-  natGateways?: NatGatewayMode;
-  /**
-   * Whether the Kubernetes API is reachable from the internet. The private endpoint is always on.
-   * @default false
-   */
-  endpointPublicAccess?: boolean;
-  /**
-   * Source ranges allowed to reach a public endpoint.
-   * @default []
-   * @example ["203.0.113.0/24"]
-   */
-  publicAccessCidrs?: string[];
-  /**
-   * The IAM role or user that runs `pulumi up`, made cluster admin. Name it when CI and
-   * people both deploy, so the access entry does not follow whoever ran last.
-   * @default the role of the current AWS session
-   */
-  deployerPrincipalArn?: string;
-  /**
-   * More IAM roles or users given cluster-admin.
-   * @default []
-   */
-  adminPrincipalArns?: string[];
-  /**
-   * Untainted nodes for cluster services (CoreDNS, controllers), which do not tolerate the
-   * GPU taint; `false` when something else provides them.
-   * @default { instanceType: "m7i.large", count: 2 }
-   */
-  systemNodes?: { instanceType?: string; count?: number } | false;
-  /**
-   * Days CloudWatch keeps the control plane's api, audit and authenticator logs.
-   * @default 90
-   */
-  logRetentionDays?: number;
-  /**
-   * @default the `aws:region` stack config
-   */
-  region?: string;
-  /**
-   * Tags for every AWS resource.
-   * @default {}
-   */
-  tags?: Record<string, string>;
 }
 
 export interface ExistingGpuClusterArgs {
