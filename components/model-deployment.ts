@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InputError, VLLM_IMAGE, type InputProblem, type Plan, type PriceOverride } from "../sizing";
+import { InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
 import { GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
 import { deploymentSpec, type DeploymentSpec, type Placement, type Workload } from "./deployment-spec";
 import { ClusterAddons } from "./k8s/cluster-addons";
-import { VllmServer, type VllmServerArgs } from "./k8s/vllm-server";
+import { VllmServer, vllmServerSpecInput, type VllmServerArgs } from "./k8s/vllm-server";
 import { vllmServerProblems } from "./k8s/vllm-spec";
 
 /** How the model is served, passed to VllmServer. */
@@ -53,21 +53,7 @@ export interface ModelDeploymentArgs {
 
 /** VllmServer's checks for a deployment, with `serving.` paths: run before anything is created. */
 export function servingProblems(serverName: string, spec: DeploymentSpec, serving: Serving): InputProblem[] {
-  return vllmServerProblems({
-    name: serverName,
-    plan: spec.plan,
-    node: spec.node,
-    weights: serving.weights ?? spec.plan.checkpoint.repo,
-    s3Access: serving.s3Access,
-    cacheSizeGiB: serving.cacheSizeGiB,
-    storageClassName: serving.storageClassName,
-    hasHfToken: serving.hfToken !== undefined,
-    hasApiKey: serving.apiKey !== undefined,
-    requireApiKey: serving.requireApiKey ?? false,
-    loadBalancer: { enabled: serving.loadBalancer?.enabled ?? false, internal: serving.loadBalancer?.internal ?? true },
-    serviceMonitor: serving.serviceMonitor ?? false,
-    image: serving.image ?? VLLM_IMAGE,
-  }).map((p) => ({ ...p, path: `serving.${p.path}` }));
+  return vllmServerProblems(vllmServerSpecInput(serverName, { ...serving, plan: spec.plan, node: spec.node })).map((p) => ({ ...p, path: `serving.${p.path}` }));
 }
 
 /**

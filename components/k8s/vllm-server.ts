@@ -10,6 +10,7 @@ import {
   VLLM_PORT,
   vllmServerSpec,
   type NodeShape,
+  type VllmServerSpecInput,
   type VllmServerSpec,
 } from "./vllm-spec";
 
@@ -99,6 +100,31 @@ export interface VllmServerArgs {
  * it spans nodes; a weights cache, probes sized to the load time, a disruption budget and
  * a Service on the OpenAI-compatible port.
  */
+/** The arguments as the pure spec takes them, with every default filled in; ModelDeployment checks the same input before it creates anything. */
+export function vllmServerSpecInput(
+  name: string,
+  args: Pick<
+    VllmServerArgs,
+    "plan" | "node" | "weights" | "s3Access" | "cacheSizeGiB" | "storageClassName" | "hfToken" | "apiKey" | "requireApiKey" | "loadBalancer" | "serviceMonitor" | "image"
+  >,
+): VllmServerSpecInput {
+  return {
+    name,
+    plan: args.plan,
+    node: args.node,
+    weights: args.weights ?? args.plan.checkpoint.repo,
+    s3Access: args.s3Access,
+    cacheSizeGiB: args.cacheSizeGiB,
+    storageClassName: args.storageClassName,
+    hasHfToken: args.hfToken !== undefined,
+    hasApiKey: args.apiKey !== undefined,
+    requireApiKey: args.requireApiKey ?? false,
+    loadBalancer: { enabled: args.loadBalancer?.enabled ?? false, internal: args.loadBalancer?.internal ?? true },
+    serviceMonitor: args.serviceMonitor ?? false,
+    image: args.image ?? VLLM_IMAGE,
+  };
+}
+
 export class VllmServer extends pulumi.ComponentResource {
   /** In-cluster base URL of the OpenAI-compatible API. */
   readonly endpoint: pulumi.Output<string>;
@@ -108,21 +134,7 @@ export class VllmServer extends pulumi.ComponentResource {
   readonly spec: VllmServerSpec;
 
   constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    const result = vllmServerSpec({
-      name,
-      plan: args.plan,
-      node: args.node,
-      weights: args.weights ?? args.plan.checkpoint.repo,
-      s3Access: args.s3Access,
-      cacheSizeGiB: args.cacheSizeGiB,
-      storageClassName: args.storageClassName,
-      hasHfToken: args.hfToken !== undefined,
-      hasApiKey: args.apiKey !== undefined,
-      requireApiKey: args.requireApiKey ?? false,
-      loadBalancer: { enabled: args.loadBalancer?.enabled ?? false, internal: args.loadBalancer?.internal ?? true },
-      serviceMonitor: args.serviceMonitor ?? false,
-      image: args.image ?? VLLM_IMAGE,
-    });
+    const result = vllmServerSpec(vllmServerSpecInput(name, args));
     if ("problems" in result) throw new InputError(`VllmServer "${name}"`, result.problems);
     super("llm-fleet:k8s:VllmServer", name, {}, opts);
     const spec = result.spec;
