@@ -1,11 +1,14 @@
 import { CATALOG_VERSION, VLLM_VERSION } from "../sizing";
+import { runEstimate } from "./estimate";
 import { runSize, type CommandOutput } from "./size";
 
 const USAGE = `Usage: llm-fleet <command> [options]
 
 Commands:
   plan           offline preview of a stack: its plans, resources, cost and budget verdict (no cloud credentials)
-  size <model>   the cheapest deployment of a model that vLLM can start, with the reasons for every other candidate
+  size <model>   the cheapest deployment of a model that vLLM can start and that meets the latency targets, with the reasons for every other candidate
+  estimate <model> --gpu <id> --tp <n>
+                 memory, latency and throughput of one replica in a layout you name
 
 Run "llm-fleet <command> --help" for the options of a command.`;
 
@@ -14,6 +17,8 @@ export async function run(argv: readonly string[]): Promise<CommandOutput> {
   switch (command) {
     case "size":
       return runSize(rest);
+    case "estimate":
+      return runEstimate(rest);
     case "plan": {
       // Loaded on demand: it brings the Pulumi SDK, which `size` does not need at start-up.
       // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -107,10 +107,16 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   for (const { name, plan: p } of doc.deployments) {
     out.push(
       `${name}: ${p.modelName}, ${p.nodes} x ${p.instanceType} (${p.gpusPerNode} x ${p.gpu}), ${p.checkpoint.repo} (${p.checkpoint.precision}), ` +
-        `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}, ${p.replicas} replica(s)`,
+        `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : ""}, ${p.replicas} replica(s)`,
     );
     out.push(
       `  max_model_len ${int(p.maxModelLen)}, ${p.maxConcurrentSequences} concurrent sequence(s) per replica, ${p.capacityType} in ${p.region}, ${usd(p.usdPerHour)}/hour`,
+    );
+    const f = p.performance;
+    out.push(
+      `  predicted at ${f.sequencesPerReplica} sequence(s) per replica (mean ${int(p.promptTokens)}/${int(p.outputTokens)} tokens): ` +
+        `TPOT ${f.tpotMs.toFixed(1)} ms, TTFT ${Math.round(f.ttftMs)} ms, ${int(f.outputTokensPerSecond)} output tokens/s, ` +
+        `${usd(f.usdPerMillionOutputTokens)} per million output tokens [${f.confidence}]`,
     );
   }
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");

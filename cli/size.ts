@@ -2,6 +2,7 @@ import {
   CAPACITY_TYPES,
   DEFAULT_CONCURRENCY,
   DEFAULT_GPU_MEMORY_UTILIZATION,
+  DEFAULT_LENGTHS,
   DEFAULT_MAX_MODEL_LEN,
   DEFAULT_REGION,
   GPU_IDS,
@@ -14,6 +15,7 @@ import {
   PRECISIONS,
   PlanInputError,
   RULES,
+  candidateCurves,
   RULE_TITLES,
   planDeployment,
   type PlanRequestInput,
@@ -23,6 +25,7 @@ import {
   type Relaxation,
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { renderFrontier } from "./chart";
 import { gib, int, memoryBar, table, usd } from "./render";
 
 const list = (values: readonly string[]) => values.join("|");
@@ -33,14 +36,27 @@ export const SIZE_FLAGS = {
   nodes: { type: "string", value: "n", help: `nodes one replica spans, 1-${MAX_NODES_PER_REPLICA} (default: try each)` },
   precision: { type: "string", list: true, value: `${list(PRECISIONS)}[,...]`, help: "precisions allowed (default: the model's native one)" },
   "max-model-len": { type: "string", value: "tokens", help: `longest request, prompt + output (default ${DEFAULT_MAX_MODEL_LEN})` },
-  concurrency: { type: "string", value: "sequences", help: `full-length sequences to hold at once (default ${DEFAULT_CONCURRENCY})` },
+  concurrency: { type: "string", value: "sequences", help: `sequences in flight across the deployment (default ${DEFAULT_CONCURRENCY})` },
+  "prompt-tokens": {
+    type: "string",
+    value: "tokens",
+    help: `mean prompt length (default ${DEFAULT_LENGTHS.reasoning.promptTokens})`,
+  },
+  "output-tokens": {
+    type: "string",
+    value: "tokens",
+    help: `mean output length (default ${DEFAULT_LENGTHS.reasoning.outputTokens} for reasoning models, ${DEFAULT_LENGTHS.chat.outputTokens} for chat models)`,
+  },
+  "max-tpot-ms": { type: "string", value: "ms", help: "time per output token each user may see at most; 50 ms is 20 tokens/s (default: none)" },
+  "max-ttft-ms": { type: "string", value: "ms", help: "time to first token at most (default: none)" },
+  throughput: { type: "string", value: "tokens/s", help: "output tokens per second the deployment must sustain (default: none)" },
   replicas: { type: "string", value: "n", help: "replicas to run at least (default 1)" },
   region: { type: "string", value: "aws-region", help: `AWS region (default ${DEFAULT_REGION})` },
   capacity: { type: "string", value: list(CAPACITY_TYPES), help: "how the nodes are bought (default on-demand)" },
   objective: {
     type: "string",
     value: list(OBJECTIVES),
-    help: "cheapest per hour first, or most output tokens per dollar at full batch first (default cost)",
+    help: "the lowest USD/hour that meets every target, or the lowest USD per million output tokens (default cost)",
   },
   "gpu-memory-utilization": {
     type: "string",
@@ -54,6 +70,7 @@ export const SIZE_FLAGS = {
     value: "type[@region]=usd",
     help: "override one node's USD/hour, for every capacity type (repeatable)",
   },
+  chart: { type: "boolean", help: "draw the candidates' frontier: output tokens/s per GPU against tokens/s per user" },
   json: { type: "boolean", help: "print { request, plan, alternatives, rejected, ... } as JSON" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;
@@ -69,6 +86,11 @@ const FLAG_OF: { readonly [field in keyof PlanRequestInput]-?: SizeFlag | "<mode
   precisions: "precision",
   maxModelLen: "max-model-len",
   concurrency: "concurrency",
+  promptTokens: "prompt-tokens",
+  outputTokens: "output-tokens",
+  maxTpotMs: "max-tpot-ms",
+  maxTtftMs: "max-ttft-ms",
+  outputTokensPerSecond: "throughput",
   minReplicas: "replicas",
   region: "region",
   capacityType: "capacity",
@@ -81,7 +103,9 @@ const FLAG_OF: { readonly [field in keyof PlanRequestInput]-?: SizeFlag | "<mode
 export const SIZE_USAGE = [
   "Usage: llm-fleet size <model> [options]",
   "",
-  "Finds the cheapest deployment of <model> that vLLM can start, and why every other candidate was dropped.",
+  "Finds the cheapest deployment of <model> that vLLM can start and that meets the latency and throughput targets,",
+  "and why every other candidate was dropped. Latency and throughput are predicted by a model calibrated on",
+  "published measurements; each figure says whether it is calibrated or extrapolated.",
   `<model>: ${MODEL_IDS.join(", ")}, or the hub repo id (deepseek-ai/DeepSeek-R1).`,
   "Exit codes: 0 a plan, 2 nothing fits (with what to relax), 1 bad input, 4 internal error.",
 ].join("\n");
@@ -101,11 +125,11 @@ function priceOverride(raw: string): NonNullable<PlanRequestInput["priceOverride
 }
 
 /** Turns argv into a planner request; UsageError for anything malformed. */
-export function sizeRequest(argv: readonly string[]): { request: PlanRequestInput; json: boolean; help: boolean } {
+export function sizeRequest(argv: readonly string[]): { request: PlanRequestInput; json: boolean; chart: boolean; help: boolean } {
   const { values, positionals } = parseFlags(argv, SIZE_FLAGS);
   const str = (flag: SizeFlag) => values[flag] as string | undefined;
   const strs = (flag: SizeFlag) => values[flag] as string[] | undefined;
-  if (values.help) return { request: { model: "" }, json: false, help: true };
+  if (values.help) return { request: { model: "" }, json: false, chart: false, help: true };
   if (positionals.length === 0) throw new UsageError(`missing <model>. Valid: ${Object.keys(MODELS).join(", ")}`);
   if (positionals.length > 1) throw new UsageError(`one <model> at a time; got ${positionals.map((p) => `"${p}"`).join(", ")}`);
   // Non-numeric text goes to the schema as is, which rejects it naming the flag.
@@ -121,6 +145,11 @@ export function sizeRequest(argv: readonly string[]): { request: PlanRequestInpu
     precisions: strs("precision") as PlanRequestInput["precisions"],
     maxModelLen: num("max-model-len"),
     concurrency: num("concurrency"),
+    promptTokens: num("prompt-tokens"),
+    outputTokens: num("output-tokens"),
+    maxTpotMs: num("max-tpot-ms", "decimal"),
+    maxTtftMs: num("max-ttft-ms", "decimal"),
+    outputTokensPerSecond: num("throughput", "decimal"),
     minReplicas: num("replicas"),
     region: str("region"),
     capacityType: str("capacity") as PlanRequestInput["capacityType"],
@@ -133,7 +162,7 @@ export function sizeRequest(argv: readonly string[]): { request: PlanRequestInpu
   for (const key of Object.keys(request) as (keyof PlanRequestInput)[]) {
     if (request[key] === undefined) delete request[key];
   }
-  return { request, json: Boolean(values.json), help: false };
+  return { request, json: Boolean(values.json), chart: Boolean(values.chart), help: false };
 }
 
 /** Names the flag instead of the request field: `--gpu: unknown gpu "h10"...`. */
@@ -169,7 +198,8 @@ export function runSize(argv: readonly string[]): CommandOutput {
   }
   const code = result.plan ? 0 : 2;
   if (parsed.json) return { code, stdout: JSON.stringify(sizeJson(result), null, 2) + "\n", stderr: "" };
-  return { code, stdout: renderSize(result, Object.keys(parsed.request)), stderr: "" };
+  const chart = parsed.chart ? renderFrontier(candidateCurves(result)) + "\n" : "";
+  return { code, stdout: renderSize(result, Object.keys(parsed.request)) + chart, stderr: "" };
 }
 
 /** The `--json` document: `{ request, plan, alternatives, rejected }` plus the explanation when nothing fits. */
@@ -195,13 +225,41 @@ function requestLine(result: PlanResult, input: readonly string[]): string {
   const model = MODELS[r.model];
   const given = (flag: string) => (input.includes(flag) ? "" : " (default)");
   const precisions = r.precisions ? r.precisions.join(",") : `${model.nativePrecision} (native, default)`;
+  const targets = [
+    r.maxTpotMs === undefined ? null : `TPOT <= ${r.maxTpotMs} ms`,
+    r.maxTtftMs === undefined ? null : `TTFT <= ${r.maxTtftMs} ms`,
+    r.outputTokensPerSecond === undefined ? null : `>= ${int(r.outputTokensPerSecond)} output tok/s`,
+  ].filter((t) => t !== null);
   return [
     `max_model_len ${int(r.maxModelLen)}${given("maxModelLen")}`,
     `concurrency ${int(r.concurrency)} sequence${r.concurrency > 1 ? "s" : ""}${given("concurrency")}`,
+    `mean ${int(r.promptTokens)} prompt${given("promptTokens")} / ${int(r.outputTokens)} output tokens${given("outputTokens")}`,
+    targets.length > 0 ? `targets ${targets.join(", ")}` : "no latency target",
     `precision ${precisions}`,
     `${r.region} ${r.capacityType}`,
     `objective ${r.objective}`,
   ].join(" · ");
+}
+
+/** A layout as TP x PP, with the data-parallel attention ranks when there are any. */
+export function layoutText(p: { tensorParallelSize: number | null; pipelineParallelSize: number | null; dataParallelSize: number | null }): string {
+  const dp = p.dataParallelSize && p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : "";
+  return `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${dp}`;
+}
+
+const ms = (n: number) => (n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString("en-US"));
+
+/** The plan's predicted latency and throughput, each with its basis. */
+function performanceLines(plan: Plan): string[] {
+  const f = plan.performance;
+  const label = f.confidence === "calibrated" ? "calibrated on measurements" : "extrapolated";
+  const lines = [
+    `  latency      TPOT ${ms(f.tpotMs)} ms (${f.tokensPerSecondPerUser.toFixed(1)} tokens/s per user), TTFT ${ms(f.ttftMs)} ms at ${f.sequencesPerReplica} sequence${f.sequencesPerReplica === 1 ? "" : "s"} per replica [${label}]`,
+    `  throughput   ${int(f.outputTokensPerSecond)} output tokens/s (${int(f.outputTokensPerSecondPerGpu)} per GPU), ${usd(f.usdPerMillionOutputTokens)} per million output tokens [${label}]`,
+    `  headroom     up to ${f.maxConcurrencyWithinTargets} sequences per replica within the targets and the KV cache; bottleneck: ${f.bottleneck}`,
+  ];
+  if (f.extrapolatedBecause.length > 0) lines.push(`               (extrapolated: ${f.extrapolatedBecause.join("; ")})`);
+  return lines;
 }
 
 function describeNodes(plan: Plan): string {
@@ -212,13 +270,13 @@ function describeNodes(plan: Plan): string {
 function examples(group: readonly Rejection[]): Rejection[] {
   const seen = new Set<string>();
   return [...group]
-    .sort((a, b) => (a.shortfallGiB ?? Infinity) - (b.shortfallGiB ?? Infinity))
+    .sort((a, b) => (a.shortfallGiB ?? a.targetExcess ?? Infinity) - (b.shortfallGiB ?? b.targetExcess ?? Infinity))
     .filter((r) => !seen.has(r.instanceType) && seen.add(r.instanceType))
     .slice(0, 3);
 }
 
 function rejectionLine(r: Rejection): string {
-  const layout = r.tensorParallelSize ? ` TP ${r.tensorParallelSize} x PP ${r.pipelineParallelSize}` : "";
+  const layout = r.tensorParallelSize ? ` ${layoutText(r)}` : "";
   return `${r.instanceType} x${r.nodes}${layout}, ${r.checkpoint}: ${r.reason}`;
 }
 
@@ -235,19 +293,14 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
     out.push(`Plan: ${describeNodes(plan)}, ${usd(plan.usdPerHour)}/hour, ${usd(plan.usdPerMonth, 0)}/month`);
     out.push(`  checkpoint   ${plan.checkpoint.repo} (${plan.checkpoint.precision}; ${plan.checkpoint.format}; ${plan.checkpoint.sizeOnDiskGB} GB)`);
     out.push(
-      `  parallelism  TP ${plan.tensorParallelSize} x PP ${plan.pipelineParallelSize}, ${plan.replicas} replica${plan.replicas > 1 ? "s" : ""}` +
+      `  parallelism  ${layoutText(plan)}, ${plan.replicas} replica${plan.replicas > 1 ? "s" : ""}` +
         (plan.nodesPerReplica > 1 ? `, each over ${plan.nodesPerReplica} nodes` : plan.replicasPerNode > 1 ? `, up to ${plan.replicasPerNode} per node` : ""),
     );
     out.push(
       `  KV cache     ${int(plan.kvCacheTokens)} tokens per replica: ${plan.maxConcurrentSequences} concurrent ${int(plan.maxModelLen)}-token sequence${plan.maxConcurrentSequences === 1 ? "" : "s"}`,
     );
     out.push(`  price        ${usd(plan.price.usdPerHourPerNode, 4)}/hour per node (${plan.price.basis}, ${plan.price.asOf})`);
-    out.push(
-      `  estimate     up to ${int(plan.estimates.singleSequenceTokensPerSecond)} tokens/s for one sequence, ` +
-        `${int(plan.estimates.fullBatchDecodeTokensPerSecond)} tokens/s in all at full batch, ` +
-        `from ${usd(plan.estimates.usdPerMillionOutputTokens)} per million output tokens`,
-    );
-    out.push(`               (${plan.estimates.basis})`);
+    out.push(...performanceLines(plan));
     out.push("");
     const gpu = GPUS[plan.gpu];
     const stage = plan.pipelineParallelSize > 1 ? `, pipeline stage ${m.stage + 1} of ${plan.pipelineParallelSize}` : "";
@@ -262,22 +315,28 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
     out.push(`  vllm serve ${plan.vllmArgs.join(" ")}`);
     out.push("");
     if (result.alternatives.length > 0) {
-      out.push("Next best:");
+      out.push("Next best (latency and throughput at the same workload):");
       const rows = result.alternatives.map((a) => [
         a.instanceType,
         String(a.nodes),
-        `${a.tensorParallelSize}x${a.pipelineParallelSize}`,
+        [a.tensorParallelSize, a.pipelineParallelSize, ...(a.dataParallelSize > 1 ? [a.dataParallelSize] : [])].join("x"),
         a.checkpoint.repo,
+        String(a.replicas),
         usd(a.usdPerHour),
         usd(a.usdPerMonth, 0),
-        String(a.maxConcurrentSequences),
-        int(a.estimates.decodeTokensPerSecond),
+        ms(a.performance.tpotMs),
+        a.performance.tokensPerSecondPerUser.toFixed(1),
+        usd(a.performance.usdPerMillionOutputTokens),
+        a.performance.confidence,
       ]);
       out.push(
-        ...table(["instance", "nodes", "TPxPP", "checkpoint", "$/hour", "$/month", "seqs", `est. tok/s @${r.concurrency}`], rows, [1, 4, 5, 6, 7]).map(
-          (l) => `  ${l}`,
-        ),
+        ...table(
+          ["instance", "nodes", "layout", "checkpoint", "replicas", "$/hour", "$/month", "TPOT ms", "tok/s/user", "$/Mtok", "basis"],
+          rows,
+          [1, 4, 5, 6, 7, 8, 9],
+        ).map((l) => `  ${l}`),
       );
+      out.push("  (layout: TPxPP, or TPxPPxDP with data-parallel attention)");
       out.push("");
     }
   } else {
@@ -300,7 +359,9 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
     const group = result.rejected.filter((x) => x.rule === rule);
     if (group.length === 0) continue;
     out.push(`  ${rule} (${group.length}): ${RULE_TITLES[rule]}`);
-    for (const e of examples(group)) out.push(`    ${rejectionLine(e)}`);
+    const shown = examples(group);
+    for (const e of shown) out.push(`    ${rejectionLine(e)}`);
+    if (group.length > shown.length) out.push(`    ... and ${group.length - shown.length} more (--json lists them all)`);
   }
   const excluded = result.excludedByRequest;
   const hints: [number, string][] = [

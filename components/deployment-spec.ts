@@ -22,11 +22,21 @@ import { nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
 export interface Workload {
   /** @default 32768 */
   maxModelLen?: number;
-  /** Full-length sequences to hold at once. @default 1 */
+  /** Sequences in flight across the deployment. @default 1 */
   concurrency?: number;
+  /** Mean prompt length in tokens. @default 1024 */
+  promptTokens?: number;
+  /** Mean output length in tokens. @default 4096 for reasoning models, 1024 for chat models */
+  outputTokens?: number;
+  /** Time per output token every replica must stay under; 50 ms is 20 tokens/s per user. @default none */
+  maxTpotMs?: number;
+  /** Time to first token every replica must stay under. @default none */
+  maxTtftMs?: number;
+  /** Output tokens per second the deployment must sustain; replicas follow. @default none */
+  outputTokensPerSecond?: number;
   /** @default the model's native precision */
   precisions?: Precision[];
-  /** @default "cost" */
+  /** `cost`: the lowest USD/hour meeting every target; `throughput`: the lowest USD per million output tokens. @default "cost" */
   objective?: Objective;
 }
 
@@ -155,6 +165,11 @@ function requestPath(path: string): string {
   const group: Record<string, string> = {
     maxModelLen: "workload",
     concurrency: "workload",
+    promptTokens: "workload",
+    outputTokens: "workload",
+    maxTpotMs: "workload",
+    maxTtftMs: "workload",
+    outputTokensPerSecond: "workload",
     precisions: "workload",
     objective: "workload",
     region: "placement",

@@ -231,7 +231,7 @@ export const devCapacity: ResourceValidationPolicy = {
 
 export const parallelismMatchesGpus: ResourceValidationPolicy = {
   name: "parallelism-matches-gpus",
-  description: "vLLM's --tensor-parallel-size x --pipeline-parallel-size equals the GPUs its pods are given.",
+  description: "vLLM's --tensor-parallel-size x --pipeline-parallel-size x --data-parallel-size equals the GPUs its pods are given.",
   enforcementLevel: "mandatory",
   validateResource: forTypes([DEPLOYMENT, LWS], (args, report) => {
     for (const { spec, podsPerReplica } of podSpecs(args.type, args.props)) {
@@ -239,9 +239,11 @@ export const parallelismMatchesGpus: ResourceValidationPolicy = {
       if (!c?.args) continue;
       const tp = Number(flagValue(c.args, "--tensor-parallel-size") ?? 1);
       const pp = Number(flagValue(c.args, "--pipeline-parallel-size") ?? 1);
+      const dp = Number(flagValue(c.args, "--data-parallel-size") ?? 1);
       const gpus = Number(c.resources?.limits?.["nvidia.com/gpu"] ?? 0) * podsPerReplica;
-      if (tp * pp !== gpus) {
-        report(`${args.name}: TP ${tp} x PP ${pp} = ${tp * pp} GPUs, but a replica gets ${gpus} (${podsPerReplica} pod(s)); make them equal, or re-plan with llm-fleet size`);
+      if (tp * pp * dp !== gpus) {
+        const layout = dp > 1 ? `TP ${tp} x PP ${pp} x DP ${dp}` : `TP ${tp} x PP ${pp}`;
+        report(`${args.name}: ${layout} = ${tp * pp * dp} GPUs, but a replica gets ${gpus} (${podsPerReplica} pod(s)); make them equal, or re-plan with llm-fleet size`);
         return;
       }
     }
@@ -376,6 +378,7 @@ export const checkpointFitsGpus: StackValidationPolicy = {
       if (!checkpoint) continue; // an S3 copy: its repo is not in the arguments
       const tp = Number(flagValue(c.args, "--tensor-parallel-size") ?? 1);
       const pp = Number(flagValue(c.args, "--pipeline-parallel-size") ?? 1);
+      const dp = Number(flagValue(c.args, "--data-parallel-size") ?? 1);
       const maxModelLen = Number(flagValue(c.args, "--max-model-len") ?? model.maxContextTokens);
       const utilization = Number(flagValue(c.args, "--gpu-memory-utilization") ?? 0.9);
       const batched = flagValue(c.args, "--max-num-batched-tokens");
@@ -385,6 +388,7 @@ export const checkpointFitsGpus: StackValidationPolicy = {
         gpu: GPUS[gpuId],
         tensorParallelSize: tp,
         pipelineParallelSize: pp,
+        dataParallelSize: dp,
         maxModelLen,
         gpuMemoryUtilization: utilization,
         kvCacheDtype: flagValue(c.args, "--kv-cache-dtype") === "fp8" ? "fp8" : "auto",
@@ -392,8 +396,8 @@ export const checkpointFitsGpus: StackValidationPolicy = {
       });
       if (m.kvCacheGiB <= 0) {
         report(`${w.name}: ${checkpoint.repo} needs ${m.weightsGiB.toFixed(1)} GiB weights + ${m.activationsGiB.toFixed(1)} GiB activations per GPU; ${gpuId} leaves ${m.budgetGiB.toFixed(1)} GiB; re-plan with llm-fleet size`);
-      } else if (m.kvCacheTokens < maxModelLen) {
-        report(`${w.name}: the KV cache holds ${m.kvCacheTokens} tokens, under --max-model-len ${maxModelLen}: vLLM will not start; lower it or re-plan`);
+      } else if (m.kvCacheTokensPerRank < maxModelLen) {
+        report(`${w.name}: the KV cache holds ${m.kvCacheTokensPerRank} tokens, under --max-model-len ${maxModelLen}: vLLM will not start; lower it or re-plan`);
       }
     }
   },

@@ -1,8 +1,10 @@
-/** The sizing library: catalogs, memory model, rules, planner, cost and vLLM arguments. No Pulumi imports. */
+/** The sizing library: catalogs, memory and performance models, rules, planner, cost and vLLM arguments. No Pulumi imports. */
+export * from "./calibration";
 export * from "./catalog";
 export * from "./cost";
 export * from "./estimate";
 export * from "./memory";
+export * from "./performance";
 export * from "./planner";
 export * from "./request";
 export * from "./rules";

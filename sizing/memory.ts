@@ -62,7 +62,7 @@ interface LayerParams {
   perRank: number;
 }
 
-function layerParamsAt(model: ModelSpec, index: number, tp: number): LayerParams {
+function layerParamsAt(model: ModelSpec, index: number, tp: number, dp: number): LayerParams {
   const h = model.hiddenSize;
   const a = model.attention;
   let sharded: number;
@@ -101,30 +101,48 @@ function layerParamsAt(model: ModelSpec, index: number, tp: number): LayerParams
     sharded += mlp;
     total += mlp;
   } else {
-    const experts = (moe.routedExperts + moe.sharedExperts) * 3 * h * moe.expertIntermediateSize;
+    const routed = moe.routedExperts * 3 * h * moe.expertIntermediateSize;
+    const shared = moe.sharedExperts * 3 * h * moe.expertIntermediateSize;
     const router = h * moe.routedExperts;
-    sharded += experts;
+    sharded += shared;
     replicated += router;
-    total += experts + router;
+    total += routed + shared + router;
+    // Expert parallelism spreads the routed experts over every rank of the replica, data-parallel
+    // attention ranks included (vLLM docs/serving/data_parallel_deployment.md).
+    return { total, perRank: sharded / tp + replicated + routed / (tp * dp) };
   }
   return { total, perRank: sharded / tp + replicated };
 }
 
-// The planner asks for the same model and TP size thousands of times per plan.
-const perRankCache = new WeakMap<ModelSpec, Map<number, readonly number[]>>();
+// The planner asks for the same model and layout thousands of times per plan.
+const perRankCache = new WeakMap<ModelSpec, Map<string, readonly number[]>>();
 
 /** Parameters of each decoder layer, to weigh pipeline stages by their layers. */
 export function layerParams(model: ModelSpec): readonly number[] {
-  return Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, 1).total);
+  return Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, 1, 1).total);
 }
 
-/** Parameters one TP rank holds of each decoder layer. */
-export function layerParamsPerRank(model: ModelSpec, tp: number): readonly number[] {
-  let byTp = perRankCache.get(model);
-  if (!byTp) perRankCache.set(model, (byTp = new Map()));
-  let perRank = byTp.get(tp);
-  if (!perRank) byTp.set(tp, (perRank = Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, tp).perRank)));
+/** Parameters one rank holds of each decoder layer, at TP `tp` and `dp` data-parallel attention ranks. */
+export function layerParamsPerRank(model: ModelSpec, tp: number, dp = 1): readonly number[] {
+  let byLayout = perRankCache.get(model);
+  if (!byLayout) perRankCache.set(model, (byLayout = new Map()));
+  const key = `${tp}x${dp}`;
+  let perRank = byLayout.get(key);
+  if (!perRank) {
+    byLayout.set(key, (perRank = Array.from({ length: model.layers }, (_, i) => layerParamsAt(model, i, tp, dp).perRank)));
+  }
   return perRank;
+}
+
+/**
+ * Bytes per decoder-layer parameter of a checkpoint: its loaded bytes less the 16-bit
+ * embeddings and LM head, over the layers' parameters (quantization scales included).
+ */
+export function layerBytesPerParam(model: ModelSpec, checkpoint: Checkpoint): number {
+  const embeddingBytes = model.vocabSize * model.hiddenSize * 2;
+  const headBytes = model.tieWordEmbeddings ? 0 : embeddingBytes;
+  const layerBytes = loadedWeightBytes(model, checkpoint) - embeddingBytes - headBytes;
+  return layerBytes / layerParamsPerRank(model, 1).reduce((sum, p) => sum + p, 0);
 }
 
 /**
@@ -178,6 +196,8 @@ export interface MemoryInput {
   gpu: GpuSpec;
   tensorParallelSize: number;
   pipelineParallelSize: number;
+  /** Data-parallel attention ranks (`--data-parallel-size`), each with its own sequences. @default 1 */
+  dataParallelSize?: number;
   maxModelLen: number;
   gpuMemoryUtilization: number;
   kvCacheDtype: KvCacheDtype;
@@ -197,10 +217,12 @@ export interface MemoryBreakdown {
   kvCacheGiB: number;
   /** Device memory outside vLLM's claim. */
   freeGiB: number;
-  /** Tokens of KV cache the replica holds (the least of its stages, whole blocks). */
+  /** Tokens of KV cache the replica holds (the least of its stages, whole blocks; every data-parallel rank's together). */
   kvCacheTokens: number;
+  /** Tokens of KV cache one data-parallel rank holds: what one request must fit in. */
+  kvCacheTokensPerRank: number;
   kvBytesPerTokenPerGpu: number;
-  /** Full-length sequences that fit at once: kvCacheTokens / maxModelLen, capped at max_num_seqs. */
+  /** Full-length sequences that fit at once: per rank kvCacheTokens / maxModelLen, capped at max_num_seqs, times the ranks. */
   maxConcurrentSequences: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
@@ -221,14 +243,13 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const reserves = { activationPeakGiB, nonTorchGiB: NON_TORCH_RESERVE_GIB, cudaGraphsGiB: CUDA_GRAPH_RESERVE_GIB };
   const activationsGiB = activationPeakGiB + NON_TORCH_RESERVE_GIB + CUDA_GRAPH_RESERVE_GIB;
 
+  const dp = input.dataParallelSize ?? 1;
   // Embeddings and the LM head stay 16-bit in every checkpoint format; they are vocab-parallel across TP.
-  const totalBytes = loadedWeightBytes(model, checkpoint);
   const embeddingBytes = model.vocabSize * model.hiddenSize * 2;
   const headBytes = model.tieWordEmbeddings ? 0 : embeddingBytes;
-  const layerBytes = totalBytes - embeddingBytes - headBytes;
   // The checkpoint's bytes per layer parameter, applied to what one rank holds of each layer.
-  const bytesPerParam = layerBytes / layerParamsPerRank(model, 1).reduce((sum, p) => sum + p, 0);
-  const perRank = layerParamsPerRank(model, tp);
+  const bytesPerParam = layerBytesPerParam(model, checkpoint);
+  const perRank = layerParamsPerRank(model, tp, dp);
   const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype);
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
@@ -257,9 +278,10 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     reserves,
     kvCacheGiB: worst.kvCacheGiB,
     freeGiB: gpu.memoryGiB - budgetGiB,
-    kvCacheTokens: worst.tokens,
+    kvCacheTokens: worst.tokens * dp,
+    kvCacheTokensPerRank: worst.tokens,
     kvBytesPerTokenPerGpu: worst.kvBytesPerTokenPerGpu,
-    maxConcurrentSequences: Math.min(Math.floor(worst.tokens / maxModelLen), maxNumSeqs),
+    maxConcurrentSequences: Math.min(Math.floor(worst.tokens / maxModelLen), maxNumSeqs) * dp,
     maxNumSeqs,
     maxNumBatchedTokens,
     stage: worst.stage,

@@ -22,12 +22,13 @@ import {
   type Precision,
 } from "./catalog";
 import { HOURS_PER_MONTH, offeringProblem, priceQuote, type PriceBasis } from "./cost";
-import { estimates, type Estimates } from "./estimate";
-import { GIB, kvBytesPerTokenPerLayer, memoryBreakdown, type MemoryBreakdown } from "./memory";
+import { GIB, memoryBreakdown, type MemoryBreakdown } from "./memory";
+import { estimatePerformance, type Bottleneck, type Confidence, type PerformanceEstimate, type StepBreakdown } from "./performance";
 import { MAX_NODES_PER_REPLICA, parsePlanRequest, type PlanRequest } from "./request";
 import {
   architectureRule,
   kvCacheRule,
+  latencyRule,
   memoryRule,
   multiNodeRule,
   pipelineParallelRule,
@@ -57,12 +58,17 @@ export interface Plan {
   nodesPerReplica: number;
   tensorParallelSize: number;
   pipelineParallelSize: number;
+  /** Data-parallel attention ranks with expert parallelism (`--data-parallel-size`); 1 without. */
+  dataParallelSize: number;
   replicas: number;
   /** Replicas that share one node when a replica needs fewer GPUs than a node has. */
   replicasPerNode: number;
   region: string;
   capacityType: CapacityType;
   maxModelLen: number;
+  /** Mean prompt and output lengths the performance is computed at. */
+  promptTokens: number;
+  outputTokens: number;
   /** Per replica. */
   kvCacheTokens: number;
   /** Per replica: full-length sequences that fit at once. */
@@ -77,7 +83,28 @@ export interface Plan {
   image: string;
   /** Arguments after `vllm serve`. */
   vllmArgs: string[];
-  estimates: Estimates;
+  performance: PlanPerformance;
+}
+
+/** The deployment's latency and throughput at the requested workload, predicted by the performance model. */
+export interface PlanPerformance {
+  tpotMs: number;
+  ttftMs: number;
+  /** The whole deployment. */
+  outputTokensPerSecond: number;
+  outputTokensPerSecondPerGpu: number;
+  tokensPerSecondPerUser: number;
+  /** The deployment's USD/hour over its output rate at the requested load (not at a theoretical full batch). */
+  usdPerMillionOutputTokens: number;
+  /** Per replica: the most sequences it holds within the latency targets and its KV cache. */
+  maxConcurrencyWithinTargets: number;
+  /** Per replica: the sequences it runs at the requested load. */
+  sequencesPerReplica: number;
+  bottleneck: Bottleneck;
+  confidence: Confidence;
+  extrapolatedBecause: string[];
+  /** One replica's TPOT by what it is spent on, in ms. */
+  breakdown: StepBreakdown;
 }
 
 export interface Rejection {
@@ -88,15 +115,29 @@ export interface Rejection {
   nodes: number;
   tensorParallelSize: number | null;
   pipelineParallelSize: number | null;
+  dataParallelSize: number | null;
   rule: RuleId;
   reason: string;
   /** GiB per GPU missing for the candidate to fit; null for rules other than memory. */
   shortfallGiB: number | null;
+  /** For the latency rule: how far over its target the candidate is at one sequence (1.5 = 50 % over); null otherwise. */
+  targetExcess: number | null;
 }
 
 export interface Relaxation {
   /** The request field to change, and its new value as the CLI writes it. */
-  field: "precisions" | "gpus" | "instanceTypes" | "nodesPerReplica" | "kvCacheDtype" | "capacityType" | "region" | "maxModelLen";
+  field:
+    | "precisions"
+    | "gpus"
+    | "instanceTypes"
+    | "nodesPerReplica"
+    | "kvCacheDtype"
+    | "capacityType"
+    | "region"
+    | "maxModelLen"
+    | "maxTpotMs"
+    | "maxTtftMs"
+    | "outputTokensPerSecond";
   value: string;
   plan: Pick<Plan, "instanceType" | "nodes" | "usdPerHour" | "tensorParallelSize" | "pipelineParallelSize"> & {
     checkpoint: string;
@@ -128,17 +169,34 @@ const powersOfTwoUpTo = (n: number) => {
   return out;
 };
 
-/** TP x PP layouts of one replica: within a node (any split of up to its GPUs), or PP across whole nodes. */
-export function layouts(gpusPerNode: number, nodesPerReplica: number): { tp: number; pp: number }[] {
-  const out: { tp: number; pp: number }[] = [];
+export interface Layout {
+  tp: number;
+  pp: number;
+  /** Data-parallel attention ranks; 1 for plain TP x PP. */
+  dp: number;
+}
+
+/**
+ * Layouts of one replica: TP x PP within a node (any split of up to its GPUs) or PP across
+ * whole nodes; for MoE models also data-parallel attention with expert parallelism inside a
+ * node (`--data-parallel-size dp --tensor-parallel-size tp`, vLLM
+ * docs/serving/data_parallel_deployment.md), which keeps one copy of each sequence's MLA cache.
+ */
+export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = false): Layout[] {
+  const out: Layout[] = [];
   if (nodesPerReplica === 1) {
     for (const tp of powersOfTwoUpTo(gpusPerNode)) {
-      for (const pp of powersOfTwoUpTo(gpusPerNode / tp)) out.push({ tp, pp });
+      for (const pp of powersOfTwoUpTo(gpusPerNode / tp)) out.push({ tp, pp, dp: 1 });
+    }
+    if (moe) {
+      for (const dp of powersOfTwoUpTo(gpusPerNode).filter((d) => d > 1)) {
+        for (const tp of powersOfTwoUpTo(gpusPerNode / dp)) out.push({ tp, pp: 1, dp });
+      }
     }
     return out;
   }
   for (const tp of powersOfTwoUpTo(gpusPerNode)) {
-    if (gpusPerNode % tp === 0) out.push({ tp, pp: (gpusPerNode / tp) * nodesPerReplica });
+    if (gpusPerNode % tp === 0) out.push({ tp, pp: (gpusPerNode / tp) * nodesPerReplica, dp: 1 });
   }
   return out;
 }
@@ -149,19 +207,18 @@ interface Scored {
 }
 
 /**
- * Orders two plans by the objective; 0 when they tie on it.
- * - cost: the lowest USD per hour, then the higher decode rate at the requested concurrency.
- * - throughput: the most output tokens per dollar at full batch (the lowest estimated USD per
- *   million output tokens), then the lower hourly cost. A raw tokens-per-second ranking would
- *   always buy the largest cluster: more nodes always decode more in total.
+ * Orders two plans by the objective; 0 when they tie on it. Both only see plans that meet
+ * every target.
+ * - cost: the lowest USD per hour, then the lower USD per million output tokens.
+ * - throughput: the lowest USD per million output tokens at the requested load, then the lower
+ *   hourly cost. A raw tokens-per-second ranking would always buy the largest cluster.
  */
 export function compareByObjective(objective: Objective, a: Plan, b: Plan): number {
   const cost = a.usdPerHour - b.usdPerHour;
-  const rate = b.estimates.decodeTokensPerSecond - a.estimates.decodeTokensPerSecond;
-  const perToken = a.estimates.usdPerMillionOutputTokens - b.estimates.usdPerMillionOutputTokens;
+  const perToken = a.performance.usdPerMillionOutputTokens - b.performance.usdPerMillionOutputTokens;
   switch (objective) {
     case "cost":
-      return cost || rate;
+      return cost || perToken;
     case "throughput":
       return perToken || cost;
     default: {
@@ -189,7 +246,7 @@ export function planDeployment(input: unknown, options: { relaxations?: boolean 
   const result = evaluate(request);
   // Relaxations re-plan the request several times; callers that only need the verdict skip them.
   if (result.plan || options.relaxations === false) return result;
-  return { ...result, relaxations: relaxations(request) };
+  return { ...result, relaxations: relaxations(request, result.rejected) };
 }
 
 function evaluate(request: PlanRequest): PlanResult {
@@ -242,7 +299,7 @@ function evaluate(request: PlanRequest): PlanResult {
 
 /**
  * The rejection that came nearest to a plan: the one that passed the most rules (RULES
- * is in checking order), then the smallest memory shortfall, then enumeration order.
+ * is in checking order), then the smallest memory shortfall or target excess, then enumeration order.
  */
 export function closest(rejected: readonly Rejection[]): Rejection | null {
   let best: Rejection | null = null;
@@ -252,7 +309,8 @@ export function closest(rejected: readonly Rejection[]): Rejection | null {
       continue;
     }
     const stage = RULES.indexOf(r.rule) - RULES.indexOf(best.rule);
-    if (stage > 0 || (stage === 0 && (r.shortfallGiB ?? Infinity) < (best.shortfallGiB ?? Infinity))) best = r;
+    const nearer = (r.shortfallGiB ?? r.targetExcess ?? Infinity) < (best.shortfallGiB ?? best.targetExcess ?? Infinity);
+    if (stage > 0 || (stage === 0 && nearer)) best = r;
   }
   return best;
 }
@@ -271,8 +329,9 @@ function evaluateCandidate(
   const reject = (
     rule: RuleId,
     reason: string,
-    layout: { tp: number; pp: number } | null = null,
+    layout: Layout | null = null,
     shortfallGiB: number | null = null,
+    targetExcess: number | null = null,
   ): CandidateOutcome => ({
     rejection: {
       instanceType,
@@ -281,9 +340,11 @@ function evaluateCandidate(
       nodes: nodesPerReplica,
       tensorParallelSize: layout?.tp ?? null,
       pipelineParallelSize: layout?.pp ?? null,
+      dataParallelSize: layout?.dp ?? null,
       rule,
       reason,
       shortfallGiB,
+      targetExcess,
     },
   });
 
@@ -300,9 +361,10 @@ function evaluateCandidate(
   let nearest: CandidateOutcome | undefined;
   let nearestShortfall = Infinity;
   let structural: CandidateOutcome | undefined;
+  let slow: { outcome: CandidateOutcome; excess: number } | undefined;
   let tooLarge: CandidateOutcome | undefined;
 
-  for (const layout of layouts(instance.gpuCount, nodesPerReplica)) {
+  for (const layout of layouts(instance.gpuCount, nodesPerReplica, model.moe !== null)) {
     const tpProblem = tensorParallelRule(model, layout.tp, instance.gpuCount);
     if (tpProblem) {
       structural ??= reject("tensor-parallel", tpProblem, layout);
@@ -321,17 +383,147 @@ function evaluateCandidate(
       }
       continue;
     }
-    const scale = deploymentScale(request, instance.gpuCount, nodesPerReplica, layout, fit.memory);
-    const scaleProblem = scaleRule(scale.nodes, request.concurrency);
+    const sizing = replicaSizing(request, checkpoint, instanceType, nodesPerReplica, layout, fit);
+    if ("latency" in sizing) {
+      const excess = targetExcess(request, sizing.single);
+      if (!slow || excess < slow.excess) slow = { outcome: reject("latency", sizing.latency, layout, null, excess), excess };
+      continue;
+    }
+    const scale = deploymentScale(instance.gpuCount, nodesPerReplica, layout, sizing.replicas);
+    const scaleProblem = scaleRule(scale.nodes, request.concurrency, sizing.maxSequences, request.outputTokensPerSecond);
     if (scaleProblem) {
       tooLarge ??= reject("scale", scaleProblem, layout);
       continue;
     }
-    const plan = buildPlan(request, checkpoint, instanceType, nodesPerReplica, layout, fit, scale, quote);
+    const plan = buildPlan(request, checkpoint, instanceType, nodesPerReplica, layout, fit, scale, quote, sizing);
     if (!bestPlan || compareByObjective(request.objective, plan, bestPlan) < 0) bestPlan = plan;
   }
   if (bestPlan) return { plan: bestPlan };
-  return tooLarge ?? nearest ?? structural ?? reject("tensor-parallel", `no TP x PP layout of ${instance.gpuCount} GPUs per node`);
+  return (
+    tooLarge ??
+    slow?.outcome ??
+    nearest ??
+    structural ??
+    reject("tensor-parallel", `no TP x PP layout of ${instance.gpuCount} GPUs per node`)
+  );
+}
+
+/** What the performance model says one replica of a layout does, and how many replicas the load needs. */
+export interface ReplicaSizing {
+  replicas: number;
+  /** Per replica, the most sequences within the targets and the KV cache. */
+  maxSequences: number;
+  /** Per replica, the sequences it runs at the requested load. */
+  sequences: number;
+  /** One replica at `sequences`. */
+  estimate: PerformanceEstimate;
+}
+
+/** The performance of one replica of a planned layout at `sequences` in flight. */
+export function replicaPerformance(
+  request: Pick<PlanRequest, "model" | "promptTokens" | "outputTokens" | "kvCacheDtype">,
+  checkpoint: Checkpoint,
+  instanceType: InstanceType,
+  nodesPerReplica: number,
+  layout: Layout,
+  memory: MemoryBreakdown,
+  sequences: number,
+): PerformanceEstimate {
+  return estimatePerformance({
+    model: MODELS[request.model],
+    checkpoint,
+    instanceType,
+    tensorParallelSize: layout.tp,
+    pipelineParallelSize: layout.pp,
+    dataParallelSize: layout.dp,
+    nodesPerReplica,
+    concurrency: sequences,
+    promptTokens: request.promptTokens,
+    outputTokens: request.outputTokens,
+    kvCacheDtype: request.kvCacheDtype,
+    maxNumBatchedTokens: memory.maxNumBatchedTokens,
+    kvCacheTokens: memory.kvCacheTokens,
+    maxNumSeqs: memory.maxNumSeqs,
+  });
+}
+
+interface SizingContext {
+  request: PlanRequest;
+  checkpoint: Checkpoint;
+  instanceType: InstanceType;
+  nodesPerReplica: number;
+  layout: Layout;
+  memory: MemoryBreakdown;
+}
+
+function sizedAt(c: SizingContext, sequences: number): PerformanceEstimate {
+  return replicaPerformance(c.request, c.checkpoint, c.instanceType, c.nodesPerReplica, c.layout, c.memory, sequences);
+}
+
+/** The larger of TPOT / target and TTFT / target: above 1 when a target is missed. */
+function targetExcess(request: PlanRequest, e: PerformanceEstimate): number {
+  return Math.max(request.maxTpotMs === undefined ? 0 : e.tpotMs / request.maxTpotMs, request.maxTtftMs === undefined ? 0 : e.ttftMs / request.maxTtftMs);
+}
+
+function meetsTargets(request: PlanRequest, e: PerformanceEstimate): boolean {
+  return (request.maxTpotMs === undefined || e.tpotMs <= request.maxTpotMs) && (request.maxTtftMs === undefined || e.ttftMs <= request.maxTtftMs);
+}
+
+/**
+ * Sequences per replica and replicas for the request: each replica holds at most what its KV
+ * cache keeps running (at the mean lengths, no queue) and what stays within the TPOT and TTFT
+ * targets; replicas hold the concurrency and, at that most, sustain the throughput target.
+ */
+export function replicaSizing(
+  request: PlanRequest,
+  checkpoint: Checkpoint,
+  instanceType: InstanceType,
+  nodesPerReplica: number,
+  layout: Layout,
+  fit: MemoryFit,
+): ReplicaSizing | { latency: string; single: PerformanceEstimate } {
+  const c: SizingContext = { request, checkpoint, instanceType, nodesPerReplica, layout, memory: fit.memory };
+  const targeted = request.maxTpotMs !== undefined || request.maxTtftMs !== undefined;
+  if (targeted) {
+    const single = sizedAt(c, 1);
+    const latency = latencyRule({ maxTpotMs: request.maxTpotMs, maxTtftMs: request.maxTtftMs, tpotMs: single.tpotMs, ttftMs: single.ttftMs });
+    if (latency) return { latency, single };
+  }
+  const contextTokens = request.promptTokens + request.outputTokens / 2;
+  const capacity = Math.max(1, Math.min(fit.memory.maxNumSeqs * layout.dp, Math.floor(fit.memory.kvCacheTokens / contextTokens)));
+  const atCapacity = sizedAt(c, capacity);
+  let maxSequences = capacity;
+  if (targeted && !meetsTargets(request, atCapacity)) {
+    // Latency grows with the batch: bisect for the most sequences within the targets (1 meets them).
+    let lo = 1;
+    let hi = capacity - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (meetsTargets(request, sizedAt(c, mid))) lo = mid;
+      else hi = mid - 1;
+    }
+    maxSequences = lo;
+  }
+  const atMost = maxSequences === capacity ? atCapacity : sizedAt(c, maxSequences);
+  const forThroughput =
+    request.outputTokensPerSecond === undefined ? 0 : Math.ceil(request.outputTokensPerSecond / atMost.outputTokensPerSecond);
+  const replicas = Math.max(request.minReplicas, Math.ceil(request.concurrency / maxSequences), forThroughput);
+  let sequences = Math.min(maxSequences, Math.ceil(request.concurrency / replicas));
+  let estimate = sequences === maxSequences ? atMost : sizedAt(c, sequences);
+  if (request.outputTokensPerSecond !== undefined && estimate.outputTokensPerSecond < request.outputTokensPerSecond / replicas) {
+    // The fewest sequences per replica that sustain the rate: the load the throughput implies.
+    const needed = request.outputTokensPerSecond / replicas;
+    let lo = sequences;
+    let hi = maxSequences;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (sizedAt(c, mid).outputTokensPerSecond >= needed) hi = mid;
+      else lo = mid + 1;
+    }
+    sequences = lo;
+    estimate = sizedAt(c, sequences);
+  }
+  return { replicas, maxSequences, sequences, estimate };
 }
 
 /** The prefill batch tried when vLLM's large default leaves too little memory (its 256-sequence default). */
@@ -353,7 +545,7 @@ export function fitMemory(
   checkpoint: Checkpoint,
   gpu: GpuSpec,
   gpuId: GpuId,
-  layout: { tp: number; pp: number },
+  layout: Layout,
 ): MemoryFit | { rule: RuleId; reason: string; shortfallGiB: number } {
   const model = MODELS[request.model];
   const attempt = (maxNumBatchedTokens?: number) =>
@@ -363,6 +555,7 @@ export function fitMemory(
       gpu,
       tensorParallelSize: layout.tp,
       pipelineParallelSize: layout.pp,
+      dataParallelSize: layout.dp,
       maxModelLen: request.maxModelLen,
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
@@ -377,7 +570,7 @@ export function fitMemory(
     }
     const kvProblem = kvCacheRule(memory, request.maxModelLen);
     if (kvProblem) {
-      const shortfallGiB = ((request.maxModelLen - memory.kvCacheTokens) * memory.kvBytesPerTokenPerGpu) / GIB;
+      const shortfallGiB = ((request.maxModelLen - memory.kvCacheTokensPerRank) * memory.kvBytesPerTokenPerGpu) / GIB;
       return { rule: "kv-cache" as const, reason: kvProblem, shortfallGiB };
     }
     return null;
@@ -398,16 +591,14 @@ interface Scale {
   nodes: number;
 }
 
-/** Replicas for the concurrency (at least minReplicas), packed onto nodes. */
+/** Replicas packed onto nodes. */
 export function deploymentScale(
-  request: Pick<PlanRequest, "concurrency" | "minReplicas">,
   gpusPerNode: number,
   nodesPerReplica: number,
-  layout: { tp: number; pp: number },
-  memory: Pick<MemoryBreakdown, "maxConcurrentSequences">,
+  layout: Layout,
+  replicas: number,
 ): Scale {
-  const replicas = Math.max(request.minReplicas, Math.ceil(request.concurrency / memory.maxConcurrentSequences));
-  const replicasPerNode = nodesPerReplica > 1 ? 1 : Math.floor(gpusPerNode / (layout.tp * layout.pp));
+  const replicasPerNode = nodesPerReplica > 1 ? 1 : Math.floor(gpusPerNode / (layout.tp * layout.pp * layout.dp));
   const nodes = nodesPerReplica > 1 ? replicas * nodesPerReplica : Math.ceil(replicas / replicasPerNode);
   return { replicas, replicasPerNode, nodes };
 }
@@ -417,14 +608,14 @@ function buildPlan(
   checkpoint: Checkpoint,
   instanceType: InstanceType,
   nodesPerReplica: number,
-  layout: { tp: number; pp: number },
+  layout: Layout,
   fit: MemoryFit,
   scale: Scale,
   quote: { usdPerHourPerNode: number; basis: PriceBasis; asOf: string; source: string },
+  sizing: ReplicaSizing,
 ): Plan {
   const model = MODELS[request.model];
   const instance = INSTANCES[instanceType];
-  const gpu = GPUS[instance.gpu];
   const memory = fit.memory;
   const { replicas, replicasPerNode, nodes } = scale;
   const usdPerHour = nodes * quote.usdPerHourPerNode;
@@ -445,11 +636,14 @@ function buildPlan(
     nodesPerReplica,
     tensorParallelSize: layout.tp,
     pipelineParallelSize: layout.pp,
+    dataParallelSize: layout.dp,
     replicas,
     replicasPerNode,
     region: request.region,
     capacityType: request.capacityType,
     maxModelLen: request.maxModelLen,
+    promptTokens: request.promptTokens,
+    outputTokens: request.outputTokens,
     kvCacheTokens: memory.kvCacheTokens,
     maxConcurrentSequences: memory.maxConcurrentSequences,
     perGpuMemoryGiB: {
@@ -469,27 +663,83 @@ function buildPlan(
       checkpoint,
       tensorParallelSize: layout.tp,
       pipelineParallelSize: layout.pp,
+      dataParallelSize: layout.dp,
       maxModelLen: request.maxModelLen,
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
       maxNumBatchedTokens: fit.maxNumBatchedTokens,
     }),
-    estimates: estimates(
-      {
-        model,
-        checkpoint,
-        gpu,
-        tensorParallelSize: layout.tp,
-        kvBytesPerTokenPerLayer: kvBytesPerTokenPerLayer(model, layout.tp, request.kvCacheDtype),
-        maxModelLen: request.maxModelLen,
-      },
-      { concurrency: request.concurrency, replicas, maxSequencesPerReplica: memory.maxConcurrentSequences, usdPerHour },
-    ),
+    performance: planPerformance(sizing, replicas, usdPerHour, layout),
   };
 }
 
+/** The deployment's figures from one replica's estimate. */
+function planPerformance(sizing: ReplicaSizing, replicas: number, usdPerHour: number, layout: Layout): PlanPerformance {
+  const e = sizing.estimate;
+  const outputTokensPerSecond = e.outputTokensPerSecond * replicas;
+  return {
+    tpotMs: e.tpotMs,
+    ttftMs: e.ttftMs,
+    outputTokensPerSecond,
+    outputTokensPerSecondPerGpu: outputTokensPerSecond / (replicas * layout.tp * layout.pp * layout.dp),
+    tokensPerSecondPerUser: e.tokensPerSecondPerUser,
+    usdPerMillionOutputTokens: (usdPerHour * 1e6) / (3600 * outputTokensPerSecond),
+    maxConcurrencyWithinTargets: sizing.maxSequences,
+    sequencesPerReplica: sizing.sequences,
+    bottleneck: e.bottleneck,
+    confidence: e.confidence,
+    extrapolatedBecause: e.extrapolatedBecause,
+    breakdown: e.breakdown,
+  };
+}
+
+export interface CurvePoint {
+  /** Sequences in flight on one replica. */
+  sequences: number;
+  tokensPerSecondPerUser: number;
+  outputTokensPerSecondPerGpu: number;
+  /** Within the request's TPOT and TTFT targets. */
+  withinTargets: boolean;
+}
+
+export interface CandidateCurve {
+  /** `2 x p5en.48xlarge TP 8 x PP 2` */
+  label: string;
+  chosen: boolean;
+  points: CurvePoint[];
+}
+
+/**
+ * The plan and its alternatives, each swept over batch sizes (powers of two up to what its KV
+ * cache holds at the mean lengths): the throughput-per-GPU against tokens-per-user trade-off
+ * that InferenceX charts.
+ */
+export function candidateCurves(result: PlanResult): CandidateCurve[] {
+  const request = result.request;
+  const model = MODELS[request.model];
+  const plans = result.plan ? [result.plan, ...result.alternatives] : [];
+  return plans.map((plan, i) => {
+    const checkpoint = model.checkpoints.find((c) => c.repo === plan.checkpoint.repo)!;
+    const layout = { tp: plan.tensorParallelSize, pp: plan.pipelineParallelSize, dp: plan.dataParallelSize };
+    const capacity = Math.max(1, Math.min(plan.memory.maxNumSeqs * layout.dp, Math.floor(plan.kvCacheTokens / (request.promptTokens + request.outputTokens / 2))));
+    const points: CurvePoint[] = [];
+    for (let sequences = 1; ; sequences = Math.min(sequences * 2, capacity)) {
+      const e = replicaPerformance(request, checkpoint, plan.instanceType, plan.nodesPerReplica, layout, plan.memory, sequences);
+      points.push({
+        sequences,
+        tokensPerSecondPerUser: e.tokensPerSecondPerUser,
+        outputTokensPerSecondPerGpu: e.outputTokensPerSecondPerGpu,
+        withinTargets: meetsTargets(request, e),
+      });
+      if (sequences >= capacity) break;
+    }
+    const dp = layout.dp > 1 ? ` x DP ${layout.dp}` : "";
+    return { label: `${plan.nodesPerReplica} x ${plan.instanceType} TP ${layout.tp} x PP ${layout.pp}${dp} ${plan.checkpoint.precision}`, chosen: i === 0, points };
+  });
+}
+
 /** When nothing fits, the single changes to the request that would give a plan. */
-function relaxations(request: PlanRequest): Relaxation[] {
+function relaxations(request: PlanRequest, rejected: readonly Rejection[]): Relaxation[] {
   const model = MODELS[request.model];
   const tries: { field: Relaxation["field"]; value: string; request: PlanRequest }[] = [];
   const allPrecisions = [...new Set(model.checkpoints.map((c) => c.precision))];
@@ -508,6 +758,13 @@ function relaxations(request: PlanRequest): Relaxation[] {
   }
   if (request.capacityType !== "on-demand") {
     tries.push({ field: "capacityType", value: "on-demand", request: { ...request, capacityType: "on-demand" } });
+  }
+  // Targets: the tightest value some candidate reaches, so the suggestion is the nearest change.
+  const loosest = loosestTargets(request, rejected);
+  if (loosest.maxTpotMs !== undefined) tries.push({ field: "maxTpotMs", value: String(loosest.maxTpotMs), request: { ...request, maxTpotMs: loosest.maxTpotMs } });
+  if (loosest.maxTtftMs !== undefined) tries.push({ field: "maxTtftMs", value: String(loosest.maxTtftMs), request: { ...request, maxTtftMs: loosest.maxTtftMs } });
+  if (request.outputTokensPerSecond !== undefined) {
+    tries.push({ field: "outputTokensPerSecond", value: "none", request: { ...request, outputTokensPerSecond: undefined } });
   }
   const out: Relaxation[] = [];
   for (const t of tries) {
@@ -531,6 +788,20 @@ function relaxations(request: PlanRequest): Relaxation[] {
       break;
     }
   }
+  return out;
+}
+
+/**
+ * For each latency target the request sets: the target scaled by the smallest excess among the
+ * candidates the latency rule dropped, in whole ms (the nearest value some candidate meets).
+ */
+function loosestTargets(request: PlanRequest, rejected: readonly Rejection[]): { maxTpotMs?: number; maxTtftMs?: number } {
+  const excesses = rejected.filter((r) => r.rule === "latency" && r.targetExcess !== null).map((r) => r.targetExcess!);
+  if (excesses.length === 0) return {};
+  const least = Math.min(...excesses);
+  const out: { maxTpotMs?: number; maxTtftMs?: number } = {};
+  if (request.maxTpotMs !== undefined) out.maxTpotMs = Math.ceil(request.maxTpotMs * least);
+  if (request.maxTtftMs !== undefined) out.maxTtftMs = Math.ceil(request.maxTtftMs * least);
   return out;
 }
 

@@ -15,6 +15,7 @@ import {
   findModelId,
   knownRegions,
   type ModelId,
+  type ModelSpec,
 } from "./catalog";
 import { unknownIdMessage } from "./didyoumean";
 import { InputError, type InputProblem } from "./errors";
@@ -25,8 +26,32 @@ import { DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES } from "./memory";
  * for R1 and its distills ("maximum generation length of 32,768 tokens", R1 model card).
  */
 export const DEFAULT_MAX_MODEL_LEN = 32768;
-/** Full-length sequences the deployment must hold at once when the caller names none. */
+/** Sequences in flight across the deployment when the caller names none. */
 export const DEFAULT_CONCURRENCY = 1;
+
+/**
+ * Mean request lengths planned for when the caller names none, by whether the model reasons:
+ * 1K prompts are InferenceX's standard input; reasoning models write long chains of thought
+ * before they answer (R1's evaluation allows 32K; 4K is a typical mean for chat and code use),
+ * chat models answer in about as many tokens as they read (InferenceX 1K/1K).
+ * These are choices, not measurements: give `promptTokens` and `outputTokens` for your traffic.
+ */
+export const DEFAULT_LENGTHS = {
+  reasoning: { promptTokens: 1024, outputTokens: 4096 },
+  chat: { promptTokens: 1024, outputTokens: 1024 },
+} as const;
+
+/**
+ * The default mean lengths for a model; where they would not fit a short max_model_len, the
+ * same proportions at half of it (a mean request well inside the longest one allowed).
+ */
+export function defaultLengths(model: ModelSpec, maxModelLen = Infinity): { promptTokens: number; outputTokens: number } {
+  const lengths = model.reasoningParser ? DEFAULT_LENGTHS.reasoning : DEFAULT_LENGTHS.chat;
+  const total = lengths.promptTokens + lengths.outputTokens;
+  if (total <= maxModelLen) return lengths;
+  const scale = maxModelLen / 2 / total;
+  return { promptTokens: Math.max(1, Math.floor(lengths.promptTokens * scale)), outputTokens: Math.max(1, Math.floor(lengths.outputTokens * scale)) };
+}
 export const DEFAULT_REGION = "us-east-1";
 /** Nodes one replica may span: PP across up to 4 nodes of 8 GPUs covers every catalog checkpoint. */
 export const MAX_NODES_PER_REPLICA = 4;
@@ -34,7 +59,8 @@ export const MAX_NODES_PER_REPLICA = 4;
 const text = (kind: string) =>
   z.string({ error: (issue) => `${JSON.stringify(issue.input)} is not a ${kind} name; give one as text` });
 
-const modelId = text("model").transform((value, ctx): ModelId => {
+/** Schema parts shared with the estimate request, so both report bad input alike. */
+export const modelId = text("model").transform((value, ctx): ModelId => {
   const id = findModelId(value);
   if (id) return id;
   ctx.addIssue({ code: "custom", message: unknownIdMessage("model", value, MODEL_IDS) });
@@ -42,7 +68,7 @@ const modelId = text("model").transform((value, ctx): ModelId => {
 });
 
 /** One of a closed set, with a did-you-mean for anything else. */
-function oneOf<T extends string>(kind: string, values: readonly T[]) {
+export function oneOf<T extends string>(kind: string, values: readonly T[]) {
   return z.string({ error: (issue) => `${JSON.stringify(issue.input)} is not a ${kind}; give one of ${values.join(", ")}` }).transform(
     (value, ctx): T => {
       if ((values as readonly string[]).includes(value)) return value as T;
@@ -52,8 +78,8 @@ function oneOf<T extends string>(kind: string, values: readonly T[]) {
   );
 }
 
-const gpuId = oneOf("gpu", GPU_IDS);
-const instanceType = oneOf("instance type", INSTANCE_TYPES);
+export const gpuId = oneOf("gpu", GPU_IDS);
+export const instanceType = oneOf("instance type", INSTANCE_TYPES);
 
 const region = text("region").transform((value, ctx): string => {
   if (knownRegions().includes(value)) return value;
@@ -64,11 +90,21 @@ const region = text("region").transform((value, ctx): string => {
 const notANumber = (what: string) => (issue: { input?: unknown }) =>
   `${JSON.stringify(issue.input)} is not a number; give a whole number of ${what}`;
 
-const count = (what: string) =>
+const milliseconds = (what: string) =>
+  z
+    .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give ${what} in milliseconds, e.g. 50` })
+    .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give ${what} in milliseconds, e.g. 50` });
+
+export const count = (what: string) =>
   z
     .number({ error: notANumber(what) })
     .int({ error: (issue) => `${JSON.stringify(issue.input)} is not a whole number of ${what}` })
     .positive({ error: (issue) => `${JSON.stringify(issue.input)} is below 1; give at least 1 ${what.replace(/s$/, "")}` });
+
+export const gpuMemoryUtilization = z
+  .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give a fraction such as 0.9` })
+  .gt(0, { error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give a fraction such as 0.9` })
+  .max(1, { error: (issue) => `${JSON.stringify(issue.input)} is above 1; give a fraction such as 0.9` });
 
 export const PriceOverrideSchema = z
   .object({
@@ -81,14 +117,27 @@ export const PriceOverrideSchema = z
   })
   .strict();
 
-export const PlanRequestSchema = z
+const PlanRequestObject = z
   .object({
     /** Catalog model id or the hub repo id of the original release. */
     model: modelId,
     /** Longest request (prompt + output) in tokens; vLLM's `--max-model-len`. @default 32768 */
     maxModelLen: count("tokens").default(DEFAULT_MAX_MODEL_LEN),
-    /** Full-length sequences the deployment must hold at once. @default 1 */
+    /** Sequences in flight across the deployment at once. @default 1 */
     concurrency: count("sequences").default(DEFAULT_CONCURRENCY),
+    /** Mean prompt length in tokens. @default 1024 */
+    promptTokens: count("tokens").optional(),
+    /** Mean output length in tokens. @default 4096 for reasoning models, 1024 for chat models */
+    outputTokens: count("tokens").optional(),
+    /** Time per output token every replica must stay under; 50 ms is 20 tokens/s per user. @default none */
+    maxTpotMs: milliseconds("a time per output token").optional(),
+    /** Time to first token every replica must stay under. @default none */
+    maxTtftMs: milliseconds("a time to first token").optional(),
+    /** Output tokens per second the deployment must sustain; replicas follow. @default none */
+    outputTokensPerSecond: z
+      .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give output tokens per second, e.g. 2000` })
+      .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give output tokens per second, e.g. 2000` })
+      .optional(),
     /** Precisions allowed; the model's native precision when omitted. */
     precisions: z.array(oneOf("precision", PRECISIONS)).min(1, { error: `give at least one of ${PRECISIONS.join(", ")}` }).optional(),
     /** GPUs allowed; all when omitted. */
@@ -105,20 +154,19 @@ export const PlanRequestSchema = z
     region: region.default(DEFAULT_REGION),
     /** @default "on-demand" */
     capacityType: oneOf("capacity type", CAPACITY_TYPES).default("on-demand"),
-    /** `cost`: cheapest per hour first; `throughput`: most output tokens per dollar at full batch first. @default "cost" */
+    /** `cost`: the lowest USD/hour that meets every target; `throughput`: the lowest USD per million output tokens that does. @default "cost" */
     objective: oneOf("objective", OBJECTIVES).default("cost"),
     /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
-    gpuMemoryUtilization: z
-      .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give a fraction such as 0.9` })
-      .gt(0, { error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give a fraction such as 0.9` })
-      .max(1, { error: (issue) => `${JSON.stringify(issue.input)} is above 1; give a fraction such as 0.9` })
-      .default(DEFAULT_GPU_MEMORY_UTILIZATION),
+    gpuMemoryUtilization: gpuMemoryUtilization.default(DEFAULT_GPU_MEMORY_UTILIZATION),
     /** vLLM's `--kv-cache-dtype`: `auto` keeps the model's 16-bit dtype, `fp8` halves the cache. @default "auto" */
     kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
     /** Prices that replace the catalog's (negotiated rates, Capacity Blocks). @default [] */
     priceOverrides: z.array(PriceOverrideSchema).default([]),
   })
-  .strict()
+  .strict();
+const PlanRequestShape = PlanRequestObject.shape;
+
+export const PlanRequestSchema = PlanRequestObject
   .superRefine((request, ctx) => {
     const model = MODELS[request.model];
     // Constraints that exclude each other leave nothing to plan: say so instead of "no plan".
@@ -149,7 +197,23 @@ export const PlanRequestSchema = z
         message: `${request.maxModelLen} exceeds ${model.displayName}'s context of ${model.maxContextTokens} tokens; use at most ${model.maxContextTokens}`,
       });
     }
-  });
+    const lengths = { ...defaultLengths(model, request.maxModelLen), ...definedOnly({ promptTokens: request.promptTokens, outputTokens: request.outputTokens }) };
+    if (lengths.promptTokens + lengths.outputTokens > request.maxModelLen) {
+      const given = request.promptTokens !== undefined ? "promptTokens" : request.outputTokens !== undefined ? "outputTokens" : "maxModelLen";
+      ctx.addIssue({
+        code: "custom",
+        path: [given],
+        message:
+          `a mean request of ${lengths.promptTokens} prompt + ${lengths.outputTokens} output tokens is longer than max_model_len ` +
+          `${request.maxModelLen}; raise maxModelLen to at least ${lengths.promptTokens + lengths.outputTokens} or shorten the lengths`,
+      });
+    }
+  })
+  .transform((request) => ({ ...request, ...defaultLengths(MODELS[request.model], request.maxModelLen), ...definedOnly({ promptTokens: request.promptTokens, outputTokens: request.outputTokens }) }));
+
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
+}
 
 export type PlanRequestInput = z.input<typeof PlanRequestSchema>;
 export type PlanRequest = z.output<typeof PlanRequestSchema>;
@@ -175,6 +239,6 @@ export function parsePlanRequest(input: unknown): PlanRequest {
 }
 
 function unknownKeysMessage(path: readonly PropertyKey[], keys: readonly string[]): string {
-  const allowed = Object.keys(path[0] === "priceOverrides" ? PriceOverrideSchema.shape : PlanRequestSchema.shape);
+  const allowed = Object.keys(path[0] === "priceOverrides" ? PriceOverrideSchema.shape : PlanRequestShape);
   return keys.map((key) => unknownIdMessage("key", key, allowed)).join("; ");
 }

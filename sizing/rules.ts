@@ -14,6 +14,7 @@ export const RULES = [
   "pipeline-parallel",
   "memory",
   "kv-cache",
+  "latency",
   "scale",
 ] as const;
 export type RuleId = (typeof RULES)[number];
@@ -28,6 +29,7 @@ export const RULE_TITLES: { readonly [id in RuleId]: string } = {
   "pipeline-parallel": "more pipeline stages than layers",
   memory: "weights and activations exceed the GPU memory budget",
   "kv-cache": "KV cache too small for one max_model_len request",
+  latency: "misses a latency target even at one sequence per replica",
   scale: "needs more nodes than one deployment plans",
 };
 
@@ -91,19 +93,41 @@ export function memoryRule(
   );
 }
 
-export function scaleRule(nodes: number, concurrency: number): string | null {
+export function scaleRule(nodes: number, concurrency: number, sequencesPerReplica: number, throughput?: number): string | null {
   if (nodes <= MAX_NODES_PER_DEPLOYMENT) return null;
+  const load = throughput === undefined ? `${tokens(concurrency)} concurrent sequences` : `${tokens(concurrency)} sequences and ${tokens(throughput)} output tokens/s`;
   return (
-    `needs ${tokens(nodes)} nodes for ${tokens(concurrency)} concurrent sequences; ` +
-    `a deployment plans at most ${MAX_NODES_PER_DEPLOYMENT} nodes (lower the concurrency or split the deployment)`
+    `needs ${tokens(nodes)} nodes for ${load} at ${tokens(sequencesPerReplica)} per replica within the targets; ` +
+    `a deployment plans at most ${MAX_NODES_PER_DEPLOYMENT} nodes (lower the load, loosen a target or split the deployment)`
   );
+}
+
+/** The latency targets one replica must meet, and what it reaches at one sequence. */
+export interface LatencyCheck {
+  maxTpotMs?: number | undefined;
+  maxTtftMs?: number | undefined;
+  tpotMs: number;
+  ttftMs: number;
+}
+
+/** A layout that misses a target with a single sequence per replica cannot meet it with more replicas. */
+export function latencyRule(check: LatencyCheck): string | null {
+  const misses: string[] = [];
+  if (check.maxTpotMs !== undefined && check.tpotMs > check.maxTpotMs) {
+    misses.push(`TPOT ${check.tpotMs.toFixed(1)} ms at 1 sequence per replica, target ${check.maxTpotMs} ms`);
+  }
+  if (check.maxTtftMs !== undefined && check.ttftMs > check.maxTtftMs) {
+    misses.push(`TTFT ${Math.round(check.ttftMs)} ms at 1 sequence per replica, target ${check.maxTtftMs} ms`);
+  }
+  if (misses.length === 0) return null;
+  return `${misses.join("; ")}: more replicas cannot help; try a faster GPU, a wider layout or a looser target`;
 }
 
 /** vLLM refuses to start unless one request of max_model_len tokens fits in the KV cache. */
 export function kvCacheRule(memory: MemoryBreakdown, maxModelLen: number): string | null {
-  if (memory.kvCacheTokens >= maxModelLen) return null;
+  if (memory.kvCacheTokensPerRank >= maxModelLen) return null;
   return (
-    `KV cache of ${gib(memory.kvCacheGiB)} per GPU holds ${tokens(memory.kvCacheTokens)} tokens; ` +
-    `one ${tokens(maxModelLen)}-token request does not fit (largest max_model_len that fits: ${tokens(memory.kvCacheTokens)})`
+    `KV cache of ${gib(memory.kvCacheGiB)} per GPU holds ${tokens(memory.kvCacheTokensPerRank)} tokens; ` +
+    `one ${tokens(maxModelLen)}-token request does not fit (largest max_model_len that fits: ${tokens(memory.kvCacheTokensPerRank)})`
   );
 }

@@ -18,6 +18,7 @@ export const VLLM_SERVE_FLAGS = [
   "--served-model-name",
   "--tensor-parallel-size",
   "--pipeline-parallel-size",
+  "--data-parallel-size",
   "--max-model-len",
   "--gpu-memory-utilization",
   "--enable-expert-parallel",
@@ -42,6 +43,8 @@ export interface ServeArgsInput {
   checkpoint: Checkpoint;
   tensorParallelSize: number;
   pipelineParallelSize: number;
+  /** Data-parallel attention ranks; 1 for none. */
+  dataParallelSize: number;
   maxModelLen: number;
   gpuMemoryUtilization: number;
   kvCacheDtype: KvCacheDtype;
@@ -59,10 +62,12 @@ export function vllmServeArgs(input: ServeArgsInput): string[] {
   const args = [checkpoint.repo, "--served-model-name", input.modelId];
   args.push("--tensor-parallel-size", String(input.tensorParallelSize));
   if (input.pipelineParallelSize > 1) args.push("--pipeline-parallel-size", String(input.pipelineParallelSize));
+  // Data-parallel attention: each rank its own sequences and MLA cache, experts sharded over all ranks.
+  if (input.dataParallelSize > 1) args.push("--data-parallel-size", String(input.dataParallelSize));
   args.push("--max-model-len", String(input.maxModelLen));
   args.push("--gpu-memory-utilization", String(input.gpuMemoryUtilization));
   // vLLM's DeepSeek recipes shard the 256 experts across ranks instead of slicing each one.
-  if (model.moe && input.tensorParallelSize > 1) args.push("--enable-expert-parallel");
+  if (model.moe && input.tensorParallelSize * input.dataParallelSize > 1) args.push("--enable-expert-parallel");
   // vLLM's DeepSeek recipes pass it; the AWQ release patches the model code for FP16 overflow.
   if (model.family === "deepseek-v3") args.push("--trust-remote-code");
   if (model.reasoningParser) args.push("--reasoning-parser", model.reasoningParser);

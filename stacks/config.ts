@@ -28,10 +28,27 @@ const oneOf = <T extends string>(kind: string, values: readonly T[]) =>
     error: (issue) => unknownIdMessage(kind, String(issue.input), values),
   });
 
+const milliseconds = (what: string) =>
+  z
+    .number({ error: (issue) => `${JSON.stringify(issue.input)} is not ${what} in milliseconds` })
+    .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not above 0 ms; give ${what} such as 50` });
+
 export const WorkloadSchema = z
   .object({
     maxModelLen: count("tokens").optional(),
+    /** Sequences in flight across the deployment. */
     concurrency: count("sequences").optional(),
+    /** Mean prompt and output lengths in tokens. */
+    promptTokens: count("tokens").optional(),
+    outputTokens: count("tokens").optional(),
+    /** Latency targets every replica must meet. */
+    maxTpotMs: milliseconds("a time per output token").optional(),
+    maxTtftMs: milliseconds("a time to first token").optional(),
+    /** Output tokens per second the deployment must sustain. */
+    outputTokensPerSecond: z
+      .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number of output tokens per second` })
+      .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give output tokens per second such as 2000` })
+      .optional(),
     precisions: z.array(oneOf("precision", PRECISIONS)).min(1).optional(),
     objective: oneOf("objective", OBJECTIVES).optional(),
   })

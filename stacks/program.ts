@@ -90,7 +90,7 @@ export function runProgram(): StackOutputs {
     const p = deployment.plan;
     deployments[d.name] = {
       endpoint: deployment.endpoint,
-      plan: `${p.nodes} x ${p.instanceType}, ${p.checkpoint.repo} (${p.checkpoint.precision}), TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}, ${p.replicas} replica(s)`,
+      plan: `${p.nodes} x ${p.instanceType}, ${p.checkpoint.repo} (${p.checkpoint.precision}), TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : ""}, ${p.replicas} replica(s)`,
       usdPerMonth: deployment.cost?.desired.usdPerMonth ?? null,
     };
   }

@@ -194,12 +194,13 @@ export function vllmServerProblems(input: VllmServerSpecInput): InputProblem[] {
   const problems: InputProblem[] = [];
   const { plan, node } = input;
   const gpusGiven = node.gpus * plan.nodesPerReplica;
-  const gpusUsed = plan.tensorParallelSize * plan.pipelineParallelSize;
+  const gpusUsed = plan.tensorParallelSize * plan.pipelineParallelSize * plan.dataParallelSize;
   if (plan.nodesPerReplica > 1 ? gpusUsed !== gpusGiven : gpusUsed > node.gpus || node.gpus % gpusUsed !== 0) {
+    const dp = plan.dataParallelSize > 1 ? ` x DP ${plan.dataParallelSize}` : "";
     problems.push({
       path: "plan",
       message:
-        `TP ${plan.tensorParallelSize} x PP ${plan.pipelineParallelSize} = ${gpusUsed} GPUs per replica, but the replica gets ` +
+        `TP ${plan.tensorParallelSize} x PP ${plan.pipelineParallelSize}${dp} = ${gpusUsed} GPUs per replica, but the replica gets ` +
         `${plan.nodesPerReplica} node(s) of ${node.gpus} GPUs; plan for these nodes or give the nodes the plan was made for`,
     });
   }
@@ -261,7 +262,7 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
   if (problems.length > 0) return { problems };
   const { plan, node } = input;
   const multiNode = plan.nodesPerReplica > 1;
-  const gpusPerPod = multiNode ? node.gpus : plan.tensorParallelSize * plan.pipelineParallelSize;
+  const gpusPerPod = multiNode ? node.gpus : plan.tensorParallelSize * plan.pipelineParallelSize * plan.dataParallelSize;
   // EFA interfaces are per node and only carry traffic between nodes: multi-node pods claim them all.
   const efaPerPod = multiNode ? node.efaInterfaces : 0;
   const s3 = input.weights.startsWith("s3://");

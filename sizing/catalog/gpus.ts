@@ -2,6 +2,8 @@ import type { GpuId } from "./ids";
 import type { GpuSpec } from "./schema";
 
 const CUDA_GPUS = "https://developer.nvidia.com/cuda-gpus";
+/** Dense TFLOPS per precision (shared/reference/perf-facts.md, "GPU specifications"). */
+const AICONFIGURATOR_SYSTEMS = "https://github.com/ai-dynamo/aiconfigurator/tree/main/src/aiconfigurator/systems";
 
 /**
  * CUDA's total device memory sits about 0.45 GiB below nvidia-smi's total: on an H100
@@ -31,9 +33,8 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 23028, // NVIDIA/DCGM#232
     memoryGiB: 22.3, // vLLM's log on g5.xlarge (awslabs/ai-on-eks)
     memoryBandwidthGBps: 600,
-    bf16DenseTflops: null, // NVIDIA publishes none for the AWS-only A10G
+    denseTflops: { bf16: 125, fp8: null, int8: 250, fp4: null }, // A10 datasheet ceilings; the A10G is clocked lower
     nativePrecisions: ["bf16", "int8", "int4"],
-    nvlinkGBps: null,
     sources: [
       "https://aws.amazon.com/ec2/instance-types/g5/",
       "https://github.com/NVIDIA/DCGM/issues/232",
@@ -50,10 +51,11 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 23034, // speaches-ai/speaches#438
     memoryGiB: fromNvidiaSmi(23034),
     memoryBandwidthGBps: 300,
-    bf16DenseTflops: 121,
+    denseTflops: { bf16: 121, fp8: 242, int8: 242, fp4: null }, // aiconfigurator systems/l4.yaml; L4 datasheet (INT8 = FP8 rate)
     nativePrecisions: ["bf16", "fp8", "int8", "int4"],
-    nvlinkGBps: null,
-    sources: ["https://www.nvidia.com/en-us/data-center/l4/", "https://github.com/speaches-ai/speaches/pull/438", CUDA_GPUS],
+    sources: [
+      AICONFIGURATOR_SYSTEMS,
+      "https://www.nvidia.com/en-us/data-center/l4/", "https://github.com/speaches-ai/speaches/pull/438", CUDA_GPUS],
   },
   l40s: {
     name: "NVIDIA L40S",
@@ -64,10 +66,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 46068, // akash-network/provider-configs#99
     memoryGiB: fromNvidiaSmi(46068),
     memoryBandwidthGBps: 864,
-    bf16DenseTflops: 362,
+    denseTflops: { bf16: 362, fp8: 733, int8: 733, fp4: null }, // aiconfigurator systems/l40s.yaml; L40S datasheet
     nativePrecisions: ["bf16", "fp8", "int8", "int4"],
-    nvlinkGBps: null,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/l40s/",
       "https://github.com/akash-network/provider-configs/pull/99",
       CUDA_GPUS,
@@ -82,9 +84,8 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 40960, // modal-labs/modal-client#2797
     memoryGiB: fromNvidiaSmi(40960),
     memoryBandwidthGBps: 1555,
-    bf16DenseTflops: 312,
+    denseTflops: { bf16: 312, fp8: null, int8: 624, fp4: null }, // A100 datasheet: no FP8 tensor cores
     nativePrecisions: ["bf16", "int8", "int4"],
-    nvlinkGBps: 600,
     sources: [
       "https://www.nvidia.com/en-us/data-center/a100/",
       "https://github.com/modal-labs/modal-client/pull/2797",
@@ -100,10 +101,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 81920, // modal-labs/modal-client#2797
     memoryGiB: fromNvidiaSmi(81920),
     memoryBandwidthGBps: 2039,
-    bf16DenseTflops: 312,
+    denseTflops: { bf16: 312, fp8: null, int8: 624, fp4: null }, // aiconfigurator systems/a100_sxm.yaml; A100 datasheet
     nativePrecisions: ["bf16", "int8", "int4"],
-    nvlinkGBps: 600,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/a100/",
       "https://github.com/modal-labs/modal-client/pull/2797",
       CUDA_GPUS,
@@ -118,10 +119,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 81559, // NVIDIA/nccl#1264
     memoryGiB: 79.2, // usable as vLLM sees it (llm-d-benchmark)
     memoryBandwidthGBps: 3350,
-    bf16DenseTflops: 989,
+    denseTflops: { bf16: 989, fp8: 1979, int8: 1979, fp4: null }, // aiconfigurator systems/h100_sxm.yaml
     nativePrecisions: ["bf16", "fp8", "int8", "int4"],
-    nvlinkGBps: 900,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/h100/",
       "https://github.com/NVIDIA/nccl/issues/1264",
       "https://github.com/llm-d/llm-d-benchmark",
@@ -137,10 +138,11 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 143771, // nvidia-smi on 8 x H200 hosts
     memoryGiB: fromNvidiaSmi(143771),
     memoryBandwidthGBps: 4800,
-    bf16DenseTflops: 989,
+    denseTflops: { bf16: 989, fp8: 1979, int8: 1979, fp4: null }, // aiconfigurator systems/h200_sxm.yaml
     nativePrecisions: ["bf16", "fp8", "int8", "int4"],
-    nvlinkGBps: 900,
-    sources: ["https://www.nvidia.com/en-us/data-center/h200/", "https://github.com/allenai/open-instruct/pull/1441", CUDA_GPUS],
+    sources: [
+      AICONFIGURATOR_SYSTEMS,
+      "https://www.nvidia.com/en-us/data-center/h200/", "https://github.com/allenai/open-instruct/pull/1441", CUDA_GPUS],
   },
   b200: {
     name: "NVIDIA B200",
@@ -151,10 +153,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 183359, // NVIDIA/TensorRT-LLM#10278
     memoryGiB: fromNvidiaSmi(183359),
     memoryBandwidthGBps: 8000,
-    bf16DenseTflops: 2250,
+    denseTflops: { bf16: 2250, fp8: 4500, int8: null, fp4: 9000 }, // aiconfigurator systems/b200_sxm.yaml; no vLLM INT8 GEMMs on Blackwell
     nativePrecisions: ["bf16", "fp8", "int8", "int4", "fp4"],
-    nvlinkGBps: 1800,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/dgx-b200/",
       "https://github.com/NVIDIA/TensorRT-LLM/issues/10278",
       "https://github.com/pytorch/ao/pull/4002",
@@ -169,10 +171,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     nvidiaSmiMemoryMiB: 275040, // nvidia-smi on p6-b300
     memoryGiB: fromNvidiaSmi(275040),
     memoryBandwidthGBps: 8000,
-    bf16DenseTflops: 2250,
+    denseTflops: { bf16: 2250, fp8: 4500, int8: null, fp4: 14000 }, // aiconfigurator systems/b300_sxm.yaml
     nativePrecisions: ["bf16", "fp8", "int8", "int4", "fp4"],
-    nvlinkGBps: 1800,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/dgx-b300/",
       "https://github.com/kokkos/kokkos/pull/8791",
       "https://www.glennklockwood.com/garden/processors/B300",
@@ -188,10 +190,10 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     memoryGiB: fromNvidiaSmi(97887),
     // Workstation Edition datasheet (same silicon, 512-bit GDDR7); no Server Edition figure is published.
     memoryBandwidthGBps: 1792,
-    bf16DenseTflops: null,
+    denseTflops: { bf16: 467.8, fp8: 935.6, int8: null, fp4: 1871 }, // aiconfigurator systems/rtx_pro_6000_server.yaml
     nativePrecisions: ["bf16", "fp8", "int8", "int4", "fp4"],
-    nvlinkGBps: null,
     sources: [
+      AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/rtx-pro-6000-blackwell-server-edition/",
       "https://github.com/vllm-project/vllm/issues/32109",
       "https://aws.amazon.com/ec2/instance-types/g7e/",

@@ -5,12 +5,14 @@ import { MODELS } from "./models";
 import { PRICE_SHEET, onDemandPrices } from "./prices";
 
 export * from "./ids";
-export type { Checkpoint, GpuSpec, InstanceSpec, ModelSpec } from "./schema";
+export type { Checkpoint, GpuSpec, InstanceSpec, InterconnectKind, InterconnectSpec, ModelSpec } from "./schema";
+export { INTERCONNECT_KINDS } from "./schema";
+export { ALL_REDUCE_CURVES, INTERCONNECTS, type AllReduceCurve } from "./interconnects";
 export { GPUS, INSTANCES, MODELS, PRICE_SHEET, onDemandPrices };
 export { FIXED_COSTS } from "./fixed-costs";
 
 /** Bumped whenever a catalog fact changes, so a stored plan can say what it was computed from. */
-export const CATALOG_VERSION = "2026.12.1";
+export const CATALOG_VERSION = "2026.12.2";
 
 export function isInstanceTypeId(input: string): input is InstanceType {
   return (INSTANCE_TYPES as readonly string[]).includes(input);

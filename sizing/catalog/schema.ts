@@ -31,12 +31,15 @@ export const GpuSpecSchema = z
     /** Memory CUDA reports (`torch.cuda.mem_get_info` total), which vLLM's `gpu_memory_utilization` multiplies. */
     memoryGiB: positive,
     memoryBandwidthGBps: positive,
-    /** Dense BF16 tensor throughput; null where the vendor publishes none. */
-    bf16DenseTflops: positive.nullable(),
+    /**
+     * Dense (no sparsity) tensor-core peak per math precision, in TFLOPS (TOPS for INT8);
+     * null where the GPU has no tensor cores for it (FP8 on Ampere) or no figure is published.
+     */
+    denseTflops: z
+      .object({ bf16: positive, fp8: positive.nullable(), int8: positive.nullable(), fp4: positive.nullable() })
+      .strict(),
     /** Precisions the tensor cores execute natively (weights and activations). */
     nativePrecisions: z.array(z.enum(PRECISIONS)).min(1),
-    /** NVLink bandwidth per GPU; null for PCIe-only parts. */
-    nvlinkGBps: positive.nullable(),
     sources: SourcesSchema,
   })
   .strict();
@@ -125,6 +128,20 @@ export const ModelSpecSchema = z
   })
   .strict();
 export type ModelSpec = z.output<typeof ModelSpecSchema>;
+
+export const INTERCONNECT_KINDS = ["pcie4", "pcie5", "nvlink3", "nvlink4", "nvlink5"] as const;
+export type InterconnectKind = (typeof INTERCONNECT_KINDS)[number];
+
+/** How the GPUs of one instance talk to each other: what tensor parallelism's all-reduces cross. */
+export const InterconnectSpecSchema = z
+  .object({
+    kind: z.enum(INTERCONNECT_KINDS),
+    /** Per GPU, per direction. */
+    gbpsPerDirection: positive,
+    sources: SourcesSchema,
+  })
+  .strict();
+export type InterconnectSpec = z.output<typeof InterconnectSpecSchema>;
 
 export const InstanceSpecSchema = z
   .object({

@@ -16,11 +16,16 @@ describe("llm-fleet plan (the dev stack by default)", () => {
     expect(code).toBe(0);
     expect(stderr).toBe("");
     expect(stdout.split("\n")[0]).toBe("Stack dev · prices of 2026-01-21 · offline preview under Pulumi mocks");
-    expect(stdout).toContain("assistant: DeepSeek-R1-Distill-Qwen-7B, 1 x g6e.xlarge (1 x l40s), deepseek-ai/DeepSeek-R1-Distill-Qwen-7B (bf16), TP 1 x PP 1, 1 replica(s)");
+    expect(stdout).toContain("assistant: DeepSeek-R1-Distill-Qwen-7B, 1 x g5.xlarge (1 x a10g), deepseek-ai/DeepSeek-R1-Distill-Qwen-7B (bf16), TP 1 x PP 1, 1 replica(s)");
+    expect(stdout).toMatch(
+      /\n {2}predicted at 16 sequence\(s\) per replica \(mean 1,024\/1,024 tokens\): TPOT [\d.]+ ms, TTFT \d+ ms, [\d,]+ output tokens\/s, \$[\d.]+ per million output tokens \[extrapolated\]\n/,
+    );
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
-    expect(stdout).toMatch(/assistant-gpu +1 x g6e\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.8610 +\$1,359 +\$3\.7220 +\$2,717/);
-    expect(stdout).toMatch(/total +\$2\.2076 +\$1,612 +\$4\.1694 +\$3,044/);
-    expect(stdout).toContain("Budget: dev: $1,612/month at desired size is within the $5,000 budget ($3,044/month at maximum size)\nPolicies (12): passed\n");
+    // g5.xlarge at $1.006/hour (the Spot ceiling): $734/month; with the control plane ($0.10), NAT ($0.045)
+    // and two system nodes ($0.2016) $1.3526/hour; at most two GPU nodes and three system nodes.
+    expect(stdout).toMatch(/assistant-gpu +1 x g5\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.0060 +\$734 +\$2\.0120 +\$1,469/);
+    expect(stdout).toMatch(/total +\$1\.3526 +\$987 +\$2\.4594 +\$1,795/);
+    expect(stdout).toContain("Budget: dev: $987/month at desired size is within the $5,000 budget ($1,795/month at maximum size)\nPolicies (12): passed\n");
   });
 });
 
@@ -32,12 +37,38 @@ describe("llm-fleet plan --json and --out", () => {
     expect(code).toBe(0);
     expect(doc.stack).toBe("staging");
     expect(doc.deployments.map((d: { name: string }) => d.name)).toEqual(["analysis"]);
-    expect(doc.deployments[0].plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "g6.12xlarge", nodes: 3 });
+    expect(doc.deployments[0].plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "p4d.24xlarge", nodes: 1 });
+    expect(doc.deployments[0].plan.performance).toMatchObject({ confidence: "extrapolated", bottleneck: expect.any(String) });
+    expect(doc.deployments[0].plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
     expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
-    expect(doc.cost.usdPerMonth).toBeCloseTo((13.8048 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016) * 730, 6);
     expect(doc.policy).toEqual({ passed: true, violations: [] });
   });
   it("writes each deployment's Kubernetes objects as YAML that validates", () => {
+    const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "Deployment", "Service"]);
+    expect(docs.find((d) => d.kind === "Deployment").spec.template.spec.containers[0].resources.limits["nvidia.com/gpu"]).toBe("8");
+    for (const d of docs) expect(() => validate(d)).not.toThrow();
+  });
+});
+
+describe("llm-fleet plan --out for a replica over several nodes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "llm-fleet-plan-"));
+  const stack = join(mkdtempSync(join(tmpdir(), "llm-fleet-stack-")), "Pulumi.staging.yaml");
+  writeFileSync(
+    stack,
+    YAML.stringify({
+      config: {
+        "aws:region": "us-east-1",
+        "llm-fleet:environment": "staging",
+        "llm-fleet:cluster": { mode: "new", endpointPublicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] },
+        "llm-fleet:deployments": [{ name: "analysis", model: "r1-distill-llama-70b", placement: { gpus: ["l4"], nodesPerReplica: 3 } }],
+      },
+    }),
+  );
+  const { code } = cli("plan", "--config", stack, "--out", dir);
+  it("writes a LeaderWorkerSet of one pod per node", () => {
+    expect(code).toBe(0);
     const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
     expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "LeaderWorkerSet", "Service"]);
     expect(docs.find((d) => d.kind === "LeaderWorkerSet").spec.leaderWorkerTemplate.size).toBe(3);

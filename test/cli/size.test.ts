@@ -12,9 +12,10 @@ describe("llm-fleet size, human output", () => {
     expect(code).toBe(0);
     expect(stderr).toBe("");
     const lines = stdout.split("\n");
-    expect(lines[0]).toBe("DeepSeek-R1 · catalog 2026.12.1 · prices of 2026-01-21");
+    expect(lines[0]).toBe("DeepSeek-R1 · catalog 2026.12.2 · prices of 2026-01-21");
     expect(lines[1]).toBe(
-      "Request: max_model_len 32,768 (default) · concurrency 1 sequence (default) · precision fp8 (native, default) · us-east-1 on-demand · objective cost",
+      "Request: max_model_len 32,768 (default) · concurrency 1 sequence (default) · mean 1,024 prompt (default) / 4,096 output tokens (default) · " +
+        "no latency target · precision fp8 (native, default) · us-east-1 on-demand · objective cost",
     );
     expect(stdout).toContain("Plan: 1 x g7e.48xlarge (8 x rtx-pro-6000 each), $33.14/hour, $24,195/month");
     expect(stdout).toContain("  parallelism  TP 8 x PP 1, 1 replica");
@@ -36,12 +37,53 @@ describe("llm-fleet size, human output", () => {
         " --gpu-memory-utilization 0.9 --enable-expert-parallel --trust-remote-code --reasoning-parser deepseek_r1" +
         " --max-num-batched-tokens 2048\n",
     );
-    expect(stdout).toMatch(/Next best:\n {2}instance +nodes +TPxPP +checkpoint +\$\/hour +\$\/month +seqs +est\. tok\/s @1\n {2}g7e\.24xlarge +2 +4x2 /);
-    expect(stdout).toMatch(/\n {2}p5en\.48xlarge +1 +8x1 +deepseek-ai\/DeepSeek-R1 +\$63\.30 +\$46,206 +18 /);
+    expect(stdout).toMatch(
+      /Next best \(latency and throughput at the same workload\):\n {2}instance +nodes +layout +checkpoint +replicas +\$\/hour +\$\/month +TPOT ms +tok\/s\/user +\$\/Mtok +basis\n {2}g7e\.24xlarge +2 +4x2 /,
+    );
+    expect(stdout).toMatch(/\n {2}p5en\.48xlarge +1 +8x1 +deepseek-ai\/DeepSeek-R1 +1 +\$63\.30 +\$46,206 +8\.1 +122\.8 +\$143\.57 +calibrated\n/);
     expect(stdout).toMatch(/ {2}memory \(\d+\): weights and activations exceed the GPU memory budget/);
     expect(stdout).toContain("  architecture (40): checkpoint has no vLLM kernels for this GPU");
+    expect(stdout).toContain("    ... and 37 more (--json lists them all)");
     expect(stdout).toContain("  not tried: 608 of other precisions (allow them with --precision)");
-    expect(stdout).toMatch(/estimate +up to [\d,]+ tokens\/s for one sequence/);
+  });
+
+  it("labels the predicted latency and throughput, and says why they are extrapolated", () => {
+    expect(stdout).toContain("  latency      TPOT 12.5 ms (79.7 tokens/s per user), TTFT 224 ms at 1 sequence per replica [extrapolated]\n");
+    expect(stdout).toContain("  throughput   79 output tokens/s (10 per GPU), $115.99 per million output tokens [extrapolated]\n");
+    expect(stdout).toContain("  headroom     up to 15 sequences per replica within the targets and the KV cache; bottleneck: memory\n");
+    expect(stdout).toContain("tensor parallelism over PCIe 5 is not in the calibration set");
+  });
+});
+
+describe("llm-fleet size with a workload and latency targets", () => {
+  const { code, stdout } = cli("size", "deepseek-r1", "--concurrency", "32", "--prompt-tokens", "1024", "--output-tokens", "1024", "--max-tpot-ms", "40", "--chart");
+
+  it("meets the target on NVLink instead of the cheaper PCIe node", () => {
+    expect(code).toBe(0);
+    expect(stdout).toContain("mean 1,024 prompt / 1,024 output tokens · targets TPOT <= 40 ms ·");
+    expect(stdout).toContain("Plan: 1 x p5en.48xlarge (8 x h200 each), $63.30/hour, $46,206/month");
+    expect(stdout).toMatch(/ {2}latency {6}TPOT 25\.7 ms \(38\.9 tokens\/s per user\), TTFT [\d.]+ ms at 32 sequences per replica \[calibrated on measurements\]/);
+  });
+
+  it("drops what misses a target even alone, closest first, and suggests the nearest target that plans", () => {
+    const tight = cli("size", "deepseek-r1", "--max-tpot-ms", "10");
+    expect(tight.stdout).toContain("  latency (9): misses a latency target even at one sequence per replica\n");
+    expect(tight.stdout).toContain(
+      "    g7e.48xlarge x1 TP 8 x PP 1, deepseek-ai/DeepSeek-R1: TPOT 12.5 ms at 1 sequence per replica, target 10 ms: " +
+        "more replicas cannot help; try a faster GPU, a wider layout or a looser target\n",
+    );
+    const none = cli("size", "deepseek-r1", "--max-tpot-ms", "5");
+    expect(none.code).toBe(2);
+    expect(none.stdout).toContain("Closest miss: p6-b200.48xlarge x1 TP 8 x PP 1, deepseek-ai/DeepSeek-R1: TPOT 7.4 ms at 1 sequence per replica, target 5 ms");
+    expect(none.stdout).toContain("  --max-tpot-ms 8: 1 x p6-b200.48xlarge, deepseek-ai/DeepSeek-R1 (fp8), $113.93/hour\n");
+  });
+
+  it("draws the frontier with the plan marked", () => {
+    const chart = stdout.slice(stdout.indexOf("Frontier:"));
+    expect(chart).toMatch(/^Frontier: output tokens\/s per GPU \(up\) against tokens\/s per user \(across\), log scales/);
+    expect(chart).toContain("  @ 1 x p5en.48xlarge TP 8 x PP 1 fp8 (the plan); x: outside the targets");
+    expect(chart.split("\n").filter((l) => / \|/.test(l))).toHaveLength(16);
+    expect(chart).toMatch(/@/);
   });
 });
 
@@ -208,7 +250,7 @@ describe("llm-fleet size, flag forms", () => {
   it("caps a deployment at 64 nodes", () => {
     const result = cli("size", "r1-distill-qwen-1.5b", "--concurrency", "100000000");
     expect(result.code).toBe(2);
-    expect(result.stdout).toContain("a deployment plans at most 64 nodes (lower the concurrency or split the deployment)");
+    expect(result.stdout).toContain("a deployment plans at most 64 nodes (lower the load, loosen a target or split the deployment)");
   });
 });
 

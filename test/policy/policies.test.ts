@@ -71,7 +71,8 @@ describe("every preset passes the policies of the environments it is meant for",
 describe("one mutation per rule makes it fire, with the numbers and the fix", () => {
   it("monthly-budget: a dev group grown to 40 nodes", () => {
     expect(after(dev, devConfig, "monthly-budget", "assistant-gpu-node-group", (p) => (p.scalingConfig = { minSize: 0, desiredSize: 40, maxSize: 40 }))).toEqual([
-      "dev: 40 x g6e.xlarge costs $54,341/month, $54,594 in all ($54,668 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset",
+      // 40 x $1.006 x 730 h = $29,375; with the control plane, NAT and two system nodes $29,628; three system nodes at most.
+      "dev: 40 x g5.xlarge costs $29,375/month, $29,628 in all ($29,702 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset",
     ]);
   });
   it("allowed-instance-types: a p5 in dev", () => {
@@ -159,10 +160,10 @@ describe("enforcement levels and the cost preview", () => {
       "2 x m7i.large (on-demand), up to 3",
       "EKS control plane",
       "NAT gateway, before data",
-      "1 x g6e.xlarge (spot), up to 2",
+      "1 x g5.xlarge (spot), up to 2",
     ].sort((a, b) => cost.items.findIndex((i) => i.what === a) - cost.items.findIndex((i) => i.what === b)));
-    expect(cost.desiredUsdPerHour).toBeCloseTo(1.861 + 0.1 + 0.045 + 0.2016, 9);
-    expect(cost.maxUsdPerHour).toBeCloseTo(3.722 + 0.1 + 0.045 + 0.3024, 9);
+    expect(cost.desiredUsdPerHour).toBeCloseTo(1.006 + 0.1 + 0.045 + 0.2016, 9);
+    expect(cost.maxUsdPerHour).toBeCloseTo(2 * 1.006 + 0.1 + 0.045 + 0.3024, 9);
   });
 });
 

@@ -11,20 +11,32 @@ function plan(result: PlanResult) {
 describe("layouts", () => {
   it("enumerates TP x PP within a node and PP across whole nodes", () => {
     expect(layouts(4, 1)).toEqual([
-      { tp: 1, pp: 1 },
-      { tp: 1, pp: 2 },
-      { tp: 1, pp: 4 },
-      { tp: 2, pp: 1 },
-      { tp: 2, pp: 2 },
-      { tp: 4, pp: 1 },
+      { tp: 1, pp: 1, dp: 1 },
+      { tp: 1, pp: 2, dp: 1 },
+      { tp: 1, pp: 4, dp: 1 },
+      { tp: 2, pp: 1, dp: 1 },
+      { tp: 2, pp: 2, dp: 1 },
+      { tp: 4, pp: 1, dp: 1 },
     ]);
     expect(layouts(8, 2)).toEqual([
-      { tp: 1, pp: 16 },
-      { tp: 2, pp: 8 },
-      { tp: 4, pp: 4 },
-      { tp: 8, pp: 2 },
+      { tp: 1, pp: 16, dp: 1 },
+      { tp: 2, pp: 8, dp: 1 },
+      { tp: 4, pp: 4, dp: 1 },
+      { tp: 8, pp: 2, dp: 1 },
     ]);
-    expect(layouts(1, 1)).toEqual([{ tp: 1, pp: 1 }]);
+    expect(layouts(1, 1)).toEqual([{ tp: 1, pp: 1, dp: 1 }]);
+  });
+
+  it("adds data-parallel attention layouts for MoE models, inside one node only", () => {
+    expect(layouts(8, 1, true).filter((l) => l.dp > 1)).toEqual([
+      { tp: 1, pp: 1, dp: 2 },
+      { tp: 2, pp: 1, dp: 2 },
+      { tp: 4, pp: 1, dp: 2 },
+      { tp: 1, pp: 1, dp: 4 },
+      { tp: 2, pp: 1, dp: 4 },
+      { tp: 1, pp: 1, dp: 8 },
+    ]);
+    expect(layouts(8, 2, true)).toEqual(layouts(8, 2));
   });
 });
 
@@ -54,16 +66,23 @@ describe("a distill on one small GPU", () => {
   });
 
   it("adds replicas for concurrency and packs them onto shared nodes", () => {
-    // 200 sequences, 37 per TP-2 replica: 6 replicas, 2 per 4-GPU node, 3 nodes.
-    const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", instanceTypes: ["g6.12xlarge"], concurrency: 200 }));
-    expect(p).toMatchObject({ tensorParallelSize: 2, maxConcurrentSequences: 37, replicas: 6, replicasPerNode: 2, nodes: 3 });
-    expect(p.usdPerHour).toBeCloseTo(3 * 4.6016, 9);
+    // 1,000 sequences at the default 1,024 / 4,096 mean lengths. A TP-2 replica on two L4s
+    // keeps 1,218,144 tokens of KV: 396 sequences of 1,024 + 4,096 / 2 tokens, but vLLM's
+    // max_num_seqs on a 24 GB GPU is 256. So 4 replicas of 250, 2 per 4-GPU node, 2 nodes.
+    const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", instanceTypes: ["g6.12xlarge"], concurrency: 1000 }));
+    expect(p).toMatchObject({ tensorParallelSize: 2, pipelineParallelSize: 1, kvCacheTokens: 1_218_144, replicas: 4, replicasPerNode: 2, nodes: 2 });
+    expect(p.performance).toMatchObject({ maxConcurrencyWithinTargets: 256, sequencesPerReplica: 250 });
+    expect(p.usdPerHour).toBeCloseTo(2 * 4.6016, 9);
   });
 
   it("spreads a replica over nodes when that holds more sequences for less", () => {
-    // 8B at 40 sequences on L4: one 4-GPU node holds 13, PP 3 over three nodes holds 46.
+    // 8B at 40 sequences on L4: one L4 holds no 32k request beside the 16 GB of weights; PP 2
+    // over two single-GPU g6.8xlarge (EFA) keeps 162,016 tokens, 52 mean-length sequences, for
+    // $4.03/hour, under the $4.60 of one 4-GPU g6.12xlarge.
     const p = plan(planDeployment({ model: "r1-distill-llama-8b", gpus: ["l4"], concurrency: 40 }));
-    expect(p).toMatchObject({ instanceType: "g6.12xlarge", nodes: 3, nodesPerReplica: 3, tensorParallelSize: 4, pipelineParallelSize: 3, replicas: 1 });
+    expect(p).toMatchObject({ instanceType: "g6.8xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 1, pipelineParallelSize: 2, replicas: 1, kvCacheTokens: 162_016 });
+    expect(p.performance.maxConcurrencyWithinTargets).toBe(52);
+    expect(p.usdPerHour).toBeCloseTo(2 * 2.0144, 9);
   });
 
   it("honours minReplicas", () => {
@@ -135,7 +154,9 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
   });
 
   it("L40S: three g6e.48xlarge with PP 3; L4 never fits; A10G cannot run FP8", () => {
-    expect(plan(r1({ gpus: ["l40s"] }))).toMatchObject({ instanceType: "g6e.48xlarge", nodes: 3, tensorParallelSize: 8, pipelineParallelSize: 3 });
+    // Three nodes either way; TP 4 x PP 6 beats TP 8 x PP 3 on cost per token because a TP-8
+    // all-reduce over PCIe 4 takes 161 us (perf-facts.md 4), 122 of them per step.
+    expect(plan(r1({ gpus: ["l40s"] }))).toMatchObject({ instanceType: "g6e.48xlarge", nodes: 3, tensorParallelSize: 4, pipelineParallelSize: 6 });
     const l4 = r1({ gpus: ["l4"] });
     expect(l4.plan).toBeNull();
     expect(l4.closestMiss?.rule).toBe("memory");
@@ -204,11 +225,14 @@ describe("ranking", () => {
     expect(result.alternatives).toHaveLength(5);
   });
 
-  it("throughput: the plan has the lowest estimated cost per output token, and does not buy the largest cluster", () => {
+  it("throughput: the plan has the lowest predicted cost per output token, and does not buy the largest cluster", () => {
     const result = planDeployment({ model: "deepseek-r1", objective: "throughput", concurrency: 64 });
-    const perToken = [result.plan!, ...result.alternatives].map((p) => p.estimates.usdPerMillionOutputTokens);
+    const perToken = [result.plan!, ...result.alternatives].map((p) => p.performance.usdPerMillionOutputTokens);
     expect(perToken).toEqual([...perToken].sort((a, b) => a - b));
-    expect(result.plan).toMatchObject({ instanceType: "p6-b200.48xlarge", nodes: 2, replicas: 2, tensorParallelSize: 8 });
+    // One H200 node holds all 64 sequences; more nodes would add dollars faster than tokens.
+    expect(result.plan).toMatchObject({ instanceType: "p5en.48xlarge", nodes: 1, replicas: 1, tensorParallelSize: 8 });
+    const cost = planDeployment({ model: "deepseek-r1", concurrency: 64 }).plan!;
+    expect(result.plan!.performance.usdPerMillionOutputTokens).toBeLessThan(cost.performance.usdPerMillionOutputTokens);
   });
 
   it("is deterministic", () => {

@@ -49,7 +49,7 @@ const candidate = fc
       checkpoint: model.checkpoints[c.checkpointIndex % model.checkpoints.length]!,
       gpuId: c.gpu,
       gpu: GPUS[c.gpu],
-      layout: { tp: c.layout.tp, pp: Math.min(c.layout.pp, model.layers) },
+      layout: { tp: c.layout.tp, pp: Math.min(c.layout.pp, model.layers), dp: 1 },
       maxModelLen: c.maxModelLen,
     };
   });
@@ -66,11 +66,14 @@ describe("planner properties", () => {
           expect(m.weightsGiB + m.activationsGiB).toBeLessThan(m.budgetGiB);
           expect(m.budgetGiB).toBeCloseTo(GPUS[p.gpu].memoryGiB * 0.9, 9);
           expect(p.kvCacheTokens * m.kvBytesPerTokenPerGpu).toBeLessThanOrEqual(m.kvCacheGiB * GIB);
-          expect(p.kvCacheTokens).toBeGreaterThanOrEqual(r.maxModelLen);
-          expect(p.replicas * p.maxConcurrentSequences).toBeGreaterThanOrEqual(r.concurrency);
+          expect(m.kvCacheTokensPerRank).toBeGreaterThanOrEqual(r.maxModelLen);
+          expect(p.replicas * p.performance.maxConcurrencyWithinTargets).toBeGreaterThanOrEqual(r.concurrency);
+          expect(p.performance.sequencesPerReplica).toBeLessThanOrEqual(p.performance.maxConcurrencyWithinTargets);
           expect(p.nodes).toBeLessThanOrEqual(MAX_NODES_PER_DEPLOYMENT);
-          if (p.nodesPerReplica > 1) expect(p.tensorParallelSize * p.pipelineParallelSize).toBe(p.gpusPerNode * p.nodesPerReplica);
-          else expect(p.tensorParallelSize * p.pipelineParallelSize * p.replicasPerNode).toBeLessThanOrEqual(p.gpusPerNode);
+          const gpus = p.tensorParallelSize * p.pipelineParallelSize * p.dataParallelSize;
+          if (p.nodesPerReplica > 1) expect(gpus).toBe(p.gpusPerNode * p.nodesPerReplica);
+          else expect(gpus * p.replicasPerNode).toBeLessThanOrEqual(p.gpusPerNode);
+          if (p.dataParallelSize > 1) expect(MODELS[r.model].moe).not.toBeNull();
           expect(r.precisions).toContain(p.checkpoint.precision);
           if (r.gpus) expect(r.gpus).toContain(p.gpu);
         }
@@ -143,8 +146,8 @@ describe("memory model properties", () => {
     // 5.4 GiB. A 69.9 GiB GPU is in the small-batch class and fits at its default.
     const req = parsePlanRequest({ model: "deepseek-r1", gpuMemoryUtilization: 0.7 });
     const gpu = (memoryGiB: number): GpuSpec => ({ ...GPUS.h100, memoryGiB });
-    const below = fitMemory(req, awq, gpu(69.9), "h100", { tp: 8, pp: 1 });
-    const above = fitMemory(req, awq, gpu(70.0), "h100", { tp: 8, pp: 1 });
+    const below = fitMemory(req, awq, gpu(69.9), "h100", { tp: 8, pp: 1, dp: 1 });
+    const above = fitMemory(req, awq, gpu(70.0), "h100", { tp: 8, pp: 1, dp: 1 });
     expect("memory" in below && [below.maxNumBatchedTokens, below.memory.maxNumBatchedTokens]).toEqual([null, 2048]);
     expect("memory" in above && [above.maxNumBatchedTokens, above.memory.maxNumBatchedTokens]).toEqual([2048, 2048]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GPUS, MODELS, MODEL_IDS, VLLM_IMAGE, VLLM_SERVE_FLAGS, decodeTokensPerSecond, estimates, paramsReadPerStep, planDeployment, routedExpertParams, vllmServeArgs } from "../../sizing";
+import { MODELS, MODEL_IDS, VLLM_IMAGE, VLLM_SERVE_FLAGS, planDeployment, vllmServeArgs } from "../../sizing";
 
 const r1 = MODELS["deepseek-r1"];
 
@@ -61,12 +61,31 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
     expect(roomy.vllmArgs).not.toContain("--max-num-batched-tokens");
   });
 
+  it("data-parallel attention: --data-parallel-size with expert parallelism, TP per rank", () => {
+    const args = vllmServeArgs({
+      modelId: "deepseek-r1",
+      model: r1,
+      checkpoint: r1.checkpoints[0]!,
+      tensorParallelSize: 1,
+      pipelineParallelSize: 1,
+      dataParallelSize: 8,
+      maxModelLen: 32768,
+      gpuMemoryUtilization: 0.9,
+      kvCacheDtype: "auto",
+      maxNumBatchedTokens: null,
+    });
+    expect(args.slice(0, 7)).toEqual(["deepseek-ai/DeepSeek-R1", "--served-model-name", "deepseek-r1", "--tensor-parallel-size", "1", "--data-parallel-size", "8"]);
+    expect(args).toContain("--enable-expert-parallel");
+    expect(args).not.toContain("--pipeline-parallel-size");
+  });
+
   it("passes --quantization only for a checkpoint that needs it", () => {
     const base = {
       modelId: "r1-distill-qwen-7b" as const,
       model: MODELS["r1-distill-qwen-7b"],
       tensorParallelSize: 1,
       pipelineParallelSize: 1,
+      dataParallelSize: 1,
       maxModelLen: 8192,
       gpuMemoryUtilization: 0.9,
       kvCacheDtype: "auto" as const,
@@ -87,40 +106,5 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       expect(p.vllmArgs).not.toContain("--swap-space");
     }
     expect(VLLM_IMAGE).toBe("vllm/vllm-openai:v0.33.0");
-  });
-});
-
-describe("throughput and price estimates", () => {
-  it("a dense model reads all its weights and the KV cache each step", () => {
-    // 1.5B bf16 on one L4: 3.55e9 B of weights + 28 layers x 1024 B x 16,384 tokens of KV = 4.0197e9 B
-    // per step at 300 GB/s -> 74.63 tokens/s.
-    const model = MODELS["r1-distill-qwen-1.5b"];
-    const rate = decodeTokensPerSecond(
-      { model, checkpoint: model.checkpoints[0]!, gpu: GPUS.l4, tensorParallelSize: 1, kvBytesPerTokenPerLayer: 1024, maxModelLen: 32768 },
-      1,
-    );
-    expect(rate).toBeCloseTo(300e9 / (3.55e9 + 28 * 1024 * 16384), 6);
-    expect(rate).toBeCloseTo(74.63, 2);
-  });
-
-  it("a MoE step reads the shared weights and the experts its batch picks", () => {
-    // 58 MoE layers x 256 experts x 3 x 7168 x 2048 = 653.9B routed parameters.
-    expect(routedExpertParams(r1)).toBe(58 * 256 * 3 * 7168 * 2048);
-    const dense = 671e9 - routedExpertParams(r1);
-    expect(paramsReadPerStep(r1, 1)).toBeCloseTo(dense + routedExpertParams(r1) * (8 / 256), 0);
-    expect(paramsReadPerStep(r1, 1) / 1e9).toBeCloseTo(37.5, 1); // the ~37B active parameters
-    expect(paramsReadPerStep(r1, 10_000)).toBeCloseTo(671e9, -3);
-  });
-
-  it("prices a million output tokens at the aggregate rate", () => {
-    const model = MODELS["r1-distill-qwen-1.5b"];
-    const input = { model, checkpoint: model.checkpoints[0]!, gpu: GPUS.l4, tensorParallelSize: 1, kvBytesPerTokenPerLayer: 1024, maxModelLen: 32768 };
-    // 3 sequences over 2 replicas: 2 per replica at the requested load; 4 per replica at full batch.
-    const e = estimates(input, { concurrency: 3, replicas: 2, maxSequencesPerReplica: 4, usdPerHour: 1.6 });
-    expect(e.decodeTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 2) * 2, 9);
-    expect(e.fullBatchDecodeTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 4) * 2, 9);
-    expect(e.singleSequenceTokensPerSecond).toBeCloseTo(decodeTokensPerSecond(input, 1), 9);
-    expect(e.usdPerMillionOutputTokens).toBeCloseTo((1.6 / (e.fullBatchDecodeTokensPerSecond * 3600)) * 1e6, 9);
-    expect(e.basis).toMatch(/^estimate: memory-bandwidth roofline/);
   });
 });

@@ -22,24 +22,23 @@ describe("the shipped stacks under mocks", () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
     const { outputs, resources } = await run("dev", config, secretKeys);
     const ng = resources.find((r) => r.name === "assistant-gpu-node-group")!;
-    expect(ng.inputs).toMatchObject({ capacityType: "SPOT", instanceTypes: ["g6e.xlarge"], scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 } });
+    expect(ng.inputs).toMatchObject({ capacityType: "SPOT", instanceTypes: ["g5.xlarge"], scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 } });
     expect(ng.parent).toBe("assistant-gpu");
     expect(resources.find((r) => r.name === "assistant-gpu")!.parent).toBe("assistant");
     expect(types(resources, "assistant-vllm")).toContain("kubernetes:apps/v1:Deployment");
     expect(outputs.plan.budget).toMatchObject({ usdPerMonth: 5000, passed: true });
-    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.861 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.006 + 0.1 + 0.045 + 0.2016) * 730, 6);
     expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
   });
 
-  it("staging: the 70B distill, with the LeaderWorkerSet controller because a replica spans nodes", async () => {
+  it("staging: the 70B distill for an offline job, sized to its 500 output tokens/s on one 8-GPU node", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.staging.yaml"));
     const { outputs, resources } = await run("staging", config, secretKeys);
-    expect(outputs.plan.deployments[0]!.spec.plan).toMatchObject({ model: "r1-distill-llama-70b", nodesPerReplica: 3 });
-    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual([
-      "aws-efa-k8s-device-plugin",
-      "lws",
-      "nvidia-device-plugin",
-    ]);
+    const plan = outputs.plan.deployments[0]!.spec.plan;
+    expect(plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "p4d.24xlarge", nodesPerReplica: 1, promptTokens: 8192, outputTokens: 2048 });
+    expect(plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
+    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual(["nvidia-device-plugin"]);
+    expect(types(resources, "analysis-vllm")).toContain("kubernetes:apps/v1:Deployment");
     expect(outputs.plan.budget.passed).toBe(true);
   });
 
