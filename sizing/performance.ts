@@ -139,6 +139,11 @@ export interface PerformanceEstimate {
   extrapolatedBecause: string[];
 }
 
+interface Workload {
+  promptTokens: number;
+  outputTokens: number;
+}
+
 interface StepParts {
   weightsMs: number;
   gemmMs: number;
@@ -263,8 +268,13 @@ function attentionFlopsPerContextToken(model: ModelSpec, phase: "decode" | "pref
   }
 }
 
+/** What a replica's layout fixes, whatever its batch: resolved once per layout and cached. */
 interface Resolved {
-  input: PerformanceInput;
+  model: ModelSpec;
+  checkpoint: Checkpoint;
+  instanceType: InstanceType;
+  /** The caller passed a GPU variant of its own. */
+  gpuOverridden: boolean;
   gpu: GpuSpec;
   link: InterconnectSpec | null;
   tp: number;
@@ -275,13 +285,33 @@ interface Resolved {
   /** Per GPU, per stage: bytes of weights every step reads, and of routed experts all touched. */
   fixedWeightBytes: number;
   routedWeightBytes: number;
-  flopsPerToken: number;
+  /** Per stage: FLOPs per token of the weights every token uses (attention, dense MLPs, shared experts, head), and of its routed experts. */
+  denseFlopsPerToken: number;
+  routedFlopsPerToken: number;
   kvBytesPerTokenPerGpu: number;
   layersPerStage: number;
   moeLayersPerStage: number;
   bandwidth: number;
   flops: number;
   measuredCollectives: boolean;
+  extrapolatedBecause: string[];
+}
+
+const RESOLVED = new Map<string, Resolved>();
+/** Layouts kept: far more than one plan visits, small enough to stay in cache. */
+const RESOLVED_LIMIT = 20_000;
+
+function resolveCached(input: PerformanceInput): Resolved {
+  // A caller's own GPU or link variant is resolved afresh: it has no stable key.
+  if (input.gpu || input.interconnect) return resolve(input);
+  const key = `${input.checkpoint.repo}|${input.instanceType}|${input.tensorParallelSize}|${input.pipelineParallelSize}|${input.dataParallelSize ?? 1}|${input.nodesPerReplica ?? 1}|${input.kvCacheDtype}`;
+  let r = RESOLVED.get(key);
+  if (r === undefined || r.model !== input.model || r.checkpoint !== input.checkpoint) {
+    if (RESOLVED.size >= RESOLVED_LIMIT) RESOLVED.clear();
+    r = resolve(input);
+    RESOLVED.set(key, r);
+  }
+  return r;
 }
 
 function resolve(input: PerformanceInput): Resolved {
@@ -298,10 +328,15 @@ function resolve(input: PerformanceInput): Resolved {
   let perRank = 0;
   for (const p of layerParamsPerRank(model, tp, dp)) perRank += p;
   const routedPerRank = moe ? ((model.layers - moe.denseLayers) * moe.routedExperts * 3 * model.hiddenSize * moe.expertIntermediateSize) / (tp * dp) : 0;
+  // Routed-expert parameters one token uses: 8 of 256 experts in each MoE layer.
+  const routedActive = moe ? (model.layers - moe.denseLayers) * moe.expertsPerToken * 3 * model.hiddenSize * moe.expertIntermediateSize : 0;
   // The LM head (16-bit, vocab-parallel over TP) is read every step; embedding lookups read a few rows.
   const headBytes = (model.vocabSize * model.hiddenSize * 2) / tp;
-  return {
-    input,
+  const resolved: Resolved = {
+    model,
+    checkpoint,
+    instanceType: input.instanceType,
+    gpuOverridden: input.gpu !== undefined && input.gpu !== GPUS[instance.gpu],
     gpu,
     link,
     tp,
@@ -311,47 +346,53 @@ function resolve(input: PerformanceInput): Resolved {
     kind,
     fixedWeightBytes: ((perRank - routedPerRank) * bytesPerParam + headBytes) / pp,
     routedWeightBytes: (routedPerRank * bytesPerParam) / pp,
-    flopsPerToken: (2 * model.activeParamsB * 1e9) / pp,
+    denseFlopsPerToken: (2 * (model.activeParamsB * 1e9 - routedActive)) / pp,
+    routedFlopsPerToken: (2 * routedActive) / pp,
     kvBytesPerTokenPerGpu: (kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype) * model.layers) / pp,
     layersPerStage: model.layers / pp,
     moeLayersPerStage: moe ? (model.layers - moe.denseLayers) / pp : 0,
     bandwidth: gpu.memoryBandwidthGBps * 1e9 * BANDWIDTH_EFFICIENCY[kind],
     flops: computeTflops(checkpoint, gpu) * 1e12 * COMPUTE_UTILISATION[kind],
-    measuredCollectives: true,
+    // Whether a measured curve prices the collectives depends on the link and ranks, not the size.
+    measuredCollectives: link === null || ((tp === 1 || allReduceUs(link, tp, 1).measured) && dp === 1),
+    extrapolatedBecause: [],
   };
+  resolved.extrapolatedBecause = confidenceOf(resolved);
+  return resolved;
 }
 
 /**
- * One pipeline stage's step on one GPU, for one micro-batch: `decode` sequences (the whole
- * replica's, over its data-parallel ranks) and `prefill` prompt tokens.
+ * One pipeline stage's step on its busiest GPU, for one micro-batch: `decode` sequences spread
+ * over the data-parallel ranks, `prefill` prompt tokens in all of which `busiest` sit on one
+ * rank (a rank's chunk is its own; the other ranks wait for it at the expert all-to-all).
+ * Routed-expert work is spread over every rank by expert parallelism; the rest is the rank's.
  */
-function stageStep(r: Resolved, decode: number, prefill: number): StepParts {
-  const { model, promptTokens, outputTokens } = r.input;
+function stageStep(r: Resolved, w: Workload, decode: number, prefill: number, busiest: number): StepParts {
+  const model = r.model;
+  const { promptTokens, outputTokens } = w;
   const tokens = decode + prefill;
+  const rankTokens = decode / r.dp + busiest;
   const moe = model.moe;
   // Experts the step's tokens touch: 256 x (1 - (1 - 8/256)^tokens) of 256 (perf-facts.md 2).
   const touched = moe ? 1 - (1 - moe.expertsPerToken / moe.routedExperts) ** tokens : 0;
   const weightsMs = ((r.fixedWeightBytes + r.routedWeightBytes * touched) / r.bandwidth) * 1e3;
-  const gemmMs = ((r.flopsPerToken * tokens) / (r.tp * r.dp) / r.flops) * 1e3;
+  const gemmFlops = (r.denseFlopsPerToken * rankTokens) / r.tp + (r.routedFlopsPerToken * tokens) / (r.tp * r.dp);
+  const gemmMs = (gemmFlops / r.flops) * 1e3;
   const contextTokens = promptTokens + outputTokens / 2;
   // MLA's latent is replicated on every TP rank; data-parallel ranks hold only their own sequences.
   const kvMs = (((decode / r.dp) * contextTokens * r.kvBytesPerTokenPerGpu) / r.bandwidth) * 1e3;
   const attentionFlops =
-    (decode * contextTokens * attentionFlopsPerContextToken(model, "decode") +
-      prefill * (promptTokens / 2) * attentionFlopsPerContextToken(model, "prefill")) *
-    (r.layersPerStage / (r.tp * r.dp));
+    ((decode / r.dp) * contextTokens * attentionFlopsPerContextToken(model, "decode") +
+      busiest * (promptTokens / 2) * attentionFlopsPerContextToken(model, "prefill")) *
+    (r.layersPerStage / r.tp);
   const attentionMs = (attentionFlops / r.flops) * 1e3;
   let collectivesUs = 0;
   if (r.link) {
-    // Two all-reduces per layer over the TP group, of each data-parallel rank's tokens.
-    const tpAllReduce = allReduceUs(r.link, r.tp, (tokens / r.dp) * model.hiddenSize);
-    collectivesUs += 2 * r.layersPerStage * tpAllReduce.us;
-    r.measuredCollectives &&= tpAllReduce.measured;
+    // Two all-reduces per layer over the TP group, of the rank's tokens.
+    collectivesUs += 2 * r.layersPerStage * allReduceUs(r.link, r.tp, rankTokens * model.hiddenSize).us;
     if (r.dp > 1) {
       // Expert parallelism over every rank: dispatch and combine of the whole batch per MoE layer.
-      const ep = allReduceUs(r.link, r.tp * r.dp, tokens * model.hiddenSize);
-      collectivesUs += 2 * r.moeLayersPerStage * ep.us;
-      r.measuredCollectives = false;
+      collectivesUs += 2 * r.moeLayersPerStage * allReduceUs(r.link, r.tp * r.dp, tokens * model.hiddenSize).us;
     }
   }
   return {
@@ -366,22 +407,22 @@ function stageStep(r: Resolved, decode: number, prefill: number): StepParts {
 
 /** Milliseconds of one hop between pipeline stages for `sequences` hidden states. */
 function hopMs(r: Resolved, sequences: number, crossesNodes: boolean): number {
-  const bytes = sequences * r.input.model.hiddenSize * ACTIVATION_BYTES;
+  const bytes = sequences * r.model.hiddenSize * ACTIVATION_BYTES;
   if (!crossesNodes) {
     const gbps = r.link?.gbpsPerDirection ?? INTERCONNECTS.g6e.gbpsPerDirection;
     return PIPELINE_HOP_LATENCY_MS.intraNode + (bytes / (gbps * 1e9)) * 1e3;
   }
-  const instance = INSTANCES[r.input.instanceType];
+  const instance = INSTANCES[r.instanceType];
   const efa = instance.efaInterfaces > 0;
   const gbps = instance.networkGbps / 8 / instance.gpuCount;
   return (efa ? PIPELINE_HOP_LATENCY_MS.efa : PIPELINE_HOP_LATENCY_MS.tcp) + (bytes / (gbps * 1e9)) * 1e3;
 }
 
 function confidenceOf(r: Resolved): string[] {
-  const { model, checkpoint } = r.input;
+  const { model, checkpoint } = r;
   const why: string[] = [];
-  const gpuId = INSTANCES[r.input.instanceType].gpu;
-  if (!CALIBRATED_GPUS.includes(gpuId) || (r.input.gpu !== undefined && r.input.gpu !== GPUS[gpuId])) {
+  const gpuId = INSTANCES[r.instanceType].gpu;
+  if (!CALIBRATED_GPUS.includes(gpuId) || r.gpuOverridden) {
     why.push(`${r.gpu.name} is not in the calibration set (${CALIBRATED_GPUS.join(", ")}); scaled by its bandwidth and FLOPS`);
   }
   if (r.link && (r.link.kind === "pcie4" || r.link.kind === "pcie5") && r.tp * r.dp > 1) {
@@ -399,7 +440,7 @@ function confidenceOf(r: Resolved): string[] {
 
 /** The performance of one replica at `concurrency` sequences in flight. */
 export function estimatePerformance(input: PerformanceInput): PerformanceEstimate {
-  const r = resolve(input);
+  const r = resolveCached(input);
   const { promptTokens, outputTokens } = input;
   const contextTokens = promptTokens + outputTokens / 2;
   const seqCap = input.maxNumSeqs === undefined ? Infinity : input.maxNumSeqs * r.dp;
@@ -416,15 +457,15 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
   // Each data-parallel rank schedules its own chunks; a step's chunk is at most the budget left after decode.
   const chunk = Math.max(1, Math.min(computedPrompt, input.maxNumBatchedTokens - decode / r.dp));
   const prefillShare = prefillPerStep / r.dp / chunk;
-  const pure = stageStep(r, decode, 0);
+  const pure = stageStep(r, input, decode, 0, 0);
   const pureMs = sumParts(pure);
   let stepMs: number;
   let chunkStepMs: number;
   if (prefillShare >= 1) {
-    stepMs = sumParts(stageStep(r, decode, prefillPerStep));
+    stepMs = sumParts(stageStep(r, input, decode, prefillPerStep, prefillPerStep / r.dp));
     chunkStepMs = stepMs;
   } else {
-    chunkStepMs = sumParts(stageStep(r, decode, chunk * r.dp));
+    chunkStepMs = sumParts(stageStep(r, input, decode, chunk, chunk));
     // A step waits for every data-parallel rank, so any rank's chunk delays it.
     const share = 1 - (1 - prefillShare) ** r.dp;
     stepMs = (1 - share) * pureMs + share * chunkStepMs;
@@ -441,8 +482,8 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
   // other prompts ahead of it (an M/D/1 queue of chunk steps), and any wait for KV room.
   const fullChunks = Math.floor(computedPrompt / chunk);
   const lastChunk = computedPrompt - fullChunks * chunk;
-  const fullChunkMs = r.pp * sumParts(stageStep(r, decode, chunk * r.dp)) + pipelineMs;
-  const lastChunkMs = lastChunk > 0 ? r.pp * sumParts(stageStep(r, decode, lastChunk * r.dp)) + pipelineMs : 0;
+  const fullChunkMs = r.pp * sumParts(stageStep(r, input, decode, chunk, chunk)) + pipelineMs;
+  const lastChunkMs = lastChunk > 0 ? r.pp * sumParts(stageStep(r, input, decode, lastChunk, lastChunk)) + pipelineMs : 0;
   const ownPrefillMs = fullChunks * fullChunkMs + lastChunkMs;
   const busy = Math.min(0.9, prefillShare >= 1 ? 0.9 : ((1 - (1 - prefillShare) ** r.dp) * chunkStepMs) / stepMs);
   const queueMs = (busy / (2 * (1 - busy))) * chunkStepMs * r.pp;
@@ -476,7 +517,7 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
       largestMs = ms;
     }
   }
-  const extrapolatedBecause = confidenceOf(r);
+  const extrapolatedBecause = [...r.extrapolatedBecause];
   return {
     tpotMs,
     ttftMs,

@@ -413,8 +413,10 @@ export interface ReplicaSizing {
   replicas: number;
   /** Per replica, the most sequences within the targets and the KV cache. */
   maxSequences: number;
-  /** Per replica, the sequences it runs at the requested load. */
+  /** Per replica, the sequences it runs at the requested load (the busiest replica). */
   sequences: number;
+  /** Across the deployment: the concurrency, or what the throughput target implies when more. */
+  sequencesInFlight: number;
   /** One replica at `sequences`. */
   estimate: PerformanceEstimate;
 }
@@ -472,7 +474,8 @@ function meetsTargets(request: PlanRequest, e: PerformanceEstimate): boolean {
 /**
  * Sequences per replica and replicas for the request: each replica holds at most what its KV
  * cache keeps running (at the mean lengths, no queue) and what stays within the TPOT and TTFT
- * targets; replicas hold the concurrency and, at that most, sustain the throughput target.
+ * targets; replicas hold the concurrency and, at that most, sustain the throughput target, and
+ * fill the GPUs of the nodes they need.
  */
 export function replicaSizing(
   request: PlanRequest,
@@ -507,7 +510,10 @@ export function replicaSizing(
   const atMost = maxSequences === capacity ? atCapacity : sizedAt(c, maxSequences);
   const forThroughput =
     request.outputTokensPerSecond === undefined ? 0 : Math.ceil(request.outputTokensPerSecond / atMost.outputTokensPerSecond);
-  const replicas = Math.max(request.minReplicas, Math.ceil(request.concurrency / maxSequences), forThroughput);
+  const needed = Math.max(request.minReplicas, Math.ceil(request.concurrency / maxSequences), forThroughput);
+  // Nodes are bought whole: replicas fill the GPUs they pay for, which spreads the load at no cost.
+  const perNode = nodesPerReplica > 1 ? 1 : Math.floor(INSTANCES[instanceType].gpuCount / (layout.tp * layout.pp * layout.dp));
+  const replicas = Math.ceil(needed / perNode) * perNode;
   let sequences = Math.min(maxSequences, Math.ceil(request.concurrency / replicas));
   let estimate = sequences === maxSequences ? atMost : sizedAt(c, sequences);
   if (request.outputTokensPerSecond !== undefined && estimate.outputTokensPerSecond < request.outputTokensPerSecond / replicas) {
@@ -523,7 +529,8 @@ export function replicaSizing(
     sequences = lo;
     estimate = sizedAt(c, sequences);
   }
-  return { replicas, maxSequences, sequences, estimate };
+  const sequencesInFlight = request.outputTokensPerSecond === undefined ? request.concurrency : Math.max(request.concurrency, replicas * sequences);
+  return { replicas, maxSequences, sequences, sequencesInFlight, estimate };
 }
 
 /** The prefill batch tried when vLLM's large default leaves too little memory (its 256-sequence default). */
@@ -676,7 +683,8 @@ function buildPlan(
 /** The deployment's figures from one replica's estimate. */
 function planPerformance(sizing: ReplicaSizing, replicas: number, usdPerHour: number, layout: Layout): PlanPerformance {
   const e = sizing.estimate;
-  const outputTokensPerSecond = e.outputTokensPerSecond * replicas;
+  // Every sequence decodes at the busiest replica's pace: concurrency 100 over 3 replicas is 100 sequences, not 3 x 34.
+  const outputTokensPerSecond = (e.outputTokensPerSecond / sizing.sequences) * sizing.sequencesInFlight;
   return {
     tpotMs: e.tpotMs,
     ttftMs: e.ttftMs,
@@ -734,7 +742,8 @@ export function candidateCurves(result: PlanResult): CandidateCurve[] {
       if (sequences >= capacity) break;
     }
     const dp = layout.dp > 1 ? ` x DP ${layout.dp}` : "";
-    return { label: `${plan.nodesPerReplica} x ${plan.instanceType} TP ${layout.tp} x PP ${layout.pp}${dp} ${plan.checkpoint.precision}`, chosen: i === 0, points };
+    const replicas = plan.replicas > 1 ? `, ${plan.replicas} replicas` : "";
+    return { label: `${plan.nodes} x ${plan.instanceType} TP ${layout.tp} x PP ${layout.pp}${dp} ${plan.checkpoint.precision}${replicas}`, chosen: i === 0, points };
   });
 }
 

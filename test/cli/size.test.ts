@@ -122,6 +122,31 @@ describe("llm-fleet size --json", () => {
     expect(p.kvCacheTokens).toBeGreaterThanOrEqual(16384);
   });
 
+  it("carries plan.performance at the requested workload, for the plan and every alternative", () => {
+    for (const p of [doc.plan, ...doc.alternatives]) {
+      expect(Object.keys(p.performance)).toEqual(
+        expect.arrayContaining([
+          "tpotMs",
+          "ttftMs",
+          "outputTokensPerSecond",
+          "outputTokensPerSecondPerGpu",
+          "tokensPerSecondPerUser",
+          "usdPerMillionOutputTokens",
+          "maxConcurrencyWithinTargets",
+          "bottleneck",
+          "confidence",
+        ]),
+      );
+      const f = p.performance;
+      expect(f.tokensPerSecondPerUser).toBeCloseTo(1000 / f.tpotMs, 9);
+      // USD/hour over the deployment's output rate at the requested concurrency.
+      expect(f.usdPerMillionOutputTokens).toBeCloseTo((p.usdPerHour * 1e6) / (3600 * f.outputTokensPerSecond), 9);
+      expect(["memory", "compute", "interconnect", "overhead"]).toContain(f.bottleneck);
+      expect(["calibrated", "extrapolated"]).toContain(f.confidence);
+    }
+    expect(doc.request).toMatchObject({ promptTokens: 1024, outputTokens: 4096 });
+  });
+
   it("lists rejected candidates with instance, checkpoint, nodes and reason", () => {
     expect(doc.rejected.length).toBeGreaterThan(0);
     for (const r of doc.rejected) {
@@ -177,6 +202,20 @@ describe("llm-fleet size, bad input", () => {
     );
     expect(bad("deepseek-r1", "--concurrency", "-4")).toBe("llm-fleet size: --concurrency: -4 is below 1; give at least 1 sequence\n");
     expect(bad("deepseek-r1", "--price", "p5.48xlarge=cheap")).toContain('--price (#1 usdPerHour): "cheap" is not a price');
+  });
+
+  it("bad workload and target values name the flag", () => {
+    expect(bad("deepseek-r1", "--max-tpot-ms", "0")).toBe(
+      "llm-fleet size: --max-tpot-ms: 0 is not above 0; give a time per output token in milliseconds, e.g. 50\n",
+    );
+    expect(bad("deepseek-r1", "--prompt-tokens", "-1")).toBe("llm-fleet size: --prompt-tokens: -1 is below 1; give at least 1 token\n");
+    expect(bad("deepseek-r1", "--throughput", "fast")).toBe(
+      'llm-fleet size: --throughput: "fast" is not a number; give output tokens per second, e.g. 2000\n',
+    );
+    expect(bad("deepseek-r1", "--prompt-tokens", "30000", "--max-model-len", "32768")).toBe(
+      "llm-fleet size: --prompt-tokens: a mean request of 30000 prompt + 4096 output tokens is longer than max_model_len 32768; " +
+        "raise maxModelLen to at least 34096 or shorten the lengths\n",
+    );
   });
 
   it("an unknown flag gets a did-you-mean; a missing model says what to give", () => {

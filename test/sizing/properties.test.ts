@@ -65,7 +65,8 @@ describe("planner properties", () => {
           const m = p.memory;
           expect(m.weightsGiB + m.activationsGiB).toBeLessThan(m.budgetGiB);
           expect(m.budgetGiB).toBeCloseTo(GPUS[p.gpu].memoryGiB * 0.9, 9);
-          expect(p.kvCacheTokens * m.kvBytesPerTokenPerGpu).toBeLessThanOrEqual(m.kvCacheGiB * GIB);
+          expect(m.kvCacheTokensPerRank * m.kvBytesPerTokenPerGpu).toBeLessThanOrEqual(m.kvCacheGiB * GIB);
+          expect(p.kvCacheTokens).toBe(m.kvCacheTokensPerRank * p.dataParallelSize);
           expect(m.kvCacheTokensPerRank).toBeGreaterThanOrEqual(r.maxModelLen);
           expect(p.replicas * p.performance.maxConcurrencyWithinTargets).toBeGreaterThanOrEqual(r.concurrency);
           expect(p.performance.sequencesPerReplica).toBeLessThanOrEqual(p.performance.maxConcurrencyWithinTargets);
@@ -170,6 +171,54 @@ describe("memory model properties", () => {
         expect(long.maxConcurrentSequences).toBeLessThanOrEqual(short.maxConcurrentSequences);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("planner properties with latency and throughput targets", () => {
+  const targeted = fc.record({
+    model: fc.constantFrom(...MODEL_IDS),
+    concurrency: fc.integer({ min: 1, max: 128 }),
+    promptTokens: fc.integer({ min: 64, max: 8192 }),
+    outputTokens: fc.integer({ min: 64, max: 8192 }),
+    maxTpotMs: fc.option(fc.integer({ min: 5, max: 120 }), { nil: undefined }),
+    maxTtftMs: fc.option(fc.integer({ min: 100, max: 10_000 }), { nil: undefined }),
+    outputTokensPerSecond: fc.option(fc.integer({ min: 10, max: 5000 }), { nil: undefined }),
+    objective: fc.constantFrom("cost" as const, "throughput" as const),
+  });
+
+  it("a plan always meets every target it was given", () => {
+    let plans = 0;
+    fc.assert(
+      fc.property(targeted, (r) => {
+        const result = planDeployment(r);
+        for (const p of result.plan ? [result.plan, ...result.alternatives] : []) {
+          plans++;
+          const f = p.performance;
+          if (r.maxTpotMs !== undefined) expect(f.tpotMs).toBeLessThanOrEqual(r.maxTpotMs);
+          if (r.maxTtftMs !== undefined) expect(f.ttftMs).toBeLessThanOrEqual(r.maxTtftMs);
+          if (r.outputTokensPerSecond !== undefined) expect(f.outputTokensPerSecond).toBeGreaterThanOrEqual(r.outputTokensPerSecond * (1 - 1e-9));
+          expect(p.replicas * f.maxConcurrencyWithinTargets).toBeGreaterThanOrEqual(r.concurrency);
+        }
+        // Nothing fits only with a reason; a latency miss names its figures.
+        if (!result.plan && result.closestMiss?.rule === "latency") expect(result.closestMiss.reason).toMatch(/(TPOT|TTFT) [\d.]+ ms at 1 sequence per replica, target \d+ ms/);
+      }),
+      { numRuns: 80 },
+    );
+    expect(plans).toBeGreaterThan(50);
+  });
+
+  it("raising a target never makes the plan dearer", () => {
+    fc.assert(
+      fc.property(targeted, fc.integer({ min: 1, max: 100 }), (r, loosenBy) => {
+        const tight = planDeployment({ ...r, maxTpotMs: r.maxTpotMs ?? 30 }).plan;
+        const loose = planDeployment({ ...r, maxTpotMs: (r.maxTpotMs ?? 30) + loosenBy }).plan;
+        if (!tight) return;
+        expect(loose).not.toBeNull();
+        if (r.objective === "cost") expect(loose!.usdPerHour).toBeLessThanOrEqual(tight.usdPerHour + 1e-9);
+        else expect(loose!.performance.usdPerMillionOutputTokens).toBeLessThanOrEqual(tight.performance.usdPerMillionOutputTokens * (1 + 1e-9));
+      }),
+      { numRuns: 60 },
     );
   });
 });

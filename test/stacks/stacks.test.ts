@@ -90,6 +90,37 @@ describe("every preset plans, in each environment", () => {
     expect(outputs.outputs.totalUsdPerMonth).toBeCloseTo(outputs.plan.cost.desiredUsdPerMonth, 6);
   });
 
+  it.each(PRESET_IDS)("%s: its plan meets the preset's own latency and throughput targets", (preset) => {
+    const w = PRESETS[preset].workload;
+    const plan = planWith(flat({ ...base, "llm-fleet:environment": "staging", "llm-fleet:deployments": [{ name: "x", preset }] }), []);
+    const f = plan.deployments[0]!.spec.plan.performance;
+    if (w.maxTpotMs !== undefined) expect(f.tpotMs).toBeLessThanOrEqual(w.maxTpotMs);
+    if (w.maxTtftMs !== undefined) expect(f.ttftMs).toBeLessThanOrEqual(w.maxTtftMs);
+    if (w.outputTokensPerSecond !== undefined) expect(f.outputTokensPerSecond).toBeGreaterThanOrEqual(w.outputTokensPerSecond);
+  });
+
+  it("interactive presets bound latency; the offline analysis job asks for throughput instead", () => {
+    expect(PRESETS["reasoning-r1"].workload).toMatchObject({ maxTpotMs: 50, maxTtftMs: 2000 });
+    expect(PRESETS["assistant-7b"].workload).toMatchObject({ maxTpotMs: 40, maxTtftMs: 1000 });
+    expect(PRESETS["analysis-70b"].workload).toMatchObject({ outputTokensPerSecond: 500, objective: "throughput" });
+    expect(PRESETS["analysis-70b"].workload.maxTpotMs).toBeUndefined();
+  });
+
+  it("a deployment's workload keys override its preset's and reach the planner", () => {
+    const plan = planWith(
+      flat({
+        ...base,
+        "llm-fleet:environment": "staging",
+        "llm-fleet:deployments": [{ name: "x", preset: "reasoning-r1", workload: { concurrency: 32, promptTokens: 1024, outputTokens: 1024, maxTpotMs: 40 } }],
+      }),
+      [],
+    );
+    const p = plan.deployments[0]!.spec.plan;
+    expect(p).toMatchObject({ instanceType: "p5en.48xlarge", promptTokens: 1024, outputTokens: 1024 });
+    expect(p.performance.tpotMs).toBeLessThanOrEqual(40);
+    expect(p.performance.sequencesPerReplica).toBe(32);
+  });
+
   it("the full R1 on a budget really is one 8-GPU A100 or H100 node", () => {
     const plan = planWith(flat({ ...base, "llm-fleet:environment": "staging", "llm-fleet:deployments": [{ name: "x", preset: "r1-on-a-budget" }] }), []);
     expect(plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p4de.24xlarge", nodes: 1, checkpoint: { precision: "int4" } });
@@ -133,6 +164,28 @@ describe("config errors: one clear message each, before any resource", () => {
       { path: "llm-fleet:deployments.1.name", message: '"a" is used twice; deployment names must be unique' },
       { path: "llm-fleet:budgetUsdPerMonth", message: '"lots" is not a budget in USD per month' },
     ]);
+  });
+  it("bad workload targets, each with its key", () => {
+    expect(
+      problems({
+        ...base,
+        "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b", workload: { maxTpotMs: 0, maxTtftMs: "soon", outputTokensPerSecond: -5, promptTokens: 1.5 } }],
+      }),
+    ).toEqual([
+      { path: "llm-fleet:deployments.0.workload.promptTokens", message: "1.5 is not a whole number of tokens" },
+      { path: "llm-fleet:deployments.0.workload.maxTpotMs", message: "0 is not above 0 ms; give a time per output token such as 50" },
+      { path: "llm-fleet:deployments.0.workload.maxTtftMs", message: '"soon" is not a time to first token in milliseconds' },
+      { path: "llm-fleet:deployments.0.workload.outputTokensPerSecond", message: "-5 is not above 0; give output tokens per second such as 2000" },
+    ]);
+  });
+  it("a target nothing meets gives the planner's nearest target, under the workload key", () => {
+    const parsed = parseStackConfig(flat({ ...base, "llm-fleet:deployments": [{ name: "a", model: "deepseek-r1", workload: { maxTpotMs: 2 } }] }));
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    expect("problems" in planned && planned.problems[0]).toMatchObject({
+      path: "llm-fleet:deployments.0.model",
+      message: expect.stringMatching(/TPOT [\d.]+ ms at 1 sequence per replica, target 2 ms: more replicas cannot help.*change one of: maxTpotMs: 9 gives 1 x p5en\.48xlarge \(fp8/),
+    });
   });
   it("a secret in plain text", () => {
     expect(problems({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }], "llm-fleet:apiKey": "sk-plain" })).toEqual([
