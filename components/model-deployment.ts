@@ -21,7 +21,7 @@ export interface ModelDeploymentArgs {
   model: string;
   /**
    * What the deployment must serve.
-   * @default { maxModelLen: 32768, concurrency: 1, native precision, cheapest first }
+   * @default { maxModelLen: 32768, concurrency: 1, mean 1,024 prompt / 4,096 (reasoning) or 1,024 (chat) output tokens, no target, native precision, cheapest first }
    */
   workload?: Workload;
   /**

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { GPUS, GPU_IDS, INSTANCES, INSTANCE_TYPES, MODELS, PRECISIONS, type InstanceType } from "./catalog";
 import { InputError, type InputProblem } from "./errors";
 import { DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, memoryBreakdown, type MemoryBreakdown } from "./memory";
-import { estimatePerformance, type PerformanceEstimate } from "./performance";
+import type { PerformanceEstimate } from "./performance";
+import { replicaPerformance } from "./planner";
 import {
   DEFAULT_MAX_MODEL_LEN,
   MAX_NODES_PER_REPLICA,
@@ -175,22 +176,15 @@ export function estimateLayout(input: unknown): LayoutEstimate {
     architectureRule(checkpoint, request.gpu, gpu) ?? memoryRule(memory, request.gpu, request.gpuMemoryUtilization) ?? kvCacheRule(memory, request.maxModelLen);
   const estimate =
     problem === null
-      ? estimatePerformance({
-          model,
+      ? replicaPerformance(
+          { model: request.model, promptTokens: request.promptTokens, outputTokens: request.outputTokens, kvCacheDtype: request.kvCacheDtype },
           checkpoint,
-          instanceType: request.instanceType,
-          tensorParallelSize: request.tensorParallelSize,
-          pipelineParallelSize: request.pipelineParallelSize,
-          dataParallelSize: request.dataParallelSize,
-          nodesPerReplica: request.nodes,
-          concurrency: request.concurrency,
-          promptTokens: request.promptTokens,
-          outputTokens: request.outputTokens,
-          kvCacheDtype: request.kvCacheDtype,
-          maxNumBatchedTokens: memory.maxNumBatchedTokens,
-          kvCacheTokens: memory.kvCacheTokens,
-          maxNumSeqs: memory.maxNumSeqs,
-        })
+          request.instanceType,
+          request.nodes,
+          { tp: request.tensorParallelSize, pp: request.pipelineParallelSize, dp: request.dataParallelSize },
+          memory,
+          request.concurrency,
+        )
       : null;
   return {
     request,
