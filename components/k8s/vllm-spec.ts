@@ -3,7 +3,7 @@
  * functions with no Pulumi import. VllmServer only turns a VllmServerSpec into objects.
  * Cloud-neutral: the nodes are described by their numbers, not by an EC2 type.
  */
-import { GIB, INSTANCES, VLLM_IMAGE, type InputProblem, type InstanceType, type Plan } from "../../sizing";
+import { EFA_RDMA_READ, GIB, INSTANCES, VLLM_IMAGE, familyOf, type InputProblem, type InstanceType, type Plan } from "../../sizing";
 
 /** vLLM's OpenAI-compatible server port. */
 export const VLLM_PORT = 8000;
@@ -24,6 +24,8 @@ export interface NodeShape {
   memoryGiB: number;
   /** EFA interfaces the pod may claim (`vpc.amazonaws.com/efa`); 0 without EFA. */
   efaInterfaces: number;
+  /** Whether those EFA devices support RDMA read (sizing/catalog EFA_RDMA_READ). */
+  efaRdmaRead: boolean;
   /** Whether the weights fit on the node's striped local NVMe. */
   localNvmeForWeights: boolean;
   /**
@@ -52,6 +54,7 @@ export function nodeShapeOf(
     vcpu: spec.vcpu,
     memoryGiB: spec.memoryGiB,
     efaInterfaces: options.efa ? spec.efaInterfaces : 0,
+    efaRdmaRead: options.efa && EFA_RDMA_READ[familyOf(instanceType)],
     localNvmeForWeights: options.weightsOnInstanceStore,
     localCachePath: options.weightsOnInstanceStore && al2023 ? `${AL2023_INSTANCE_STORE_MOUNT}/llm-fleet-models` : null,
   };
@@ -296,7 +299,8 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
       ? [
           // NCCL over EFA through the aws-ofi-nccl plugin (https://github.com/aws/aws-ofi-nccl).
           { name: "FI_PROVIDER", value: "efa" },
-          { name: "FI_EFA_USE_DEVICE_RDMA", value: "1" },
+          // Only where the devices have RDMA read: libfabric aborts on those without it (g5, g6, g6e, g7e).
+          ...(node.efaRdmaRead ? [{ name: "FI_EFA_USE_DEVICE_RDMA", value: "1" }] : []),
         ]
       : []),
   ];

@@ -7,7 +7,7 @@ import { PRICE_SHEET, onDemandPrices } from "./prices";
 export * from "./ids";
 export type { Checkpoint, GpuSpec, InstanceSpec, InterconnectKind, InterconnectSpec, ModelSpec } from "./schema";
 export { INTERCONNECT_KINDS } from "./schema";
-export { ALL_REDUCE_CURVES, INTERCONNECTS, type AllReduceCurve } from "./interconnects";
+export { ALL_REDUCE_CURVES, EFA_RDMA_READ, EFA_RDMA_READ_SOURCES, INTERCONNECTS, type AllReduceCurve } from "./interconnects";
 export { GPUS, INSTANCES, MODELS, PRICE_SHEET, onDemandPrices };
 export { FIXED_COSTS } from "./fixed-costs";
 

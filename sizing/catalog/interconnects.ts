@@ -29,6 +29,26 @@ export const INTERCONNECTS: { readonly [family in InstanceFamily]: InterconnectS
   "p6-b300": { kind: "nvlink5", gbpsPerDirection: 900, sources: [P6, AICONFIGURATOR] },
 };
 
+/**
+ * Whether the family's EFA devices support RDMA read, which `FI_EFA_USE_DEVICE_RDMA=1` asks
+ * libfabric to use: the p families do; on g5 (and g6, g6e, g7e, which have no RDMA read either)
+ * libfabric aborts when it is set (EC2 EFA docs, "supported instance types", RDMA read column).
+ */
+export const EFA_RDMA_READ: { readonly [family in InstanceFamily]: boolean } = {
+  g5: false,
+  g6: false,
+  g6e: false,
+  g7e: false,
+  p4d: true,
+  p4de: true,
+  p5: true,
+  p5e: true,
+  p5en: true,
+  "p6-b200": true,
+  "p6-b300": true,
+};
+export const EFA_RDMA_READ_SOURCES = ["https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa.html"];
+
 /** One measured all-reduce curve: time in microseconds at a number of bf16 elements. */
 export interface AllReduceCurve {
   kind: InterconnectKind;

@@ -106,6 +106,15 @@ describe("arguments", () => {
   });
   it("sets NCCL over EFA only for multi-node replicas with EFA", () => {
     expect(spec(input(r1TwoNodes)).env.map((e) => e.name)).toEqual(["HF_HOME", "FI_PROVIDER", "FI_EFA_USE_DEVICE_RDMA"]);
+  });
+  it("asks libfabric for RDMA read only on EFA devices that have it", () => {
+    // A g6e.48xlarge pair with EFA: no RDMA read on its devices, so libfabric must not be told to use it.
+    const g6e = { ...r1TwoNodes, instanceType: "g6e.48xlarge" as const, gpu: "l40s" as const };
+    const env = spec(input(g6e, { node: nodeShapeOf("g6e.48xlarge", { efa: true, weightsOnInstanceStore: true }) })).env;
+    expect(env.map((e) => e.name)).toEqual(["HF_HOME", "FI_PROVIDER"]);
+    expect(nodeShapeOf("g5.48xlarge", { efa: true, weightsOnInstanceStore: true }).efaRdmaRead).toBe(false);
+    expect(nodeShapeOf("p5en.48xlarge", { efa: true, weightsOnInstanceStore: true }).efaRdmaRead).toBe(true);
+    expect(nodeShapeOf("p5en.48xlarge", { efa: false, weightsOnInstanceStore: true }).efaRdmaRead).toBe(false);
     expect(spec(input(r1OneNode, { hasHfToken: true })).env).toEqual([
       { name: "HF_HOME", value: "/models/hf" },
       { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "r1-hf-token", key: "value" } } },
