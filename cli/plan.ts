@@ -137,20 +137,40 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   return out.join("\n") + "\n";
 }
 
-/** Every Kubernetes object of each deployment as one multi-document YAML file. */
-export function writeManifests(doc: PlanDocument, dir: string): string[] {
+const SECRET_TYPE = "kubernetes:core/v1:Secret";
+
+/**
+ * Every Kubernetes object of each deployment as one multi-document YAML file, except the
+ * Secrets: their values are never written, and a placeholder would become the API key once
+ * applied. Each file starts with the `kubectl create secret` commands to run first, and they
+ * are returned for printing.
+ */
+export function writeManifests(doc: PlanDocument, dir: string): { written: string[]; secretCommands: string[] } {
   mkdirSync(dir, { recursive: true });
   const written: string[] = [];
+  const secretCommands: string[] = [];
   for (const { name } of doc.deployments) {
     const objects = doc.resources
       .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && ownedBy(doc.resources, r, name))
       .sort((a, b) => applyOrder(a.type) - applyOrder(b.type) || a.name.localeCompare(b.name));
-    const text = objects.map((r) => YAML.stringify(r.inputs)).join("---\n");
+    const commands = objects.filter((r) => r.type === SECRET_TYPE).map((r) => createSecretCommand(r.inputs));
+    secretCommands.push(...commands);
+    const header = commands.length === 0 ? "" : ["# Create these Secrets first; their values are never written here:", ...commands.map((c) => `#   ${c}`), ""].join("\n");
+    const text = header + objects.filter((r) => r.type !== SECRET_TYPE).map((r) => YAML.stringify(r.inputs)).join("---\n");
     const path = join(dir, `${name}.yaml`);
     writeFileSync(path, text);
     written.push(path);
   }
-  return written;
+  return { written, secretCommands };
+}
+
+/** `kubectl create secret generic` for a Secret the program would create, its value left to the operator. */
+function createSecretCommand(inputs: Record<string, unknown>): string {
+  const metadata = inputs.metadata as { name: string; namespace?: string };
+  const keys = Object.keys((inputs.stringData ?? inputs.data ?? {}) as Record<string, unknown>);
+  const variable = metadata.name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  const literals = keys.map((k) => `--from-literal=${k}="$${variable}"`).join(" ");
+  return `kubectl -n ${metadata.namespace ?? "default"} create secret generic ${metadata.name} ${literals}`;
 }
 
 /** Whether a resource sits under the named component, following recorded parents. */
@@ -224,8 +244,13 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
   let stdout = values.json ? JSON.stringify(doc, null, 2) + "\n" : renderPlan(doc, budgetMessage);
   if (values.out) {
     try {
-      const written = writeManifests(doc, values.out as string);
-      if (!values.json) stdout += `\nWrote ${written.join(", ")}\n`;
+      const { written, secretCommands } = writeManifests(doc, values.out as string);
+      if (!values.json) {
+        stdout += `\nWrote ${written.join(", ")}\n`;
+        if (secretCommands.length > 0) {
+          stdout += `Secrets are not written; create them before kubectl apply:\n${secretCommands.map((c) => `  ${c}\n`).join("")}`;
+        }
+      }
     } catch (error) {
       return { code: 1, stdout: "", stderr: `llm-fleet plan: --out: cannot write to ${String(values.out)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n` };
     }

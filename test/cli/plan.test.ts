@@ -118,7 +118,7 @@ describe("llm-fleet plan, failures", () => {
     expect(cli("plan", "--config", "/nonexistent.yaml").code).toBe(1);
     expect(cli("plan", "--jsn").stderr).toContain('unknown flag "--jsn"; did you mean "--json"?');
   });
-  it("keeps deployments apart whose names share a prefix, and writes Secrets that still apply", () => {
+  it("keeps deployments apart whose names share a prefix, and never writes a Secret's value", () => {
     const dir = mkdtempSync(join(tmpdir(), "llm-fleet-out-"));
     const file = stackFile({ ...base, "llm-fleet:apiKey": { secure: "v1:x" }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }, { name: "a-b", preset: "edge-1.5b" }] });
     const { code, stdout } = cli("plan", "--config", file, "--out", dir);
@@ -126,8 +126,15 @@ describe("llm-fleet plan, failures", () => {
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}a-b\n/);
     const a = YAML.parseAllDocuments(readFileSync(join(dir, "a.yaml"), "utf8")).map((d) => d.toJSON());
     expect(a.every((o) => o.metadata.name.startsWith("a-vllm"))).toBe(true);
-    const secret = a.find((o) => o.kind === "Secret");
-    expect(secret.stringData).toEqual({ value: "[secret: set it from your secret store]" });
+    // No Secret manifest: applied, a placeholder would become the API key.
+    expect(a.map((o) => o.kind)).not.toContain("Secret");
+    const command = 'kubectl -n a-vllm create secret generic a-vllm-api-key --from-literal=value="$A_VLLM_API_KEY"';
+    expect(readFileSync(join(dir, "a.yaml"), "utf8").split("\n").slice(0, 2)).toEqual([
+      "# Create these Secrets first; their values are never written here:",
+      `#   ${command}`,
+    ]);
+    expect(stdout).toContain(`Secrets are not written; create them before kubectl apply:\n  ${command}\n`);
+    expect(readFileSync(join(dir, "a.yaml"), "utf8")).not.toContain("v1:x");
     for (const o of a) expect(() => validate(o)).not.toThrow();
   });
 
