@@ -122,7 +122,7 @@ export async function runOffline<T>(
     },
     "llm-fleet",
     stack,
-    false,
+    true,
   );
   // The mocks see a resource's type, name and inputs, not its parent: read the parent off the
   // registration request the monitor receives.

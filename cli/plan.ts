@@ -206,6 +206,17 @@ function redact(value: unknown, secret = false): unknown {
   return secret && typeof value === "string" ? "[secret: set it from your secret store]" : value;
 }
 
+/**
+ * The stack a file previews, as Pulumi would name it: `Pulumi.<name>.yaml` names it; any other
+ * file name falls back to its `llm-fleet:environment`, then to dev.
+ */
+export function stackNameOf(file: string): string {
+  const fromName = /Pulumi\.([^./]+)\.ya?ml$/.exec(file)?.[1];
+  if (fromName) return fromName;
+  const environment = readStackFile(file).config["llm-fleet:environment"];
+  return environment && /^[\w.-]+$/.test(environment) ? environment : "dev";
+}
+
 export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
   let values: Record<string, unknown>;
   try {
@@ -222,11 +233,9 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
     throw error;
   }
   const configFile = values.config as string | undefined;
-  // A stack file is named Pulumi.<stack>.yaml; that names the stack unless --stack does.
-  const fromFile = configFile ? /Pulumi\.([^./]+)\.ya?ml$/.exec(configFile)?.[1] : undefined;
-  const stack = (values.stack as string | undefined) ?? fromFile ?? "dev";
-  const file = configFile ?? join(STACKS_DIR, `Pulumi.${stack}.yaml`);
+  const file = configFile ?? join(STACKS_DIR, `Pulumi.${(values.stack as string | undefined) ?? "dev"}.yaml`);
   if (!existsSync(file)) return { code: 1, stdout: "", stderr: `llm-fleet plan: --config: no stack file at ${file}\n` };
+  const stack = (values.stack as string | undefined) ?? stackNameOf(file);
   let doc: PlanDocument;
   try {
     doc = await previewStack(stack, file);

@@ -50,6 +50,8 @@ export interface StackPlan {
   deployments: ResolvedDeployment[];
   cost: { items: CostItem[]; desiredUsdPerMonth: number; maxUsdPerMonth: number; desiredUsdPerHour: number; maxUsdPerHour: number };
   budget: { usdPerMonth: number; passed: boolean; message: string };
+  /** Required secrets a preview went on without, each with its key and what to set; empty for `up`. */
+  missingSecrets: InputProblem[];
 }
 
 /** Deployment values over preset values over environment defaults. */
@@ -93,13 +95,26 @@ function priceNote(cost: DeploymentSpec["nodeGroup"]["cost"]): string {
   }
 }
 
+function apiKeyProblem(environment: Environment): InputProblem {
+  return { path: "llm-fleet:apiKey", message: `${environment} requires an API key on every endpoint: \`pulumi config set --secret llm-fleet:apiKey <key>\`` };
+}
+
 /** Plans the whole stack, or returns every problem, each with the config key it comes from. */
 export function planStack(
   config: StackConfig,
   region: string,
   secrets: { hfToken?: string | undefined; apiKey?: string | undefined } = {},
+  options: {
+    /**
+     * A preview goes on without a required API key, so that it shows the whole stack and the
+     * policy pack's `api-key-required` fails it; `pulumi up` stops before any resource instead.
+     * @default false
+     */
+    previewWithoutSecrets?: boolean;
+  } = {},
 ): { plan: StackPlan } | { problems: InputProblem[]; noFit: boolean } {
   const problems: InputProblem[] = [];
+  const missingSecrets: InputProblem[] = [];
   let noFit = false;
   // The cluster's own checks, so that they are reported with everything else, by config key.
   if (config.cluster.mode === "new") {
@@ -111,6 +126,10 @@ export function planStack(
   config.deployments.forEach((d, i) => {
     const at = (path: string) => `llm-fleet:deployments.${i}.${path}`;
     const resolved = resolve(d, config.environment, secrets);
+    if (options.previewWithoutSecrets && resolved.serving.requireApiKey && secrets.apiKey === undefined) {
+      if (missingSecrets.length === 0) missingSecrets.push(apiKeyProblem(config.environment));
+      resolved.serving = { ...resolved.serving, requireApiKey: false };
+    }
     const result = deploymentSpec({
       name: `${d.name}-gpu`,
       model: resolved.model,
@@ -129,9 +148,7 @@ export function planStack(
     for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving)) {
       // The stack's one API key serves every endpoint: point at its config key.
       problems.push(
-        p.path === "serving.apiKey"
-          ? { path: "llm-fleet:apiKey", message: `${config.environment} requires an API key on every endpoint: \`pulumi config set --secret llm-fleet:apiKey <key>\`` }
-          : { ...p, path: at(p.path) },
+        p.path === "serving.apiKey" ? apiKeyProblem(config.environment) : { ...p, path: at(p.path) },
       );
     }
     deployments.push({ name: d.name, ...resolved, spec: result.spec });
@@ -169,6 +186,7 @@ export function planStack(
       deployments,
       cost: { items, desiredUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
       budget: { usdPerMonth: budgetUsdPerMonth, passed, message },
+      missingSecrets,
     },
   };
 }

@@ -49,16 +49,20 @@ export function stackPlanFromConfig(): StackPlan {
   }
   const config = parsed.config;
   // Only whether the secrets are set matters to the plan; their values stay Pulumi secrets.
-  const planned = planStack(config, region, {
-    hfToken: config.hfToken === undefined ? undefined : "set",
-    apiKey: config.apiKey === undefined ? undefined : "set",
-  });
+  const planned = planStack(
+    config,
+    region,
+    { hfToken: config.hfToken === undefined ? undefined : "set", apiKey: config.apiKey === undefined ? undefined : "set" },
+    { previewWithoutSecrets: pulumi.runtime.isDryRun() },
+  );
   if ("problems" in planned) throw new StackConfigError(planned.problems, planned.noFit);
   return planned.plan;
 }
 
 export function runProgram(): StackOutputs {
   const plan = stackPlanFromConfig();
+  // A preview shows the whole stack without them (the policy pack fails it); `up` stopped in the plan.
+  for (const p of plan.missingSecrets) pulumi.log.warn(`${p.path}: ${p.message}; pulumi up stops here until it is set`);
   const parsed = parseStackConfig(pulumi.runtime.allConfig(), secretKeys());
   const config = "config" in parsed ? parsed.config : undefined!;
   const settings = new pulumi.Config(NAMESPACE);

@@ -7,6 +7,7 @@ import { Deployment } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { cli } from "../support/cli";
+import { stackNameOf } from "../../cli/plan";
 
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
@@ -138,10 +139,16 @@ describe("llm-fleet plan, failures", () => {
     for (const o of a) expect(() => validate(o)).not.toThrow();
   });
 
-  it("prod needs its API key before it previews, and then passes", () => {
-    const { code, stderr } = cli("plan", "--stack", "prod");
-    expect(code).toBe(1);
-    expect(stderr).toBe("llm-fleet plan: llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`\n");
+  it("prod without its API key previews whole and fails the mandatory check (exit 3); with it, passes", () => {
+    const { code, stdout, stderr } = cli("plan", "--stack", "prod");
+    expect(code).toBe(3);
+    expect(stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
+    expect(stdout).toContain(
+      "Policies (12): FAILED:\n  [mandatory] api-key-required: reasoning-vllm-deployment serves without an API key; set llm-fleet:apiKey with `pulumi config set --secret`\n",
+    );
+    expect(stderr).toBe(
+      "warning: [runtime] llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`; pulumi up stops here until it is set\n",
+    );
     // What `pulumi config set --secret` leaves in the stack file: a ciphertext the preview need not read.
     const prod = YAML.parse(readFileSync(join(__dirname, "../../stacks/Pulumi.prod.yaml"), "utf8"));
     const withKey = stackFile({ ...prod.config, "llm-fleet:apiKey": { secure: "v1:ciphertext" } });
@@ -150,6 +157,19 @@ describe("llm-fleet plan, failures", () => {
     expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
     expect(preview.stdout).toContain("Budget: prod: $46,525/month");
     expect(preview.stdout).toContain("Policies (12): passed");
+  });
+});
+
+describe("llm-fleet plan --config names the stack as Pulumi would", () => {
+  it("from Pulumi.<name>.yaml, else from llm-fleet:environment", () => {
+    const dir = mkdtempSync(join(tmpdir(), "llm-fleet-name-"));
+    const prod = readFileSync(join(__dirname, "../../stacks/Pulumi.prod.yaml"), "utf8");
+    writeFileSync(join(dir, "prod.yaml"), prod);
+    const { stdout } = cli("plan", "--config", join(dir, "prod.yaml"), "--json");
+    const doc = JSON.parse(stdout);
+    expect(doc.stack).toBe("prod");
+    expect(doc.resources.find((r: { name: string }) => r.name === "cluster-cluster").inputs.name).toBe("llm-fleet-prod");
+    expect(stackNameOf(join(__dirname, "../../stacks/Pulumi.staging.yaml"))).toBe("staging");
   });
 });
 

@@ -45,6 +45,12 @@ describe("the shipped stacks under mocks", () => {
   it("prod: R1 on 8 x H200 on demand, internal load balancer, API key required", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.prod.yaml"));
     expect(() => planWith(config, secretKeys)).toThrow("llm-fleet:apiKey: prod requires an API key on every endpoint");
+    // A preview goes on without it, so the whole stack shows and the policy pack fails it.
+    const parsed = parseStackConfig(config, secretKeys);
+    const preview = "config" in parsed && planStack(parsed.config, "us-east-1", {}, { previewWithoutSecrets: true });
+    expect(preview && "plan" in preview && preview.plan.missingSecrets).toEqual([
+      { path: "llm-fleet:apiKey", message: "prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`" },
+    ]);
     const withKey = { ...config, "llm-fleet:apiKey": "sk-test" };
     const { outputs, resources } = await run("prod", withKey, ["llm-fleet:apiKey"]);
     expect(outputs.plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p5en.48xlarge", capacityType: "on-demand" });
