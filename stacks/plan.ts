@@ -15,7 +15,8 @@ import { PRESETS } from "./presets";
 export const ENVIRONMENT_DEFAULTS: {
   readonly [env in Environment]: { placement: Placement; serving: Serving; budgetUsdPerMonth: number };
 } = {
-  // Spot and scale-to-zero: a dev endpoint that costs nothing while nobody uses it.
+  // Spot, and a GPU group whose minimum is 0 so it can be scaled down by hand; nothing scales
+  // it automatically yet, so a dev stack runs its planned nodes until someone does.
   dev: { placement: { capacityType: "spot", minNodes: 0 }, serving: {}, budgetUsdPerMonth: 5_000 },
   staging: { placement: { capacityType: "on-demand" }, serving: {}, budgetUsdPerMonth: 30_000 },
   // An API key on every endpoint, reachable only inside the VPC.
