@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import YAML from "yaml";
 import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
 import { ENVIRONMENTS } from "../stacks/config";
@@ -36,7 +36,8 @@ export interface PlanDocument {
   deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"] }[];
   resources: RecordedResource[];
   cost: { usdPerHour: number; usdPerMonth: number; maxUsdPerHour: number; maxUsdPerMonth: number; pricesAsOf: string; items: StackPlan["cost"]["items"] };
-  policy: { passed: boolean; violations: Violation[] };
+  /** The verdict with the pack config `pulumi preview --policy-pack-config` gets for this environment. */
+  policy: { passed: boolean; violations: Violation[]; configFile: string };
   outputs: unknown;
 }
 
@@ -44,19 +45,28 @@ export interface PlanDocument {
 const POLICY_DIR = join(__dirname, "..", "policy");
 
 /**
- * The policy config of an environment (policy/config.<env>.json, as `pulumi preview
- * --policy-pack-config` takes it), with the stack's own budget, region and prices.
+ * The policy config of an environment exactly as `pulumi preview --policy-pack policy
+ * --policy-pack-config policy/config.<env>.json` gives it to the pack, so that a stack gets
+ * one verdict: the platform team's budget in that file, not the stack's own, decides. Only
+ * what the file leaves out is filled in from the stack (its region, its price overrides),
+ * because the pack would otherwise price the stack as us-east-1 list prices.
  */
-export function policyConfigFor(plan: StackPlan, file = join(POLICY_DIR, `config.${plan.environment}.json`)): PolicyConfig {
+export function policyConfigFor(plan: StackPlan, file = policyConfigFile(plan.environment)): PolicyConfig {
+  const prices = plan.priceOverrides;
   const raw = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as unknown) : {};
   const parsed = parsePolicyConfig(raw);
   if ("problems" in parsed) throw new InputError(`policy config ${file}`, parsed.problems);
   const budget = parsed.config["monthly-budget"];
-  const settings = typeof budget === "object" ? budget : budget === undefined ? {} : { enforcementLevel: budget };
+  if (budget === undefined || typeof budget === "string") return parsed.config;
   return {
     ...parsed.config,
-    "monthly-budget": { ...settings, budgetUsdPerMonth: plan.budget.usdPerMonth, environment: plan.environment, region: plan.region },
+    "monthly-budget": { environment: plan.environment, region: plan.region, ...(prices.length > 0 ? { priceOverrides: prices } : {}), ...budget },
   };
+}
+
+/** policy/config.<env>.json: what the README's `pulumi preview` and `pulumi up` pass the pack. */
+export function policyConfigFile(environment: string): string {
+  return join(POLICY_DIR, `config.${environment}.json`);
 }
 
 export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
@@ -68,7 +78,8 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
   });
   const p = plan!;
   const resources = run.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }));
-  const violations = runPolicies(resources, policyConfigFor(p));
+  const configFile = policyConfigFile(p.environment);
+  const violations = runPolicies(resources, policyConfigFor(p, configFile));
   return {
     stack,
     deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan })),
@@ -81,7 +92,7 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
       pricesAsOf: PRICE_SHEET.asOf,
       items: p.cost.items,
     },
-    policy: { passed: violations.every((v) => v.level !== "mandatory"), violations },
+    policy: { passed: violations.every((v) => v.level !== "mandatory"), violations, configFile: relative(process.cwd(), configFile) || configFile },
     outputs: await resolveOutputs(run.outputs),
   };
 }
@@ -132,7 +143,9 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
   out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
   out.push("", `Budget: ${budgetMessage}`);
-  out.push(`Policies (${POLICIES.length}): ${doc.policy.passed ? "passed" : "FAILED"}${doc.policy.violations.length === 0 ? "" : ":"}`);
+  out.push(
+    `Policies (${POLICIES.length}, config ${doc.policy.configFile}): ${doc.policy.passed ? "passed" : "FAILED"}${doc.policy.violations.length === 0 ? "" : ":"}`,
+  );
   for (const v of doc.policy.violations) out.push(`  [${v.level}] ${v.policy}: ${v.message}`);
   return out.join("\n") + "\n";
 }

@@ -53,6 +53,8 @@ export interface StackPlan {
   budget: { usdPerMonth: number; passed: boolean; message: string };
   /** Required secrets a preview went on without, each with its key and what to set; empty for `up`. */
   missingSecrets: InputProblem[];
+  /** The stack's own price overrides (`llm-fleet:prices`). */
+  priceOverrides: StackConfig["prices"];
 }
 
 /** Deployment values over preset values over environment defaults. */
@@ -188,6 +190,7 @@ export function planStack(
       cost: { items, desiredUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
       budget: { usdPerMonth: budgetUsdPerMonth, passed, message },
       missingSecrets,
+      priceOverrides: config.prices,
     },
   };
 }

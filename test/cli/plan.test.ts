@@ -26,7 +26,7 @@ describe("llm-fleet plan (the dev stack by default)", () => {
     // and two system nodes ($0.2016) $1.3526/hour; at most two GPU nodes and three system nodes.
     expect(stdout).toMatch(/assistant-gpu +1 x g5\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.0060 +\$734 +\$2\.0120 +\$1,469/);
     expect(stdout).toMatch(/total +\$1\.3526 +\$987 +\$2\.4594 +\$1,795/);
-    expect(stdout).toContain("Budget: dev: $987/month at desired size is within the $5,000 budget ($1,795/month at maximum size)\nPolicies (12): passed\n");
+    expect(stdout).toContain("Budget: dev: $987/month at desired size is within the $5,000 budget ($1,795/month at maximum size)\nPolicies (12, config policy/config.dev.json): passed\n");
   });
 });
 
@@ -43,7 +43,7 @@ describe("llm-fleet plan --json and --out", () => {
     expect(doc.deployments[0].plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
     expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
     expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016) * 730, 6);
-    expect(doc.policy).toEqual({ passed: true, violations: [] });
+    expect(doc.policy).toEqual({ passed: true, violations: [], configFile: "policy/config.staging.json" });
   });
   it("writes each deployment's Kubernetes objects as YAML that validates", () => {
     const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
@@ -85,12 +85,23 @@ describe("llm-fleet plan, failures", () => {
   };
   const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
 
+  it("one verdict: a stack's own larger budget does not outvote the platform's limit in policy/config.<env>.json", () => {
+    // One g7e.48xlarge in dev: $33.14/hour at the Spot ceiling, $24,195/month, under the stack's
+    // own $30,000 but over the $5,000 that policy/config.dev.json gives the pack.
+    const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 30_000, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["rtx-pro-6000"] } }] });
+    const { code, stdout } = cli("plan", "--config", file);
+    expect(code).toBe(3);
+    expect(stdout).toContain("Budget: dev: $24,448/month at desired size is within the $30,000 budget");
+    expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
+    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge costs \$24,195\/month, \$24,448 in all .* over the \$5,000 budget/);
+  });
+
   it("exits 3 when a mandatory policy fails: the budget and the allowed instance families", () => {
     const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 5000, "llm-fleet:deployments": [{ name: "big", model: "deepseek-r1", placement: { gpus: ["h100"], capacityType: "on-demand" } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
     // 2 x $55.04 x 730 = $80,358; with the cluster's own parts $80,611.
-    expect(stdout).toContain("Policies (12): FAILED:\n");
+    expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
     expect(stdout).toContain(
       "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge costs $80,358/month, $80,611 in all ($80,685 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
     );
@@ -144,7 +155,7 @@ describe("llm-fleet plan, failures", () => {
     expect(code).toBe(3);
     expect(stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
     expect(stdout).toContain(
-      "Policies (12): FAILED:\n  [mandatory] api-key-required: reasoning-vllm-deployment serves without an API key; set llm-fleet:apiKey with `pulumi config set --secret`\n",
+      "Policies (12, config policy/config.prod.json): FAILED:\n  [mandatory] api-key-required: reasoning-vllm-deployment serves without an API key; set llm-fleet:apiKey with `pulumi config set --secret`\n",
     );
     expect(stderr).toBe(
       "warning: [runtime] llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`; pulumi up stops here until it is set\n",
@@ -156,7 +167,7 @@ describe("llm-fleet plan, failures", () => {
     expect(preview.code).toBe(0);
     expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
     expect(preview.stdout).toContain("Budget: prod: $46,525/month");
-    expect(preview.stdout).toContain("Policies (12): passed");
+    expect(preview.stdout).toContain("Policies (12, config policy/config.prod.json): passed");
   });
 });
 

@@ -64,7 +64,7 @@ describe("every preset passes the policies of the environments it is meant for",
     };
     writeFileSync(file, YAML.stringify({ config }));
     const doc = await previewStack("prod", file);
-    expect(doc.policy).toEqual({ passed: true, violations: [] });
+    expect(doc.policy).toEqual({ passed: true, violations: [], configFile: "policy/config.prod.json" });
   }, 30_000);
 });
 
