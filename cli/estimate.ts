@@ -144,6 +144,8 @@ export function estimateJson(result: LayoutEstimate) {
       bottleneck: e.bottleneck,
       confidence: e.confidence,
       extrapolatedBecause: e.extrapolatedBecause,
+      ttftConfidence: e.ttftConfidence,
+      ttftExtrapolatedBecause: e.ttftExtrapolatedBecause,
       breakdown: e.breakdown,
     },
     memory: {
@@ -182,7 +184,8 @@ export function renderEstimate(result: LayoutEstimate): string {
   }
   const label = e.confidence === "calibrated" ? "calibrated on measurements" : "extrapolated";
   out.push(`Performance [${label}]:`);
-  out.push(`  TPOT ${ms(e.tpotMs)} (${e.tokensPerSecondPerUser.toFixed(1)} tokens/s per user), TTFT ${ms(e.ttftMs)}`);
+  const ttftLabel = e.ttftConfidence === e.confidence ? "" : ` [${e.ttftConfidence === "calibrated" ? "calibrated on measurements" : "extrapolated"}]`;
+  out.push(`  TPOT ${ms(e.tpotMs)} (${e.tokensPerSecondPerUser.toFixed(1)} tokens/s per user), TTFT ${ms(e.ttftMs)}${ttftLabel}`);
   out.push(`  ${int(e.outputTokensPerSecond)} output tokens/s for the replica, ${int(e.outputTokensPerSecondPerGpu)} per GPU; bottleneck: ${e.bottleneck}`);
   if (e.queuedSequences > 0) out.push(`  ${e.runningSequences} sequences run at once; ${e.queuedSequences} wait for KV-cache room (in the TTFT)`);
   const b = e.breakdown;
@@ -191,5 +194,7 @@ export function renderEstimate(result: LayoutEstimate): string {
       `fixed ${ms(b.overheadMs)} + prefill ${ms(b.prefillMs)} + pipeline ${ms(b.pipelineMs)}`,
   );
   if (e.extrapolatedBecause.length > 0) out.push(`  extrapolated: ${e.extrapolatedBecause.join("; ")}`);
+  const ttftOnly = e.ttftExtrapolatedBecause.filter((w) => !e.extrapolatedBecause.includes(w));
+  if (ttftOnly.length > 0) out.push(`  TTFT extrapolated: ${ttftOnly.join("; ")}`);
   return out.join("\n") + "\n";
 }

@@ -250,13 +250,15 @@ export function layoutText(p: { tensorParallelSize: number | null; pipelineParal
 const ms = (n: number) => (n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString("en-US"));
 
 /** The plan's predicted latency and throughput, each with its basis. */
-function performanceLines(plan: Plan): string[] {
+function performanceLines(plan: Plan, targeted: boolean): string[] {
   const f = plan.performance;
-  const label = f.confidence === "calibrated" ? "calibrated on measurements" : "extrapolated";
+  const labelOf = (c: string) => (c === "calibrated" ? "calibrated on measurements" : "extrapolated");
+  const label = labelOf(f.confidence);
+  const ttft = f.ttftConfidence === f.confidence ? "" : ` [${labelOf(f.ttftConfidence)}]`;
   const lines = [
-    `  latency      TPOT ${ms(f.tpotMs)} ms (${f.tokensPerSecondPerUser.toFixed(1)} tokens/s per user), TTFT ${ms(f.ttftMs)} ms at ${f.sequencesPerReplica} sequence${f.sequencesPerReplica === 1 ? "" : "s"} per replica [${label}]`,
+    `  latency      TPOT ${ms(f.tpotMs)} ms (${f.tokensPerSecondPerUser.toFixed(1)} tokens/s per user) [${label}], TTFT ${ms(f.ttftMs)} ms${ttft} at ${f.sequencesPerReplica} sequence${f.sequencesPerReplica === 1 ? "" : "s"} per replica`,
     `  throughput   ${int(f.outputTokensPerSecond)} output tokens/s (${int(f.outputTokensPerSecondPerGpu)} per GPU), ${usd(f.usdPerMillionOutputTokens)} per million output tokens [${label}]`,
-    `  headroom     up to ${f.maxConcurrencyWithinTargets} sequences per replica within the targets and the KV cache; bottleneck: ${f.bottleneck}`,
+    `  headroom     up to ${f.maxConcurrencyWithinTargets} sequences per replica within ${targeted ? "the targets and " : ""}the KV cache; bottleneck: ${f.bottleneck}`,
   ];
   if (f.extrapolatedBecause.length > 0) lines.push(`               (extrapolated: ${f.extrapolatedBecause.join("; ")})`);
   return lines;
@@ -270,7 +272,7 @@ function describeNodes(plan: Plan): string {
 function examples(group: readonly Rejection[]): Rejection[] {
   const seen = new Set<string>();
   return [...group]
-    .sort((a, b) => (a.shortfallGiB ?? a.targetExcess ?? Infinity) - (b.shortfallGiB ?? b.targetExcess ?? Infinity))
+    .sort((a, b) => (a.shortfallGiB ?? a.excess ?? Infinity) - (b.shortfallGiB ?? b.excess ?? Infinity))
     .filter((r) => !seen.has(r.instanceType) && seen.add(r.instanceType))
     .slice(0, 3);
 }
@@ -300,7 +302,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
       `  KV cache     ${int(plan.kvCacheTokens)} tokens per replica: ${plan.maxConcurrentSequences} concurrent ${int(plan.maxModelLen)}-token sequence${plan.maxConcurrentSequences === 1 ? "" : "s"}`,
     );
     out.push(`  price        ${usd(plan.price.usdPerHourPerNode, 4)}/hour per node (${plan.price.basis}, ${plan.price.asOf})`);
-    out.push(...performanceLines(plan));
+    out.push(...performanceLines(plan, r.maxTpotMs !== undefined || r.maxTtftMs !== undefined));
     out.push("");
     const gpu = GPUS[plan.gpu];
     const stage = plan.pipelineParallelSize > 1 ? `, pipeline stage ${m.stage + 1} of ${plan.pipelineParallelSize}` : "";

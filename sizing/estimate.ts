@@ -19,7 +19,7 @@ import {
   modelId,
   oneOf,
 } from "./request";
-import { architectureRule, kvCacheRule, memoryRule, pipelineParallelRule, tensorParallelRule } from "./rules";
+import { architectureRule, kvCacheRule, memoryRule, multiNodeRule, pipelineParallelRule, tensorParallelRule } from "./rules";
 
 /** One layout to estimate. The zod schema is the single source of its types. */
 export const EstimateRequestSchema = z
@@ -91,7 +91,9 @@ function defaultInstance(gpu: (typeof GPU_IDS)[number], gpus: number): InstanceT
   const types = INSTANCE_TYPES.filter((t) => INSTANCES[t].gpu === gpu).sort(
     (a, b) => INSTANCES[a].gpuCount - INSTANCES[b].gpuCount || onDemand(a) - onDemand(b),
   );
-  return types.find((t) => INSTANCES[t].gpuCount >= gpus) ?? types[types.length - 1]!;
+  // Past one node: the largest node, again one sold on demand where there is one.
+  const largest = Math.max(...types.map((t) => INSTANCES[t].gpuCount));
+  return types.find((t) => INSTANCES[t].gpuCount >= gpus) ?? types.find((t) => INSTANCES[t].gpuCount === largest)!;
 }
 
 /** Parses and resolves the request; every problem at once, each with its path. */
@@ -173,7 +175,10 @@ export function estimateLayout(input: unknown): LayoutEstimate {
     kvCacheDtype: request.kvCacheDtype,
   });
   const problem =
-    architectureRule(checkpoint, request.gpu, gpu) ?? memoryRule(memory, request.gpu, request.gpuMemoryUtilization) ?? kvCacheRule(memory, request.maxModelLen);
+    architectureRule(checkpoint, request.gpu, gpu) ??
+    multiNodeRule(request.instanceType, INSTANCES[request.instanceType], request.nodes) ??
+    memoryRule(memory, request.gpu, request.gpuMemoryUtilization) ??
+    kvCacheRule(memory, request.maxModelLen);
   const estimate =
     problem === null
       ? replicaPerformance(
@@ -192,7 +197,8 @@ export function estimateLayout(input: unknown): LayoutEstimate {
     memory: {
       fits: problem === null,
       problem,
-      perGpuMemoryGiB: { weights: memory.weightsGiB, kvCache: memory.kvCacheGiB, activations: memory.activationsGiB, free: memory.freeGiB },
+      // A layout that does not fit has no KV cache (the breakdown keeps the negative remainder).
+      perGpuMemoryGiB: { weights: memory.weightsGiB, kvCache: Math.max(0, memory.kvCacheGiB), activations: memory.activationsGiB, free: memory.freeGiB },
       kvCacheTokens: memory.kvCacheTokens,
       maxConcurrentSequences: memory.maxConcurrentSequences,
       breakdown: memory,

@@ -71,6 +71,9 @@ const ACTIVATION_BYTES = 2;
 
 /** GPUs and precisions the calibration set measures (perf-calibration.csv: H200, FP8, TP 1-8, PP 1). */
 export const CALIBRATED_GPUS: readonly GpuId[] = ["h200"];
+/** The longest request (prompt + output) and the largest batch perf-calibration.csv measures. */
+export const CALIBRATED_MAX_REQUEST_TOKENS = 9216;
+export const CALIBRATED_MAX_BATCH = 128;
 
 export type Bottleneck = "memory" | "compute" | "interconnect" | "overhead";
 export type Confidence = "calibrated" | "extrapolated";
@@ -134,9 +137,13 @@ export interface PerformanceEstimate {
   queuedSequences: number;
   breakdown: StepBreakdown;
   bottleneck: Bottleneck;
+  /** The basis of TPOT and the rates derived from it. */
   confidence: Confidence;
-  /** Why the figure is extrapolated; empty when calibrated. */
+  /** Why they are extrapolated; empty when calibrated. */
   extrapolatedBecause: string[];
+  /** TTFT has its own basis: it is the weaker figure (queueing, and MoE prefill the model underrates). */
+  ttftConfidence: Confidence;
+  ttftExtrapolatedBecause: string[];
 }
 
 interface Workload {
@@ -225,7 +232,9 @@ export function allReduceUs(link: InterconnectSpec, ranks: number, elements: num
     case "nvlink5": {
       const scale = (nvlink4 / link.gbpsPerDirection) * (ringFactor(ranks) / ringFactor(8));
       const us = scaled(curve("nvlink4", 8)!, elements, scale);
-      return { us, measured: link.kind === "nvlink4" && ranks === 8 };
+      // The 8-rank curve is measured; 2 and 4 ranks on NVLink 4 are covered end to end by the
+      // TP 1-8 rows of perf-calibration.csv, which the model meets at those rank counts.
+      return { us, measured: link.kind === "nvlink4" };
     }
     case "pcie4":
     case "pcie5": {
@@ -371,7 +380,9 @@ function stageStep(r: Resolved, w: Workload, decode: number, prefill: number, bu
   const model = r.model;
   const { promptTokens, outputTokens } = w;
   const tokens = decode + prefill;
-  const rankTokens = decode / r.dp + busiest;
+  // The busiest rank's own sequences: the even share, and at least the one a lone sequence is.
+  const rankSequences = Math.max(1, decode / r.dp);
+  const rankTokens = rankSequences + busiest;
   const moe = model.moe;
   // Experts the step's tokens touch: 256 x (1 - (1 - 8/256)^tokens) of 256 (perf-facts.md 2).
   const touched = moe ? 1 - (1 - moe.expertsPerToken / moe.routedExperts) ** tokens : 0;
@@ -380,19 +391,24 @@ function stageStep(r: Resolved, w: Workload, decode: number, prefill: number, bu
   const gemmMs = (gemmFlops / r.flops) * 1e3;
   const contextTokens = promptTokens + outputTokens / 2;
   // MLA's latent is replicated on every TP rank; data-parallel ranks hold only their own sequences.
-  const kvMs = (((decode / r.dp) * contextTokens * r.kvBytesPerTokenPerGpu) / r.bandwidth) * 1e3;
+  const kvMs = ((rankSequences * contextTokens * r.kvBytesPerTokenPerGpu) / r.bandwidth) * 1e3;
   const attentionFlops =
-    ((decode / r.dp) * contextTokens * attentionFlopsPerContextToken(model, "decode") +
+    (rankSequences * contextTokens * attentionFlopsPerContextToken(model, "decode") +
       busiest * (promptTokens / 2) * attentionFlopsPerContextToken(model, "prefill")) *
     (r.layersPerStage / r.tp);
   const attentionMs = (attentionFlops / r.flops) * 1e3;
   let collectivesUs = 0;
   if (r.link) {
-    // Two all-reduces per layer over the TP group, of the rank's tokens.
-    collectivesUs += 2 * r.layersPerStage * allReduceUs(r.link, r.tp, rankTokens * model.hiddenSize).us;
-    if (r.dp > 1) {
-      // Expert parallelism over every rank: dispatch and combine of the whole batch per MoE layer.
-      collectivesUs += 2 * r.moeLayersPerStage * allReduceUs(r.link, r.tp * r.dp, tokens * model.hiddenSize).us;
+    const tpReduceUs = allReduceUs(r.link, r.tp, rankTokens * model.hiddenSize).us;
+    if (r.dp === 1) {
+      // Two all-reduces per layer over the TP group: after attention and after the MLP or MoE.
+      collectivesUs += 2 * r.layersPerStage * tpReduceUs;
+    } else {
+      // DP attention with EP: one reduce after attention (and after each dense MLP) within the TP
+      // group; each MoE layer dispatches its tokens to the experts' ranks and combines them back,
+      // priced as two exchanges of the rank's tokens over all TP x DP ranks.
+      collectivesUs += (r.layersPerStage + (r.layersPerStage - r.moeLayersPerStage)) * tpReduceUs;
+      collectivesUs += 2 * r.moeLayersPerStage * allReduceUs(r.link, r.tp * r.dp, rankTokens * model.hiddenSize).us;
     }
   }
   return {
@@ -465,9 +481,11 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
     stepMs = sumParts(stageStep(r, input, decode, prefillPerStep, prefillPerStep / r.dp));
     chunkStepMs = stepMs;
   } else {
-    chunkStepMs = sumParts(stageStep(r, input, decode, chunk, chunk));
-    // A step waits for every data-parallel rank, so any rank's chunk delays it.
+    // A step waits for every data-parallel rank, so any rank's chunk delays it; such a step
+    // carries dp x share / (1 - (1 - share)^dp) chunks on average, one on the busiest rank.
     const share = 1 - (1 - prefillShare) ** r.dp;
+    const chunksInStep = (r.dp * prefillShare) / share;
+    chunkStepMs = sumParts(stageStep(r, input, decode, chunk * chunksInStep, chunk));
     stepMs = (1 - share) * pureMs + share * chunkStepMs;
   }
 
@@ -518,6 +536,13 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
     }
   }
   const extrapolatedBecause = [...r.extrapolatedBecause];
+  if (promptTokens + outputTokens > CALIBRATED_MAX_REQUEST_TOKENS) {
+    extrapolatedBecause.push(`requests of ${promptTokens + outputTokens} tokens are longer than the calibration set's ${CALIBRATED_MAX_REQUEST_TOKENS}`);
+  }
+  if (running > CALIBRATED_MAX_BATCH) extrapolatedBecause.push(`${Math.round(running)} sequences at once is past the calibration set's ${CALIBRATED_MAX_BATCH}`);
+  const ttftExtrapolatedBecause = [...extrapolatedBecause];
+  // SGLang's R1 rows measure 2-6x the TTFT the model gives (perf-calibration.csv; the README has the figures).
+  if (r.model.moe) ttftExtrapolatedBecause.push("TTFT of the MoE models is 2-6x below the measured R1 first-token times");
   return {
     tpotMs,
     ttftMs,
@@ -530,5 +555,7 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
     bottleneck,
     confidence: extrapolatedBecause.length === 0 ? "calibrated" : "extrapolated",
     extrapolatedBecause,
+    ttftConfidence: ttftExtrapolatedBecause.length === 0 ? "calibrated" : "extrapolated",
+    ttftExtrapolatedBecause,
   };
 }

@@ -30,6 +30,7 @@ import {
   kvCacheRule,
   latencyRule,
   memoryRule,
+  MAX_NODES_PER_DEPLOYMENT,
   multiNodeRule,
   pipelineParallelRule,
   scaleRule,
@@ -101,8 +102,11 @@ export interface PlanPerformance {
   /** Per replica: the sequences it runs at the requested load. */
   sequencesPerReplica: number;
   bottleneck: Bottleneck;
+  /** The basis of TPOT and the rates. */
   confidence: Confidence;
   extrapolatedBecause: string[];
+  /** The basis of TTFT, which is weaker. */
+  ttftConfidence: Confidence;
   /** One replica's TPOT by what it is spent on, in ms. */
   breakdown: StepBreakdown;
 }
@@ -120,8 +124,12 @@ export interface Rejection {
   reason: string;
   /** GiB per GPU missing for the candidate to fit; null for rules other than memory. */
   shortfallGiB: number | null;
-  /** For the latency rule: how far over its target the candidate is at one sequence (1.5 = 50 % over); null otherwise. */
-  targetExcess: number | null;
+  /**
+   * How far over the limit that dropped it the candidate is, as a ratio (1.5 = 50 % over): its
+   * TPOT or TTFT at one sequence against the target (rule latency), or its nodes against the
+   * 64 a deployment plans (rule scale); null for the other rules.
+   */
+  excess: number | null;
 }
 
 export interface Relaxation {
@@ -137,7 +145,8 @@ export interface Relaxation {
     | "maxModelLen"
     | "maxTpotMs"
     | "maxTtftMs"
-    | "outputTokensPerSecond";
+    | "outputTokensPerSecond"
+    | "concurrency";
   value: string;
   plan: Pick<Plan, "instanceType" | "nodes" | "usdPerHour" | "tensorParallelSize" | "pipelineParallelSize"> & {
     checkpoint: string;
@@ -309,7 +318,7 @@ export function closest(rejected: readonly Rejection[]): Rejection | null {
       continue;
     }
     const stage = RULES.indexOf(r.rule) - RULES.indexOf(best.rule);
-    const nearer = (r.shortfallGiB ?? r.targetExcess ?? Infinity) < (best.shortfallGiB ?? best.targetExcess ?? Infinity);
+    const nearer = (r.shortfallGiB ?? r.excess ?? Infinity) < (best.shortfallGiB ?? best.excess ?? Infinity);
     if (stage > 0 || (stage === 0 && nearer)) best = r;
   }
   return best;
@@ -331,7 +340,7 @@ function evaluateCandidate(
     reason: string,
     layout: Layout | null = null,
     shortfallGiB: number | null = null,
-    targetExcess: number | null = null,
+    excess: number | null = null,
   ): CandidateOutcome => ({
     rejection: {
       instanceType,
@@ -344,7 +353,7 @@ function evaluateCandidate(
       rule,
       reason,
       shortfallGiB,
-      targetExcess,
+      excess,
     },
   });
 
@@ -362,7 +371,7 @@ function evaluateCandidate(
   let nearestShortfall = Infinity;
   let structural: CandidateOutcome | undefined;
   let slow: { outcome: CandidateOutcome; excess: number } | undefined;
-  let tooLarge: CandidateOutcome | undefined;
+  let tooLarge: { outcome: CandidateOutcome; excess: number } | undefined;
 
   for (const layout of layouts(instance.gpuCount, nodesPerReplica, model.moe !== null)) {
     const tpProblem = tensorParallelRule(model, layout.tp, instance.gpuCount);
@@ -392,7 +401,8 @@ function evaluateCandidate(
     const scale = deploymentScale(instance.gpuCount, nodesPerReplica, layout, sizing.replicas);
     const scaleProblem = scaleRule(scale.nodes, request.concurrency, sizing.maxSequences, request.outputTokensPerSecond);
     if (scaleProblem) {
-      tooLarge ??= reject("scale", scaleProblem, layout);
+      const over = scale.nodes / MAX_NODES_PER_DEPLOYMENT;
+      if (!tooLarge || over < tooLarge.excess) tooLarge = { outcome: reject("scale", scaleProblem, layout, null, over), excess: over };
       continue;
     }
     const plan = buildPlan(request, checkpoint, instanceType, nodesPerReplica, layout, fit, scale, quote, sizing);
@@ -400,7 +410,7 @@ function evaluateCandidate(
   }
   if (bestPlan) return { plan: bestPlan };
   return (
-    tooLarge ??
+    tooLarge?.outcome ??
     slow?.outcome ??
     nearest ??
     structural ??
@@ -697,6 +707,7 @@ function planPerformance(sizing: ReplicaSizing, replicas: number, usdPerHour: nu
     bottleneck: e.bottleneck,
     confidence: e.confidence,
     extrapolatedBecause: e.extrapolatedBecause,
+    ttftConfidence: e.ttftConfidence,
     breakdown: e.breakdown,
   };
 }
@@ -775,6 +786,14 @@ function relaxations(request: PlanRequest, rejected: readonly Rejection[]): Rela
   if (request.outputTokensPerSecond !== undefined) {
     tries.push({ field: "outputTokensPerSecond", value: "none", request: { ...request, outputTokensPerSecond: undefined } });
   }
+  // Too many nodes for the load: the most concurrency the nearest candidate holds in 64 nodes.
+  const scaleMisses = rejected.filter((r) => r.rule === "scale" && r.excess !== null).map((r) => r.excess!);
+  if (scaleMisses.length > 0) {
+    const concurrency = Math.floor(request.concurrency / Math.min(...scaleMisses));
+    if (concurrency >= 1 && concurrency < request.concurrency) {
+      tries.push({ field: "concurrency", value: String(concurrency), request: { ...request, concurrency } });
+    }
+  }
   const out: Relaxation[] = [];
   for (const t of tries) {
     const plan = evaluate(t.request).plan;
@@ -805,7 +824,7 @@ function relaxations(request: PlanRequest, rejected: readonly Rejection[]): Rela
  * candidates the latency rule dropped, in whole ms (the nearest value some candidate meets).
  */
 function loosestTargets(request: PlanRequest, rejected: readonly Rejection[]): { maxTpotMs?: number; maxTtftMs?: number } {
-  const excesses = rejected.filter((r) => r.rule === "latency" && r.targetExcess !== null).map((r) => r.targetExcess!);
+  const excesses = rejected.filter((r) => r.rule === "latency" && r.excess !== null).map((r) => r.excess!);
   if (excesses.length === 0) return {};
   const least = Math.min(...excesses);
   const out: { maxTpotMs?: number; maxTtftMs?: number } = {};

@@ -95,9 +95,10 @@ export function memoryRule(
 
 export function scaleRule(nodes: number, concurrency: number, sequencesPerReplica: number, throughput?: number): string | null {
   if (nodes <= MAX_NODES_PER_DEPLOYMENT) return null;
-  const load = throughput === undefined ? `${tokens(concurrency)} concurrent sequences` : `${tokens(concurrency)} sequences and ${tokens(throughput)} output tokens/s`;
+  const seqs = (n: number) => `${tokens(n)} ${n === 1 ? "sequence" : "sequences"}`;
+  const load = throughput === undefined ? `${seqs(concurrency)} in flight` : `${seqs(concurrency)} and ${tokens(throughput)} output tokens/s`;
   return (
-    `needs ${tokens(nodes)} nodes for ${load} at ${tokens(sequencesPerReplica)} per replica within the targets; ` +
+    `needs ${tokens(nodes)} nodes for ${load} at ${tokens(sequencesPerReplica)} per replica; ` +
     `a deployment plans at most ${MAX_NODES_PER_DEPLOYMENT} nodes (lower the load, loosen a target or split the deployment)`
   );
 }

@@ -48,9 +48,9 @@ describe("llm-fleet size, human output", () => {
   });
 
   it("labels the predicted latency and throughput, and says why they are extrapolated", () => {
-    expect(stdout).toContain("  latency      TPOT 12.5 ms (79.7 tokens/s per user), TTFT 224 ms at 1 sequence per replica [extrapolated]\n");
+    expect(stdout).toContain("  latency      TPOT 12.5 ms (79.7 tokens/s per user) [extrapolated], TTFT 224 ms at 1 sequence per replica\n");
     expect(stdout).toContain("  throughput   79 output tokens/s (10 per GPU), $115.99 per million output tokens [extrapolated]\n");
-    expect(stdout).toContain("  headroom     up to 15 sequences per replica within the targets and the KV cache; bottleneck: memory\n");
+    expect(stdout).toContain("  headroom     up to 15 sequences per replica within the KV cache; bottleneck: memory\n");
     expect(stdout).toContain("tensor parallelism over PCIe 5 is not in the calibration set");
   });
 });
@@ -62,7 +62,9 @@ describe("llm-fleet size with a workload and latency targets", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("mean 1,024 prompt / 1,024 output tokens · targets TPOT <= 40 ms ·");
     expect(stdout).toContain("Plan: 1 x p5en.48xlarge (8 x h200 each), $63.30/hour, $46,206/month");
-    expect(stdout).toMatch(/ {2}latency {6}TPOT 25\.7 ms \(38\.9 tokens\/s per user\), TTFT [\d.]+ ms at 32 sequences per replica \[calibrated on measurements\]/);
+    expect(stdout).toMatch(
+      / {2}latency {6}TPOT 25\.7 ms \(38\.9 tokens\/s per user\) \[calibrated on measurements\], TTFT [\d.]+ ms \[extrapolated\] at 32 sequences per replica\n/,
+    );
   });
 
   it("drops what misses a target even alone, closest first, and suggests the nearest target that plans", () => {

@@ -229,8 +229,10 @@ describe("ranking", () => {
     const result = planDeployment({ model: "deepseek-r1", objective: "throughput", concurrency: 64 });
     const perToken = [result.plan!, ...result.alternatives].map((p) => p.performance.usdPerMillionOutputTokens);
     expect(perToken).toEqual([...perToken].sort((a, b) => a - b));
-    // One H200 node holds all 64 sequences; more nodes would add dollars faster than tokens.
-    expect(result.plan).toMatchObject({ instanceType: "p5en.48xlarge", nodes: 1, replicas: 1, tensorParallelSize: 8 });
+    // One H200 node holds all 64 sequences; more nodes would add dollars faster than tokens. Two
+    // data-parallel attention ranks of TP 4 read half the MLA cache per GPU that TP 8 reads.
+    expect(result.plan).toMatchObject({ instanceType: "p5en.48xlarge", nodes: 1, replicas: 1, tensorParallelSize: 4, dataParallelSize: 2 });
+    expect(result.plan!.vllmArgs.join(" ")).toContain("--tensor-parallel-size 4 --data-parallel-size 2");
     const cost = planDeployment({ model: "deepseek-r1", concurrency: 64 }).plan!;
     expect(result.plan!.performance.usdPerMillionOutputTokens).toBeLessThan(cost.performance.usdPerMillionOutputTokens);
   });

@@ -209,16 +209,20 @@ describe("planner properties with latency and throughput targets", () => {
   });
 
   it("raising a target never makes the plan dearer", () => {
+    let compared = 0;
     fc.assert(
-      fc.property(targeted, fc.integer({ min: 1, max: 100 }), (r, loosenBy) => {
-        const tight = planDeployment({ ...r, maxTpotMs: r.maxTpotMs ?? 30 }).plan;
-        const loose = planDeployment({ ...r, maxTpotMs: (r.maxTpotMs ?? 30) + loosenBy }).plan;
+      fc.property(targeted, fc.constantFrom("maxTpotMs" as const, "maxTtftMs" as const), fc.integer({ min: 1, max: 2000 }), (r, target, loosenBy) => {
+        const base = target === "maxTpotMs" ? (r.maxTpotMs ?? 30) : (r.maxTtftMs ?? 500);
+        const tight = planDeployment({ ...r, [target]: base }).plan;
+        const loose = planDeployment({ ...r, [target]: base + (target === "maxTpotMs" ? loosenBy % 100 : loosenBy) }).plan;
         if (!tight) return;
+        compared++;
         expect(loose).not.toBeNull();
         if (r.objective === "cost") expect(loose!.usdPerHour).toBeLessThanOrEqual(tight.usdPerHour + 1e-9);
         else expect(loose!.performance.usdPerMillionOutputTokens).toBeLessThanOrEqual(tight.performance.usdPerMillionOutputTokens * (1 + 1e-9));
       }),
       { numRuns: 60 },
     );
+    expect(compared).toBeGreaterThan(20);
   });
 });

@@ -137,11 +137,11 @@ describe("scale: one deployment plans at most 64 nodes", () => {
   it("accepts 64 and refuses 65, saying what to change", () => {
     expect(scaleRule(64, 1000, 16)).toBeNull();
     expect(scaleRule(65, 1000, 16)).toBe(
-      "needs 65 nodes for 1,000 concurrent sequences at 16 per replica within the targets; " +
+      "needs 65 nodes for 1,000 sequences in flight at 16 per replica; " +
         "a deployment plans at most 64 nodes (lower the load, loosen a target or split the deployment)",
     );
     expect(scaleRule(65, 1000, 16, 50_000)).toBe(
-      "needs 65 nodes for 1,000 sequences and 50,000 output tokens/s at 16 per replica within the targets; " +
+      "needs 65 nodes for 1,000 sequences and 50,000 output tokens/s at 16 per replica; " +
         "a deployment plans at most 64 nodes (lower the load, loosen a target or split the deployment)",
     );
   });

@@ -184,7 +184,7 @@ describe("config errors: one clear message each, before any resource", () => {
       { path: "llm-fleet:deployments.0.workload.outputTokensPerSecond", message: "-5 is not above 0; give output tokens per second such as 2000" },
     ]);
   });
-  it("a target nothing meets gives the planner's nearest target, under the workload key", () => {
+  it("a target nothing meets gives the planner's words, with the nearest target that plans", () => {
     const parsed = parseStackConfig(flat({ ...base, "llm-fleet:deployments": [{ name: "a", model: "deepseek-r1", workload: { maxTpotMs: 2 } }] }));
     if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
     const planned = planStack(parsed.config, "us-east-1");
