@@ -13,6 +13,8 @@ export interface RecordedResource {
   name: string;
   /** Name of the component the resource belongs to; null at the top of the program. */
   parent: string | null;
+  /** Names of the resources it waits for (`dependsOn`, and those its inputs come from). */
+  dependsOn: string[];
   inputs: Record<string, unknown>;
 }
 
@@ -107,7 +109,7 @@ export async function runOffline<T>(
   secretKeys: readonly string[],
   program: () => T,
 ): Promise<OfflineRun<T>> {
-  const recorded: Omit<RecordedResource, "parent">[] = [];
+  const recorded: Omit<RecordedResource, "parent" | "dependsOn">[] = [];
   const region = config["aws:region"] ?? "us-east-1";
   pulumi.runtime.setAllConfig(config, [...secretKeys]);
   await pulumi.runtime.setMocks(
@@ -127,20 +129,30 @@ export async function runOffline<T>(
   // The mocks see a resource's type, name and inputs, not its parent: read the parent off the
   // registration request the monitor receives.
   const parents = new Map<string, string | null>();
+  const dependencies = new Map<string, string[]>();
   const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: { getType(): string; getName(): string; getParent(): string }, callback: unknown): unknown;
+    registerResource(req: { getType(): string; getName(): string; getParent(): string; getDependenciesList(): string[] }, callback: unknown): unknown;
   };
   const register = monitor.registerResource.bind(monitor);
+  const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
   monitor.registerResource = (req, callback) => {
     const parent = req.getParent();
-    parents.set(`${req.getType()}::${req.getName()}`, parent ? (parent.split("::").pop() ?? null) : null);
+    const key = `${req.getType()}::${req.getName()}`;
+    parents.set(key, parent ? nameOf(parent) : null);
+    dependencies.set(key, req.getDependenciesList().map(nameOf));
     return register(req, callback);
   };
   const outputs = program();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   await settings.waitForRPCs();
-  return { outputs, resources: recorded.map((r) => ({ ...r, parent: parents.get(`${r.type}::${r.name}`) ?? null })) };
+  return {
+    outputs,
+    resources: recorded.map((r) => {
+      const key = `${r.type}::${r.name}`;
+      return { ...r, parent: parents.get(key) ?? null, dependsOn: dependencies.get(key) ?? [] };
+    }),
+  };
 }
 
 /** Output values as plain data: resolves Pulumi outputs (unknown ones as null). */

@@ -99,7 +99,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
       args.addons ??
       new ClusterAddons(
         `${name}-addons`,
-        { provider: args.cluster.provider, needs: spec.addons, gpuNodes: GPU_NODE_MARKS },
+        { provider: args.cluster.provider, needs: spec.addons, gpuNodes: GPU_NODE_MARKS, waitFor: args.cluster.systemNodes },
         { parent: this },
       );
     this.server = new VllmServer(

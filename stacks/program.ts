@@ -77,6 +77,7 @@ export function runProgram(): StackOutputs {
   );
   const addons = new ClusterAddons("addons", {
     provider: cluster.provider,
+    waitFor: cluster.systemNodes,
     needs: combinedAddons(plan.deployments.map((d) => d.spec)),
     gpuNodes: GPU_NODE_MARKS,
   });

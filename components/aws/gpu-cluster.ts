@@ -76,6 +76,11 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
   readonly kubeconfig: pulumi.Output<string>;
   /** Kubernetes provider for the cluster, for the components that deploy onto it. */
   readonly provider: k8s.Provider;
+  /**
+   * What cluster controllers need running before they can start: the system node group of a new
+   * cluster (empty for an existing one, whose nodes are already there). Helm releases wait for it.
+   */
+  readonly systemNodes: pulumi.Resource[];
 
   constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const region = args.region ?? new pulumi.Config("aws").get("region");
@@ -91,6 +96,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     this.region = region!;
 
     let adminAccess: pulumi.Resource[] = [];
+    let systemNodes: pulumi.Resource[] = [];
     if (args.mode === "existing") {
       const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
       const subnetIds = args.subnetIds ? pulumi.output(args.subnetIds) : cluster.vpcConfig.subnetIds;
@@ -115,6 +121,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     } else {
       const created = this.createCluster(name, normalized!);
       adminAccess = created.associations;
+      systemNodes = created.systemNodes;
       this.clusterName = created.clusterName;
       this.vpcId = created.vpcId;
       this.clusterSecurityGroupId = created.clusterSecurityGroupId;
@@ -124,6 +131,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     }
     // Kubernetes calls need the admin access in place first, and must be deleted before it goes.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: adminAccess });
+    this.systemNodes = systemNodes;
     this.registerOutputs({
       clusterName: this.clusterName,
       vpcId: this.vpcId,
@@ -142,7 +150,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     subnets: aws.ec2.Subnet[],
     partition: pulumi.Output<string>,
     tags: Record<string, string>,
-  ): void {
+  ): aws.eks.NodeGroup {
     const parent = { parent: this };
     const role = new aws.iam.Role(`${name}-system-role`, { assumeRolePolicy: NODE_TRUST_POLICY, tags }, parent);
     const attachments = NODE_MANAGED_POLICIES.map(
@@ -169,7 +177,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       },
       parent,
     );
-    new aws.eks.NodeGroup(
+    return new aws.eks.NodeGroup(
       `${name}-system-node-group`,
       {
         clusterName: cluster.name,
@@ -329,12 +337,13 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         { parent: this, dependsOn: [entry] },
       );
     });
-    if (input.systemNodes) this.createSystemNodes(name, input.systemNodes, cluster, privateSubnets, partition, tags);
+    const systemNodes = input.systemNodes ? [this.createSystemNodes(name, input.systemNodes, cluster, privateSubnets, partition, tags)] : [];
     // Pods get AWS credentials (the S3 weights bucket, say) through EKS Pod Identity, never the node role.
     new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, parent);
 
     return {
       associations,
+      systemNodes,
       clusterName: cluster.name,
       vpcId: vpc.id,
       clusterSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId,

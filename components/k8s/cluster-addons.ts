@@ -38,7 +38,20 @@ export interface ClusterAddonsArgs {
   needs: AddonNeeds;
   /** How the GPU nodes are tainted and labelled, so the device plugins run there. */
   gpuNodes: GpuNodeMarks;
+  /**
+   * Resources the releases wait for: the system node group a controller (the LWS manager) runs
+   * on. Without it a first `up` installs the chart before any node exists and times out.
+   * @default [] (an existing cluster's nodes are already there)
+   */
+  waitFor?: pulumi.Resource[];
 }
+
+/**
+ * How long `pulumi up` waits for a release's pods: a first install may wait for a managed node
+ * group (3-5 minutes to join) and an image pull, well past Helm's 300 s default
+ * (https://docs.aws.amazon.com/eks/latest/userguide/create-managed-node-group.html).
+ */
+export const RELEASE_TIMEOUT_SECONDS = 900;
 
 /** The cluster-wide pieces vLLM deployments depend on, from pinned Helm charts. */
 export class ClusterAddons extends pulumi.ComponentResource {
@@ -68,8 +81,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
           values: values[id],
           // The release is up when its pods are: deployments wait for their device plugin.
           atomic: true,
+          timeout: RELEASE_TIMEOUT_SECONDS,
         },
-        { parent: this, provider: args.provider },
+        { parent: this, provider: args.provider, dependsOn: args.waitFor ?? [] },
       );
     });
     this.registerOutputs({ installed: this.installed });

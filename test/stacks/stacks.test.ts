@@ -31,6 +31,20 @@ describe("the shipped stacks under mocks", () => {
     expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
   });
 
+  it("a first up installs the add-ons after the system nodes they run on, with time for a node group to join", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
+    const { resources } = await run("dev", config, secretKeys);
+    const releases = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release");
+    expect(releases.length).toBeGreaterThan(0);
+    for (const release of releases) {
+      expect(release.dependsOn).toContain("cluster-system-node-group");
+      expect(release.inputs.timeout).toBe(900);
+    }
+    // The server waits for the releases (the LWS CRD among them, where there is one).
+    const server = resources.find((r) => r.name === "assistant-vllm-deployment")!;
+    expect(server.dependsOn).toEqual(expect.arrayContaining(releases.map((r) => r.name)));
+  });
+
   it("staging: the 70B distill for an offline job, sized to its 500 output tokens/s on one 8-GPU node", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.staging.yaml"));
     const { outputs, resources } = await run("staging", config, secretKeys);
