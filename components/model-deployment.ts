@@ -52,8 +52,11 @@ export interface ModelDeploymentArgs {
 }
 
 /** VllmServer's checks for a deployment, with `serving.` paths: run before anything is created. */
-export function servingProblems(serverName: string, spec: DeploymentSpec, serving: Serving): InputProblem[] {
-  return vllmServerProblems(vllmServerSpecInput(serverName, { ...serving, plan: spec.plan, node: spec.node })).map((p) => ({ ...p, path: `serving.${p.path}` }));
+export function servingProblems(serverName: string, spec: DeploymentSpec, serving: Serving, region: string): InputProblem[] {
+  return vllmServerProblems(vllmServerSpecInput(serverName, { ...serving, plan: spec.plan, node: spec.node, cluster: { region } })).map((p) => ({
+    ...p,
+    path: `serving.${p.path}`,
+  }));
 }
 
 /**
@@ -84,7 +87,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
     const spec = result.spec;
     const serving = args.serving ?? {};
     // The server's own checks, run now so that nothing is created when they fail.
-    const serverProblems = servingProblems(`${name}-vllm`, spec, serving);
+    const serverProblems = servingProblems(`${name}-vllm`, spec, serving, args.cluster.region);
     if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
     super("llm-fleet:index:ModelDeployment", name, {}, opts);
     this.spec = spec;
@@ -111,6 +114,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
         nodeSelector: this.nodeGroup.nodeSelector,
         tolerations: this.nodeGroup.tolerations,
         addons,
+        cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
         ...serving,
       },
       { parent: this, dependsOn: [this.nodeGroup] },

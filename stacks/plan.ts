@@ -148,7 +148,7 @@ export function planStack(
       }
       return;
     }
-    for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving)) {
+    for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving, region)) {
       // The stack's one API key serves every endpoint: point at its config key.
       problems.push(
         p.path === "serving.apiKey" ? apiKeyProblem(config.environment) : { ...p, path: at(p.path) },

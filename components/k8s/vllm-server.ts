@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, VLLM_IMAGE, type Plan } from "../../sizing";
@@ -41,12 +42,19 @@ export interface VllmServerArgs {
    */
   weights?: string;
   /**
-   * Read access for an S3 source: an IAM role the service account assumes (annotated for
-   * IRSA; with EKS Pod Identity, associate the role with `serviceAccountName`), or a bucket
-   * policy that grants reads without credentials.
+   * Read access for an S3 source: an IAM role the service account gets through an EKS Pod
+   * Identity association (the role must trust `pods.eks.amazonaws.com` with `sts:AssumeRole`
+   * and `sts:TagSession`), or a bucket policy that grants reads without credentials.
    * @default none; required for an S3 source
    */
   s3Access?: { roleArn: string } | { bucketPolicy: true };
+  /**
+   * The EKS cluster and AWS region the server runs in: the Pod Identity association of an S3
+   * role is made on this cluster, and the S3 copy gets `AWS_REGION` (pods cannot read the
+   * region from instance metadata: IMDS allows one hop).
+   * @default none; required for an S3 source
+   */
+  cluster?: { clusterName: pulumi.Input<string>; region: string };
   /**
    * Size of the weights cache.
    * @default the checkpoint size plus 20 %
@@ -106,7 +114,7 @@ export function vllmServerSpecInput(
   args: Pick<
     VllmServerArgs,
     "plan" | "node" | "weights" | "s3Access" | "cacheSizeGiB" | "storageClassName" | "hfToken" | "apiKey" | "requireApiKey" | "loadBalancer" | "serviceMonitor" | "image"
-  >,
+  > & { cluster?: { region: string } | undefined },
 ): VllmServerSpecInput {
   return {
     name,
@@ -114,6 +122,7 @@ export function vllmServerSpecInput(
     node: args.node,
     weights: args.weights ?? args.plan.checkpoint.repo,
     s3Access: args.s3Access,
+    awsRegion: args.cluster?.region,
     cacheSizeGiB: args.cacheSizeGiB,
     storageClassName: args.storageClassName,
     hasHfToken: args.hfToken !== undefined,
@@ -155,18 +164,26 @@ export class VllmServer extends pulumi.ComponentResource {
     const meta = (objectName: string, extra: Record<string, string> = {}) => ({ name: objectName, namespace, labels: { ...labels, ...extra } });
 
     const roleArn = args.s3Access && "roleArn" in args.s3Access ? args.s3Access.roleArn : undefined;
-    const serviceAccount = new k8s.core.v1.ServiceAccount(
-      `${name}-service-account`,
-      { metadata: { ...meta(name), annotations: roleArn ? { "eks.amazonaws.com/role-arn": roleArn } : undefined }, automountServiceAccountToken: false },
-      options,
-    );
+    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-service-account`, { metadata: meta(name), automountServiceAccountToken: false }, options);
+    // The S3 role reaches the pods through EKS Pod Identity (the cluster runs its agent); the
+    // association must exist before the pods start, or the copy has no credentials.
+    const podIdentity =
+      roleArn && args.cluster
+        ? [
+            new aws.eks.PodIdentityAssociation(
+              `${name}-pod-identity`,
+              { clusterName: args.cluster.clusterName, namespace, serviceAccount: serviceAccount.metadata.name, roleArn },
+              { parent: this },
+            ),
+          ]
+        : [];
     const secret = (resource: string, objectName: string, value: pulumi.Input<string>) =>
       new k8s.core.v1.Secret(resource, { metadata: meta(objectName), type: "Opaque", stringData: { [SECRET_KEY]: pulumi.secret(value) } }, options);
     const secrets = [
       ...(args.hfToken !== undefined ? [secret(`${name}-hf-token`, spec.names.hfTokenSecret, args.hfToken)] : []),
       ...(args.apiKey !== undefined ? [secret(`${name}-api-key`, spec.names.apiKeySecret, args.apiKey)] : []),
     ];
-    const dependsOn = [...secrets, ...(args.addons?.releases ?? [])];
+    const dependsOn = [...secrets, ...podIdentity, ...(args.addons?.releases ?? [])];
 
     const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
     const workload =

@@ -150,6 +150,7 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
     tolerations,
     weights: "s3://models-bucket/deepseek-r1/",
     s3Access: { roleArn: "arn:aws:iam::123456789012:role/weights-reader" },
+    cluster: { clusterName: "gpu-cluster", region: "us-east-1" },
     loadBalancer: { enabled: true },
     serviceMonitor: true,
   });
@@ -163,9 +164,14 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
       {
         name: "download-weights",
         image: "amazon/aws-cli:2.34.48",
-        command: ["aws", "s3", "sync"],
-        args: ["s3://models-bucket/deepseek-r1/", "/models/deepseek-r1", "--no-progress"],
-        env: [],
+        command: [
+          "sh",
+          "-c",
+          'aws configure set default.s3.max_concurrent_requests 64 && aws configure set default.s3.multipart_chunksize 64MB && exec aws s3 sync "$@"',
+        ],
+        args: ["s3-sync", "s3://models-bucket/deepseek-r1/", "/models/deepseek-r1", "--no-progress"],
+        // IMDS allows one hop, so the pod cannot ask instance metadata for its region.
+        env: [{ name: "AWS_REGION", value: "us-east-1" }],
         resources: { requests: { cpu: "2", memory: "2Gi" }, limits: { memory: "4Gi" } },
         volumeMounts: [{ name: "models", mountPath: "/models" }],
         securityContext: { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] } },
@@ -176,9 +182,14 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
     expect(pod.volumes[1]).toEqual({ name: "shm", emptyDir: { medium: "Memory", sizeLimit: "32Gi" } });
   });
 
-  it("reads S3 through the service account's role", () => {
-    expect(validCore("kubernetes:core/v1:ServiceAccount", "r1-service-account").metadata.annotations).toEqual({
-      "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/weights-reader",
+  it("reads S3 through an EKS Pod Identity association of the service account, made before the pods start", () => {
+    // No IRSA annotation: the cluster has no OIDC provider; the Pod Identity agent hands out the role.
+    expect(validCore("kubernetes:core/v1:ServiceAccount", "r1-service-account").metadata.annotations).toBeUndefined();
+    expect(one("aws:eks/podIdentityAssociation:PodIdentityAssociation", "r1-pod-identity").inputs).toEqual({
+      clusterName: "gpu-cluster",
+      namespace: "r1",
+      serviceAccount: "r1",
+      roleArn: "arn:aws:iam::123456789012:role/weights-reader",
     });
   });
 
@@ -310,6 +321,7 @@ describe("bad arguments fail before anything is registered", () => {
         'VllmServer "bad": invalid input',
         "  plan: TP 8 x PP 1 = 8 GPUs per replica, but the replica gets 1 node(s) of 4 GPUs; plan for these nodes or give the nodes the plan was made for",
         "  s3Access: reading s3://bucket/r1 needs access: give { roleArn } for the service account, or { bucketPolicy: true } if the bucket grants the nodes",
+        "  cluster: copying s3://bucket/r1 needs the cluster and its region: pass cluster: { clusterName, region } (ModelDeployment does)",
         "  apiKey: this endpoint requires an API key: `pulumi config set --secret <key>` and pass it as apiKey",
       ].join("\n"),
     );

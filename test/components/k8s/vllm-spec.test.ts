@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   nodeShapeOf,
+  S3_SYNC_SCRIPT,
   podRequests,
   rolloutBudgetSeconds,
   shmSizeGiB,
@@ -20,6 +21,7 @@ const input = (plan: Plan, extra: Partial<VllmServerSpecInput> = {}): VllmServer
   plan,
   node: nodeShapeOf(plan.instanceType, { efa: plan.nodesPerReplica > 1, weightsOnInstanceStore: true }),
   weights: plan.checkpoint.repo,
+  awsRegion: "us-east-1",
   hasHfToken: false,
   hasApiKey: false,
   requireApiKey: false,
@@ -44,8 +46,9 @@ describe("startup budget", () => {
   it("leaves an S3 copy to the init container, and counts it in how long pulumi up waits", () => {
     // (344 + 600) x 1.5 = 1,416.5 -> 1,420: the probe starts once the copy is done.
     expect(startupBudgetSeconds(688.6, "local-nvme", "s3")).toBe(1_420);
-    // The copy: 3,443 s x 1.5 = 5,165 s; plus the probe budget and 900 s for scheduling and the image.
-    expect(rolloutBudgetSeconds(688.6, "local-nvme", "s3")).toBe(5_165 + 1_420 + 900);
+    // The copy: 688,600 MB at 64 parts x 12.5 MB/s = 861 s, x 1.5 = 1,292 s; plus the probe budget
+    // and 900 s for scheduling and the image.
+    expect(rolloutBudgetSeconds(688.6, "local-nvme", "s3")).toBe(1_292 + 1_420 + 900);
     expect(rolloutBudgetSeconds(15.2, "local-nvme", "hub")).toBe(1_140 + 900);
   });
   it("becomes the startup probe's failure threshold at a 10 s period", () => {
@@ -100,7 +103,13 @@ describe("arguments", () => {
   it("serves an S3 checkpoint from its cache copy, filled by aws s3 sync", () => {
     const s = spec(input(r1OneNode, { weights: "s3://models-bucket/deepseek-r1/", s3Access: { roleArn: "arn:aws:iam::123456789012:role/weights-reader" } }));
     expect(s.args.leader[0]).toBe("/models/deepseek-r1");
-    expect(s.download).toMatchObject({ image: "amazon/aws-cli:2.34.48", command: ["aws", "s3", "sync"], args: ["s3://models-bucket/deepseek-r1/", "/models/deepseek-r1", "--no-progress"] });
+    expect(s.download).toMatchObject({
+      image: "amazon/aws-cli:2.34.48",
+      command: ["sh", "-c", S3_SYNC_SCRIPT],
+      args: ["s3-sync", "s3://models-bucket/deepseek-r1/", "/models/deepseek-r1", "--no-progress"],
+      env: [{ name: "AWS_REGION", value: "us-east-1" }],
+    });
+    expect(S3_SYNC_SCRIPT).toContain("max_concurrent_requests 64");
     const open = spec(input(r1OneNode, { weights: "s3://models-bucket/deepseek-r1/", s3Access: { bucketPolicy: true } }));
     expect(open.download?.args.at(-1)).toBe("--no-sign-request");
   });
@@ -167,6 +176,9 @@ describe("validation", () => {
   it("an S3 role that is not a role ARN, and nodes without NVMe but no storage class", () => {
     expect(vllmServerProblems(input(r1OneNode, { weights: "s3://bucket/r1", s3Access: { roleArn: "reader" } }))).toEqual([
       { path: "s3Access.roleArn", message: '"reader" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)' },
+    ]);
+    expect(vllmServerProblems(input(r1OneNode, { weights: "s3://bucket/r1", s3Access: { bucketPolicy: true }, awsRegion: undefined }))).toEqual([
+      { path: "cluster", message: "copying s3://bucket/r1 needs the cluster and its region: pass cluster: { clusterName, region } (ModelDeployment does)" },
     ]);
     expect(vllmServerProblems(input(distill, { node: nodeShapeOf("g6.xlarge", { efa: false, weightsOnInstanceStore: false }) }))).toEqual([
       {
