@@ -208,11 +208,43 @@ export function endpointAccess(input: Pick<NewClusterInput, "endpointPublicAcces
   };
 }
 
+/** Who `aws eks get-token` authenticates as: the stack's AWS profile and the role it assumes. */
+export interface KubeconfigAuth {
+  /** `AWS_PROFILE` for the token command (the provider's `aws:profile`). */
+  profile?: string | undefined;
+  /** A role the token command assumes (`--role-arn`; the provider's first `aws:assumeRoles` entry). */
+  roleArn?: string | undefined;
+}
+
+/**
+ * The token command's identity from the AWS provider's stack config, so that the Kubernetes
+ * provider talks to the cluster as the same identity that created it, not as whatever the
+ * ambient `aws` CLI would use (https://www.pulumi.com/registry/packages/aws/installation-configuration/).
+ */
+export function kubeconfigAuthFromConfig(config: Readonly<Record<string, string>>): KubeconfigAuth {
+  const parse = (key: string): unknown => {
+    const raw = config[key];
+    if (raw === undefined) return undefined;
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return raw;
+    }
+  };
+  const roles = parse("aws:assumeRoles");
+  const single = parse("aws:assumeRole");
+  const first = Array.isArray(roles) ? roles[0] : single;
+  const roleArn = first && typeof first === "object" ? (first as { roleArn?: unknown }).roleArn : undefined;
+  const profile = config["aws:profile"];
+  return { profile: profile || undefined, roleArn: typeof roleArn === "string" ? roleArn : undefined };
+}
+
 /**
  * A kubeconfig that authenticates with `aws eks get-token`, so no credential is stored in
- * it (https://docs.aws.amazon.com/eks/latest/userguide/create-kubeconfig.html).
+ * it (https://docs.aws.amazon.com/eks/latest/userguide/create-kubeconfig.html); as the given
+ * profile and role when the stack's AWS provider uses them.
  */
-export function kubeconfig(cluster: { name: string; endpoint: string; certificateAuthority: string; region: string }): string {
+export function kubeconfig(cluster: { name: string; endpoint: string; certificateAuthority: string; region: string }, auth: KubeconfigAuth = {}): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -226,7 +258,18 @@ export function kubeconfig(cluster: { name: string; endpoint: string; certificat
           exec: {
             apiVersion: "client.authentication.k8s.io/v1beta1",
             command: "aws",
-            args: ["eks", "get-token", "--cluster-name", cluster.name, "--region", cluster.region, "--output", "json"],
+            args: [
+              "eks",
+              "get-token",
+              "--cluster-name",
+              cluster.name,
+              "--region",
+              cluster.region,
+              ...(auth.roleArn ? ["--role-arn", auth.roleArn] : []),
+              "--output",
+              "json",
+            ],
+            ...(auth.profile ? { env: [{ name: "AWS_PROFILE", value: auth.profile }] } : {}),
           },
         },
       },

@@ -5,9 +5,11 @@ import { InputError, type InputProblem } from "../../sizing";
 import {
   endpointAccess,
   kubeconfig,
+  kubeconfigAuthFromConfig,
   newClusterProblems,
   normalizeNewCluster,
   subnetPlan,
+  type KubeconfigAuth,
   type NewClusterOptions,
 } from "./cluster-spec";
 import {
@@ -81,6 +83,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
    * cluster (empty for an existing one, whose nodes are already there). Helm releases wait for it.
    */
   readonly systemNodes: pulumi.Resource[];
+  /** The identity the kubeconfig's token command uses: the stack's `aws:profile` and assumed role. */
+  readonly kubeconfigAuth: KubeconfigAuth;
 
   constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const region = args.region ?? new pulumi.Config("aws").get("region");
@@ -95,6 +99,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     super("llm-fleet:aws:GpuCluster", name, {}, opts);
     this.region = region!;
 
+    const auth = kubeconfigAuthFromConfig(pulumi.runtime.allConfig());
+    this.kubeconfigAuth = auth;
     let adminAccess: pulumi.Resource[] = [];
     let systemNodes: pulumi.Resource[] = [];
     if (args.mode === "existing") {
@@ -116,7 +122,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         : pulumi
             .all([cluster.name, cluster.endpoint, cluster.certificateAuthorities])
             .apply(([clusterName, endpoint, cas]) =>
-              kubeconfig({ name: clusterName, endpoint, certificateAuthority: cas[0]?.data ?? "", region: this.region }),
+              kubeconfig({ name: clusterName, endpoint, certificateAuthority: cas[0]?.data ?? "", region: this.region }, auth),
             );
     } else {
       const created = this.createCluster(name, normalized!);
@@ -354,7 +360,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       kubeconfig: pulumi
         .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
         .apply(([clusterName, endpoint, ca]) =>
-          kubeconfig({ name: clusterName, endpoint, certificateAuthority: ca.data ?? "", region: this.region }),
+          kubeconfig({ name: clusterName, endpoint, certificateAuthority: ca.data ?? "", region: this.region }, this.kubeconfigAuth),
         ),
     };
   }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { endpointAccess, kubeconfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
+import { endpointAccess, kubeconfig, kubeconfigAuthFromConfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
 import { GpuCluster } from "../../../components/aws/gpu-cluster";
 import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, registeredUrns, settle, valueOf } from "../../support/pulumi";
 
@@ -37,6 +37,24 @@ describe("network plan", () => {
         args: ["eks", "get-token", "--cluster-name", "c", "--region", "us-west-2", "--output", "json"],
       },
     });
+  });
+  it("runs the token command as the stack's AWS profile and assumed role", () => {
+    const auth = kubeconfigAuthFromConfig({
+      "aws:region": "us-west-2",
+      "aws:profile": "platform",
+      "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "pulumi" }]),
+    });
+    expect(auth).toEqual({ profile: "platform", roleArn: "arn:aws:iam::123456789012:role/deployer" });
+    const config = JSON.parse(kubeconfig({ name: "c", endpoint: "https://e", certificateAuthority: "Q0E=", region: "us-west-2" }, auth));
+    expect(config.users[0].user.exec).toEqual({
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      command: "aws",
+      args: ["eks", "get-token", "--cluster-name", "c", "--region", "us-west-2", "--role-arn", "arn:aws:iam::123456789012:role/deployer", "--output", "json"],
+      env: [{ name: "AWS_PROFILE", value: "platform" }],
+    });
+    // The older single-role key, and no AWS settings at all.
+    expect(kubeconfigAuthFromConfig({ "aws:assumeRole": JSON.stringify({ roleArn: "arn:aws:iam::1:role/r" }) })).toEqual({ profile: undefined, roleArn: "arn:aws:iam::1:role/r" });
+    expect(kubeconfigAuthFromConfig({})).toEqual({ profile: undefined, roleArn: undefined });
   });
 });
 
