@@ -6,7 +6,7 @@
 import type { Placement, Workload } from "../components/deployment-spec";
 import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
 import { servingProblems, type Serving } from "../components/model-deployment";
-import { clusterCost, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
+import { clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
 import { HOURS_PER_MONTH, type InputProblem } from "../sizing";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
 import { PRESETS } from "./presets";
@@ -51,8 +51,11 @@ export interface StackPlan {
   deployments: ResolvedDeployment[];
   cost: { items: CostItem[]; desiredUsdPerMonth: number; maxUsdPerMonth: number; desiredUsdPerHour: number; maxUsdPerHour: number };
   budget: { usdPerMonth: number; passed: boolean; message: string };
-  /** Required secrets a preview went on without, each with its key and what to set; empty for `up`. */
-  missingSecrets: InputProblem[];
+  /**
+   * What `pulumi up` needs and a preview went on without (a required API key, the deployer's
+   * CIDR for a new cluster's API), each with its key and what to set; empty for `up`, which stops.
+   */
+  missingForUp: InputProblem[];
   /** The stack's own price overrides (`llm-fleet:prices`). */
   priceOverrides: StackConfig["prices"];
 }
@@ -109,28 +112,30 @@ export function planStack(
   secrets: { hfToken?: string | undefined; apiKey?: string | undefined } = {},
   options: {
     /**
-     * A preview goes on without a required API key, so that it shows the whole stack and the
-     * policy pack's `api-key-required` fails it; `pulumi up` stops before any resource instead.
+     * A preview goes on without what only `pulumi up` needs: a required API key (so that it shows
+     * the whole stack and the policy pack's `api-key-required` fails it) and the deployer's CIDR
+     * of a new cluster (nothing is reached yet); `pulumi up` stops before any resource instead.
      * @default false
      */
-    previewWithoutSecrets?: boolean;
+    preview?: boolean;
   } = {},
 ): { plan: StackPlan } | { problems: InputProblem[]; noFit: boolean } {
   const problems: InputProblem[] = [];
-  const missingSecrets: InputProblem[] = [];
+  const missingForUp: InputProblem[] = [];
   let noFit = false;
   // The cluster's own checks, so that they are reported with everything else, by config key.
   if (config.cluster.mode === "new") {
-    for (const p of newClusterProblems(normalizeNewCluster("cluster", config.cluster))) {
-      problems.push({ ...p, path: `llm-fleet:cluster.${p.path}` });
-    }
+    const cluster = normalizeNewCluster("cluster", config.cluster);
+    for (const p of newClusterProblems(cluster)) problems.push({ ...p, path: `llm-fleet:cluster.${p.path}` });
+    const cidr = deployerCidrProblem(cluster);
+    if (cidr) (options.preview ? missingForUp : problems).push({ ...cidr, path: `llm-fleet:cluster.${cidr.path}` });
   }
   const deployments: ResolvedDeployment[] = [];
   config.deployments.forEach((d, i) => {
     const at = (path: string) => `llm-fleet:deployments.${i}.${path}`;
     const resolved = resolve(d, config.environment, secrets);
-    if (options.previewWithoutSecrets && resolved.serving.requireApiKey && secrets.apiKey === undefined) {
-      if (missingSecrets.length === 0) missingSecrets.push(apiKeyProblem(config.environment));
+    if (options.preview && resolved.serving.requireApiKey && secrets.apiKey === undefined) {
+      if (!missingForUp.some((p) => p.path === "llm-fleet:apiKey")) missingForUp.push(apiKeyProblem(config.environment));
       resolved.serving = { ...resolved.serving, requireApiKey: false };
     }
     const result = deploymentSpec({
@@ -189,7 +194,7 @@ export function planStack(
       deployments,
       cost: { items, desiredUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
       budget: { usdPerMonth: budgetUsdPerMonth, passed, message },
-      missingSecrets,
+      missingForUp,
       priceOverrides: config.prices,
     },
   };

@@ -53,7 +53,7 @@ export function stackPlanFromConfig(): StackPlan {
     config,
     region,
     { hfToken: config.hfToken === undefined ? undefined : "set", apiKey: config.apiKey === undefined ? undefined : "set" },
-    { previewWithoutSecrets: pulumi.runtime.isDryRun() },
+    { preview: pulumi.runtime.isDryRun() },
   );
   if ("problems" in planned) throw new StackConfigError(planned.problems, planned.noFit);
   return planned.plan;
@@ -61,8 +61,8 @@ export function stackPlanFromConfig(): StackPlan {
 
 export function runProgram(): StackOutputs {
   const plan = stackPlanFromConfig();
-  // A preview shows the whole stack without them (the policy pack fails it); `up` stopped in the plan.
-  for (const p of plan.missingSecrets) pulumi.log.warn(`${p.path}: ${p.message}; pulumi up stops here until it is set`);
+  // A preview shows the whole stack without them; `up` stopped in the plan.
+  for (const p of plan.missingForUp) pulumi.log.warn(`${p.path}: ${p.message}; pulumi up stops here until it is set`);
   const parsed = parseStackConfig(pulumi.runtime.allConfig(), secretKeys());
   const config = "config" in parsed ? parsed.config : undefined!;
   const settings = new pulumi.Config(NAMESPACE);

@@ -35,14 +35,18 @@ export interface NewClusterOptions {
    */
   natGateways?: NatGatewayMode;
   /**
-   * Whether the Kubernetes API is reachable from the internet. The private endpoint is always on.
-   * @default false
+   * Whether the Kubernetes API is reachable from outside the VPC, limited to publicAccessCidrs.
+   * A new cluster needs it: the same run installs add-ons and vLLM through that API, from
+   * wherever `pulumi up` runs, which cannot be inside a VPC the run is creating. The private
+   * endpoint is always on; turn this off after the first deployment if you like.
+   * @default true
    */
   endpointPublicAccess?: boolean;
   /**
-   * Source ranges allowed to reach a public endpoint.
-   * @default []
-   * @example ["203.0.113.0/24"]
+   * Source ranges allowed to reach the public endpoint: the address of the machine that runs
+   * `pulumi up` (`curl -s https://checkip.amazonaws.com`), as a /32, and your office or VPN.
+   * @default none; required with a public endpoint
+   * @example ["198.51.100.7/32"]
    */
   publicAccessCidrs?: string[];
   /**
@@ -127,6 +131,24 @@ export function subnetPlan(vpcCidr: string, zones: number): SubnetPlan {
   };
 }
 
+/** RFC 5737's documentation ranges: placeholders, never a real deployer. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
+
+/**
+ * The deployer's range, missing: a preview can go on without it (nothing is reached yet);
+ * `pulumi up` cannot, since it calls the new cluster's API. Separate from newClusterProblems
+ * so that a preview reports it as pending instead of failing.
+ */
+export function deployerCidrProblem(input: { endpointPublicAccess: boolean; publicAccessCidrs: readonly string[] }): InputProblem | null {
+  if (!input.endpointPublicAccess || input.publicAccessCidrs.length > 0) return null;
+  return {
+    path: "publicAccessCidrs",
+    message:
+      "give the address of the machine that runs pulumi up, as a /32 (curl -s https://checkip.amazonaws.com), so the run can reach the API it creates: " +
+      "pulumi config set --path 'llm-fleet:cluster.publicAccessCidrs[0]' <address>/32",
+  };
+}
+
 function validCidr(cidr: string): boolean {
   const m = CIDR.exec(cidr);
   return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
@@ -157,6 +179,22 @@ export function newClusterProblems(input: NewClusterInput): InputProblem[] {
   input.publicAccessCidrs.forEach((c, i) => {
     if (!validCidr(c)) problems.push({ path: `publicAccessCidrs.${i}`, message: `"${c}" is not a CIDR block such as 203.0.113.0/24` });
   });
+  input.publicAccessCidrs.forEach((c, i) => {
+    if (validCidr(c) && DOCUMENTATION_RANGES.some((range) => c === range || c.startsWith(range.replace(/0\/24$/, "")))) {
+      problems.push({
+        path: `publicAccessCidrs.${i}`,
+        message: `"${c}" is a documentation-only range (RFC 5737): no deployer is there; give the address of the machine that runs pulumi up as a /32 (curl -s https://checkip.amazonaws.com)`,
+      });
+    }
+  });
+  if (!input.endpointPublicAccess) {
+    problems.push({
+      path: "endpointPublicAccess",
+      message:
+        "false leaves the API reachable only inside the VPC this run creates, so the Kubernetes provider and Helm releases time out from wherever pulumi up runs; " +
+        "keep it true with publicAccessCidrs for the deployer (and turn it off after the first deployment), or deploy into an existing cluster from a runner inside its VPC (mode: existing)",
+    });
+  }
   if (!input.endpointPublicAccess && input.publicAccessCidrs.length > 0) {
     problems.push({
       path: "publicAccessCidrs",
@@ -288,7 +326,7 @@ export function normalizeNewCluster(
     vpcCidr: args.vpcCidr ?? "10.0.0.0/16",
     availabilityZoneCount: args.availabilityZoneCount ?? 2,
     natGateways: args.natGateways ?? "single",
-    endpointPublicAccess: args.endpointPublicAccess ?? false,
+    endpointPublicAccess: args.endpointPublicAccess ?? true,
     publicAccessCidrs: args.publicAccessCidrs ?? [],
     deployerPrincipalArn: args.deployerPrincipalArn,
     adminPrincipalArns: args.adminPrincipalArns ?? [],

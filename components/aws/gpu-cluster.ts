@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, type InputProblem } from "../../sizing";
 import {
+  deployerCidrProblem,
   endpointAccess,
   kubeconfig,
   kubeconfigAuthFromConfig,
@@ -92,6 +93,9 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     const problems: InputProblem[] = [];
     if (!region) problems.push({ path: "region", message: "no region: set region, or `pulumi config set aws:region us-east-1`" });
     if (normalized) problems.push(...newClusterProblems(normalized));
+    // `up` must reach the API it creates; a preview reaches nothing yet, so it only warns.
+    const cidr = normalized ? deployerCidrProblem(normalized) : null;
+    if (cidr && !pulumi.runtime.isDryRun()) problems.push(cidr);
     if (args.mode === "existing" && args.clusterName.trim() === "") {
       problems.push({ path: "clusterName", message: "name the existing EKS cluster to attach to" });
     }

@@ -9,13 +9,17 @@ import { Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1
 import { cli } from "../support/cli";
 import { stackNameOf } from "../../cli/plan";
 
+const DEPLOYER_CIDR_WARNING =
+  "warning: [runtime] llm-fleet:cluster.publicAccessCidrs: give the address of the machine that runs pulumi up, as a /32 (curl -s https://checkip.amazonaws.com), so the run can reach the API it creates: pulumi config set --path 'llm-fleet:cluster.publicAccessCidrs[0]' <address>/32; pulumi up stops here until it is set\n";
+
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 describe("llm-fleet plan (the dev stack by default)", () => {
   const { code, stdout, stderr } = cli("plan");
   it("prints the plan, the resource tree, the cost and the budget verdict", () => {
     expect(code).toBe(0);
-    expect(stderr).toBe("");
+    // The shipped dev file leaves the deployer's address to the operator: the preview warns.
+    expect(stderr).toBe(DEPLOYER_CIDR_WARNING);
     expect(stdout.split("\n")[0]).toBe("Stack dev · prices of 2026-01-21 · offline preview under Pulumi mocks");
     expect(stdout).toContain("assistant: DeepSeek-R1-Distill-Qwen-7B, 1 x g5.xlarge (1 x a10g), deepseek-ai/DeepSeek-R1-Distill-Qwen-7B (bf16), TP 1 x PP 1, 1 replica(s)");
     expect(stdout).toMatch(
@@ -62,7 +66,7 @@ describe("llm-fleet plan --out for a replica over several nodes", () => {
       config: {
         "aws:region": "us-east-1",
         "llm-fleet:environment": "staging",
-        "llm-fleet:cluster": { mode: "new", endpointPublicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] },
+        "llm-fleet:cluster": { mode: "new", endpointPublicAccess: true, publicAccessCidrs: ["34.200.10.7/32"] },
         "llm-fleet:deployments": [{ name: "analysis", model: "r1-distill-llama-70b", placement: { gpus: ["l4"], nodesPerReplica: 3 } }],
       },
     }),
@@ -83,7 +87,7 @@ describe("llm-fleet plan, failures", () => {
     writeFileSync(path, YAML.stringify({ config }));
     return path;
   };
-  const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
+  const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev", "llm-fleet:cluster": { mode: "new", publicAccessCidrs: ["34.200.10.7/32"] } };
 
   it("one verdict: a stack's own larger budget does not outvote the platform's limit in policy/config.<env>.json", () => {
     // One g7e.48xlarge in dev: $33.14/hour at the Spot ceiling, $24,195/month, under the stack's
@@ -158,7 +162,8 @@ describe("llm-fleet plan, failures", () => {
       "Policies (12, config policy/config.prod.json): FAILED:\n  [mandatory] api-key-required: reasoning-vllm-deployment serves without an API key; set llm-fleet:apiKey with `pulumi config set --secret`\n",
     );
     expect(stderr).toBe(
-      "warning: [runtime] llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`; pulumi up stops here until it is set\n",
+      DEPLOYER_CIDR_WARNING +
+        "warning: [runtime] llm-fleet:apiKey: prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`; pulumi up stops here until it is set\n",
     );
     // What `pulumi config set --secret` leaves in the stack file: a ciphertext the preview need not read.
     const prod = YAML.parse(readFileSync(join(__dirname, "../../stacks/Pulumi.prod.yaml"), "utf8"));

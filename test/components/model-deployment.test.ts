@@ -62,7 +62,7 @@ describe("deploymentSpec", () => {
 });
 
 describe("ModelDeployment", () => {
-  const cluster = new GpuCluster("fleet");
+  const cluster = new GpuCluster("fleet", { publicAccessCidrs: ["34.200.10.7/32"] });
   const r1 = new ModelDeployment("r1", {
     cluster,
     model: "deepseek-r1",

@@ -39,6 +39,7 @@ const flat = (config: Record<string, unknown>) =>
 const VALID = {
   "aws:region": "us-east-1",
   "llm-fleet:environment": "dev",
+  "llm-fleet:cluster": { mode: "new", publicAccessCidrs: ["34.200.10.7/32"] },
   "llm-fleet:deployments": [{ name: "assistant", preset: "assistant-7b" }],
 };
 
@@ -239,15 +240,15 @@ describe("the program is deterministic and keeps secrets secret", () => {
     for (const s of secretsMade) expect((s.inputs.stringData as Record<string, unknown>)[SIG]).toBeDefined();
   });
 
-  it("defaults are safe: IMDSv2, encrypted volumes, private subnets and endpoint, least privilege, no escalation", async () => {
-    const run = await runOffline("dev", flat({ ...VALID, "llm-fleet:cluster": { mode: "new" } }), [], runProgram);
+  it("defaults are safe: IMDSv2, encrypted volumes, private subnets, an API open only to the deployer, least privilege, no escalation", async () => {
+    const run = await runOffline("dev", flat({ ...VALID, "llm-fleet:cluster": { mode: "new", publicAccessCidrs: ["34.200.10.7/32"] } }), [], runProgram);
     const of = (type: string) => run.resources.filter((r) => r.type === type).map((r) => r.inputs as any);
     for (const lt of of("aws:ec2/launchTemplate:LaunchTemplate")) {
       expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
       for (const d of lt.blockDeviceMappings) expect(d.ebs.encrypted).toBe("true");
     }
     expect(of("aws:ec2/subnet:Subnet").every((s) => s.mapPublicIpOnLaunch === false)).toBe(true);
-    expect(of("aws:eks/cluster:Cluster")[0].vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: false });
+    expect(of("aws:eks/cluster:Cluster")[0].vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["34.200.10.7/32"] });
     expect(of("aws:eks/cluster:Cluster")[0].encryptionConfig.resources).toEqual(["secrets"]);
     const policies = of("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.policyArn.split("/").pop());
     expect([...new Set(policies)].sort()).toEqual(["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSClusterPolicy", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy"]);
@@ -284,7 +285,7 @@ describe("faults", () => {
   });
 
   it("component argument errors are InputErrors, not crashes", () => {
-    expect(() => new GpuNodeGroup("x", { cluster: new GpuCluster("c"), instanceType: "p5.48xlarge", model: "deepseek-r1", checkpointSizeGB: 688.6, capacityType: "capacity-block" })).toThrow(
+    expect(() => new GpuNodeGroup("x", { cluster: new GpuCluster("c", { publicAccessCidrs: ["34.200.10.7/32"] }), instanceType: "p5.48xlarge", model: "deepseek-r1", checkpointSizeGB: 688.6, capacityType: "capacity-block" })).toThrow(
       InputError,
     );
   });

@@ -10,7 +10,9 @@ import { runProgram, stackPlanFromConfig, StackConfigError } from "../../stacks/
 const STACKS = join(__dirname, "../../stacks");
 const flat = (config: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev" };
+/** A deployer's address, as `pulumi up` needs it for a new cluster (not a documentation range). */
+const DEPLOYER = ["34.200.10.7/32"];
+const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev", "llm-fleet:cluster": { mode: "new", publicAccessCidrs: DEPLOYER } };
 
 async function run(stack: string, config: Record<string, string>, secretKeys: string[] = []) {
   return runOffline(stack, config, secretKeys, () => ({ plan: stackPlanFromConfig(), outputs: runProgram() }));
@@ -28,7 +30,8 @@ describe("the shipped stacks under mocks", () => {
     expect(types(resources, "assistant-vllm")).toContain("kubernetes:apps/v1:Deployment");
     expect(outputs.plan.budget).toMatchObject({ usdPerMonth: 5000, passed: true });
     expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.006 + 0.1 + 0.045 + 0.2016) * 730, 6);
-    expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
+    // The shipped file leaves the deployer's address to the operator: a preview goes on, `up` stops.
+    expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true });
   });
 
   it("a first up installs the add-ons after the system nodes they run on, with time for a node group to join", async () => {
@@ -61,10 +64,12 @@ describe("the shipped stacks under mocks", () => {
     expect(() => planWith(config, secretKeys)).toThrow("llm-fleet:apiKey: prod requires an API key on every endpoint");
     // A preview goes on without it, so the whole stack shows and the policy pack fails it.
     const parsed = parseStackConfig(config, secretKeys);
-    const preview = "config" in parsed && planStack(parsed.config, "us-east-1", {}, { previewWithoutSecrets: true });
-    expect(preview && "plan" in preview && preview.plan.missingSecrets).toEqual([
-      { path: "llm-fleet:apiKey", message: "prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`" },
-    ]);
+    const preview = "config" in parsed && planStack(parsed.config, "us-east-1", {}, { preview: true });
+    expect(preview && "plan" in preview && preview.plan.missingForUp.map((p) => p.path)).toEqual(["llm-fleet:cluster.publicAccessCidrs", "llm-fleet:apiKey"]);
+    expect(preview && "plan" in preview && preview.plan.missingForUp[1]).toEqual({
+      path: "llm-fleet:apiKey",
+      message: "prod requires an API key on every endpoint: `pulumi config set --secret llm-fleet:apiKey <key>`",
+    });
     const withKey = { ...config, "llm-fleet:apiKey": "sk-test" };
     const { outputs, resources } = await run("prod", withKey, ["llm-fleet:apiKey"]);
     expect(outputs.plan.deployments[0]!.spec.plan).toMatchObject({ instanceType: "p5en.48xlarge", capacityType: "on-demand" });
@@ -149,7 +154,7 @@ describe("every preset plans, in each environment", () => {
 
 describe("cluster config is checked with everything else", () => {
   it("names the cluster key", () => {
-    const config = flat({ ...base, "llm-fleet:cluster": { mode: "new", availabilityZoneCount: 9 }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }] });
+    const config = flat({ ...base, "llm-fleet:cluster": { mode: "new", availabilityZoneCount: 9, publicAccessCidrs: DEPLOYER }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }] });
     const parsed = parseStackConfig(config);
     if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
     const planned = planStack(parsed.config, "us-east-1");

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { endpointAccess, kubeconfig, kubeconfigAuthFromConfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
+import { deployerCidrProblem, endpointAccess, kubeconfig, kubeconfigAuthFromConfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
 import { GpuCluster } from "../../../components/aws/gpu-cluster";
 import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, registeredUrns, settle, valueOf } from "../../support/pulumi";
 
@@ -65,8 +65,8 @@ describe("cluster validation", () => {
     vpcCidr: "10.0.0.0/16",
     availabilityZoneCount: 2,
     natGateways: "single",
-    endpointPublicAccess: false,
-    publicAccessCidrs: [],
+    endpointPublicAccess: true,
+    publicAccessCidrs: ["34.200.10.7/32"],
     adminPrincipalArns: [],
     systemNodes: { instanceType: "m7i.large", count: 2 },
     logRetentionDays: 90,
@@ -111,15 +111,41 @@ describe("cluster validation", () => {
     ]);
   });
 
-  it("refuses CIDRs for a private endpoint", () => {
-    expect(newClusterProblems({ ...valid, publicAccessCidrs: ["203.0.113.0/24"] })).toEqual([
-      { path: "publicAccessCidrs", message: "publicAccessCidrs only apply to a public endpoint; set endpointPublicAccess: true or drop them" },
+  it("refuses a private-only endpoint for a new cluster, and CIDRs for one", () => {
+    const problems = newClusterProblems({ ...valid, endpointPublicAccess: false, publicAccessCidrs: ["34.200.10.7/32"] });
+    expect(problems.map((p) => p.path)).toEqual(["endpointPublicAccess", "publicAccessCidrs"]);
+    expect(problems[0]!.message).toMatch(/^false leaves the API reachable only inside the VPC this run creates, so the Kubernetes provider and Helm releases time out/);
+    expect(problems[1]).toEqual({ path: "publicAccessCidrs", message: "publicAccessCidrs only apply to a public endpoint; set endpointPublicAccess: true or drop them" });
+  });
+
+  it("refuses documentation-only ranges, which no deployer is in", () => {
+    expect(newClusterProblems({ ...valid, publicAccessCidrs: ["34.200.10.7/32", "203.0.113.0/24", "198.51.100.7/32"] })).toEqual([
+      {
+        path: "publicAccessCidrs.1",
+        message: '"203.0.113.0/24" is a documentation-only range (RFC 5737): no deployer is there; give the address of the machine that runs pulumi up as a /32 (curl -s https://checkip.amazonaws.com)',
+      },
+      {
+        path: "publicAccessCidrs.2",
+        message: '"198.51.100.7/32" is a documentation-only range (RFC 5737): no deployer is there; give the address of the machine that runs pulumi up as a /32 (curl -s https://checkip.amazonaws.com)',
+      },
     ]);
+  });
+
+  it("asks for the deployer's address when none is given, separately so a preview can go on", () => {
+    expect(newClusterProblems({ ...valid, publicAccessCidrs: [] })).toEqual([]);
+    expect(deployerCidrProblem({ endpointPublicAccess: true, publicAccessCidrs: [] })).toEqual({
+      path: "publicAccessCidrs",
+      message:
+        "give the address of the machine that runs pulumi up, as a /32 (curl -s https://checkip.amazonaws.com), so the run can reach the API it creates: " +
+        "pulumi config set --path 'llm-fleet:cluster.publicAccessCidrs[0]' <address>/32",
+    });
+    expect(deployerCidrProblem({ endpointPublicAccess: true, publicAccessCidrs: ["34.200.10.7/32"] })).toBeNull();
   });
 });
 
 describe("a new cluster", () => {
   const cluster = new GpuCluster("prod", {
+    publicAccessCidrs: ["34.200.10.7/32"],
     availabilityZoneCount: 3,
     natGateways: "per-az",
     adminPrincipalArns: ["arn:aws:iam::123456789012:role/sre"],
@@ -163,13 +189,13 @@ describe("a new cluster", () => {
       vpcConfig: {
         subnetIds: ["prod-private-0-id", "prod-private-1-id", "prod-private-2-id"],
         endpointPrivateAccess: true,
-        endpointPublicAccess: false,
+        endpointPublicAccess: true,
+        publicAccessCidrs: ["34.200.10.7/32"],
       },
       encryptionConfig: { resources: ["secrets"], provider: { keyArn: "arn:aws:kms:us-east-1:123456789012:key/prod-secrets-key-id" } },
       accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false },
       enabledClusterLogTypes: ["api", "audit", "authenticator"],
     });
-    expect(c.vpcConfig.publicAccessCidrs).toBeUndefined();
     expect(one("aws:kms/key:Key", "prod-secrets-key").inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
   });
 
@@ -258,10 +284,20 @@ describe("a new cluster", () => {
     expect(registeredUrns().filter((u) => u.endsWith("::bad") || u.includes("::bad-"))).toEqual([]);
   });
 
+  it("pulumi up stops without the deployer's address, before registering anything", async () => {
+    await settle();
+    const before = recorded.length;
+    expect(() => new GpuCluster("unreachable")).toThrow(
+      'GpuCluster "unreachable": invalid input\n  publicAccessCidrs: give the address of the machine that runs pulumi up, as a /32',
+    );
+    await settle();
+    expect(recorded.length).toBe(before);
+  });
+
   it("needs a region", async () => {
     pulumi.runtime.setAllConfig({});
     try {
-      expect(() => new GpuCluster("noregion")).toThrow("region: no region: set region, or `pulumi config set aws:region us-east-1`");
+      expect(() => new GpuCluster("noregion", { publicAccessCidrs: ["34.200.10.7/32"] })).toThrow("region: no region: set region, or `pulumi config set aws:region us-east-1`");
     } finally {
       pulumi.runtime.setAllConfig({ "aws:region": "us-east-1" });
     }

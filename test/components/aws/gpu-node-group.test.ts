@@ -18,7 +18,7 @@ const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
 const R1_TAGS = { "llm-fleet.dev/node-group": "r1", "llm-fleet.dev/model": "deepseek-r1" };
 const BLOCK_TAGS = { "llm-fleet.dev/node-group": "block", "llm-fleet.dev/model": "deepseek-r1" };
 
-const cluster = new GpuCluster("fleet");
+const cluster = new GpuCluster("fleet", { publicAccessCidrs: ["34.200.10.7/32"] });
 const existing = new GpuCluster("attached", { mode: "existing", clusterName: EXISTING_CLUSTER.name });
 
 describe("one p5en.48xlarge on demand with EFA", () => {
