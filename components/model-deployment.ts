@@ -117,7 +117,8 @@ export class ModelDeployment extends pulumi.ComponentResource {
         cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
         ...serving,
       },
-      { parent: this, dependsOn: [this.nodeGroup] },
+      // A volume cache needs the cluster's storage class (and its CSI driver) first.
+      { parent: this, dependsOn: [this.nodeGroup, ...args.cluster.storage] },
     );
     this.endpoint = this.server.endpoint;
     this.servedModelName = this.server.servedModelName;

@@ -6,7 +6,7 @@
 import type { Placement, Workload } from "../components/deployment-spec";
 import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
 import { servingProblems, type Serving } from "../components/model-deployment";
-import { clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
+import { EBS_STORAGE_CLASS, clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
 import { HOURS_PER_MONTH, type InputProblem } from "../sizing";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
 import { PRESETS } from "./presets";
@@ -152,6 +152,25 @@ export function planStack(
         problems.push({ path: at(p.path), message: p.message });
       }
       return;
+    }
+    // A weights cache on a volume: a new cluster brings the EBS CSI driver and its gp3 class.
+    if (config.cluster.mode === "new" && !result.spec.node.localNvmeForWeights && resolved.serving.storageClassName === undefined) {
+      resolved.serving = { ...resolved.serving, storageClassName: EBS_STORAGE_CLASS };
+    }
+    const storageClass = resolved.serving.storageClassName;
+    if (config.cluster.mode === "new" && storageClass !== undefined && storageClass !== EBS_STORAGE_CLASS) {
+      problems.push({
+        path: at("serving.storageClassName"),
+        message: `a new cluster has one StorageClass, ${EBS_STORAGE_CLASS} (gp3 through the EBS CSI driver it installs); "${storageClass}" does not exist there: use ${EBS_STORAGE_CLASS} or leave it out`,
+      });
+    }
+    if (config.cluster.mode === "new" && resolved.serving.serviceMonitor) {
+      problems.push({
+        path: at("serving.serviceMonitor"),
+        message:
+          "a new cluster has no Prometheus Operator, so a ServiceMonitor has no CRD to apply to; set serviceMonitor: false, " +
+          "or install kube-prometheus-stack and deploy into that cluster with mode: existing",
+      });
     }
     for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving, region)) {
       // The stack's one API key serves every endpoint: point at its config key.

@@ -4,6 +4,7 @@
  * entry. `pulumi up` runs it through stacks/index.ts; `llm-fleet plan` runs it under mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { EBS_STORAGE_CLASS } from "../components/aws/cluster-spec";
 import { GpuCluster } from "../components/aws/gpu-cluster";
 import { GPU_NODE_MARKS } from "../components/aws/node-group-spec";
 import { combinedAddons } from "../components/deployment-spec";
@@ -73,7 +74,13 @@ export function runProgram(): StackOutputs {
     "cluster",
     config.cluster.mode === "existing"
       ? { mode: "existing", clusterName: config.cluster.clusterName, region: plan.region }
-      : { ...config.cluster, mode: "new", clusterName: config.cluster.clusterName ?? `llm-fleet-${pulumi.getStack()}`, region: plan.region },
+      : {
+          ...config.cluster,
+          mode: "new",
+          clusterName: config.cluster.clusterName ?? `llm-fleet-${pulumi.getStack()}`,
+          region: plan.region,
+          ebsCsiDriver: plan.deployments.some((d) => d.serving.storageClassName === EBS_STORAGE_CLASS),
+        },
   );
   const addons = new ClusterAddons("addons", {
     provider: cluster.provider,

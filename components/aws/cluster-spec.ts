@@ -72,6 +72,13 @@ export interface NewClusterOptions {
    */
   logRetentionDays?: number;
   /**
+   * Install the EBS CSI driver (the EKS add-on, with its controller's Pod Identity role) and an
+   * encrypted gp3 StorageClass `EBS_STORAGE_CLASS`: what a weights cache on a volume needs,
+   * for nodes whose local NVMe cannot hold the checkpoint.
+   * @default false
+   */
+  ebsCsiDriver?: boolean;
+  /**
    * @default the `aws:region` stack config
    */
   region?: string;
@@ -98,6 +105,7 @@ export interface NewClusterInput {
   /** Null when the caller provides system nodes some other way. */
   systemNodes: { instanceType: string; count: number } | null;
   logRetentionDays: number;
+  ebsCsiDriver?: boolean;
 }
 
 /** The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
@@ -130,6 +138,9 @@ export function subnetPlan(vpcCidr: string, zones: number): SubnetPlan {
     public: Array.from({ length: zones }, (_, i) => `${a}.${b}.${224 + i}.0/24`),
   };
 }
+
+/** The StorageClass a new cluster gets with its EBS CSI driver: gp3, encrypted, bound where the pod lands. */
+export const EBS_STORAGE_CLASS = "llm-fleet-gp3";
 
 /** RFC 5737's documentation ranges: placeholders, never a real deployer. */
 const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"];
@@ -333,6 +344,7 @@ export function normalizeNewCluster(
     systemNodes:
       args.systemNodes === false ? null : { instanceType: args.systemNodes?.instanceType ?? "m7i.large", count: args.systemNodes?.count ?? 2 },
     logRetentionDays: args.logRetentionDays ?? 90,
+    ebsCsiDriver: args.ebsCsiDriver ?? false,
     tags: args.tags ?? {},
   } satisfies NewClusterInput & { tags: Record<string, string> };
 }

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, type InputProblem } from "../../sizing";
 import {
+  EBS_STORAGE_CLASS,
   deployerCidrProblem,
   endpointAccess,
   kubeconfig,
@@ -17,8 +18,10 @@ import {
   CLUSTER_ADMIN_ACCESS_POLICY,
   CLUSTER_MANAGED_POLICIES,
   CLUSTER_TRUST_POLICY,
+  EBS_CSI_MANAGED_POLICY,
   NODE_MANAGED_POLICIES,
   NODE_TRUST_POLICY,
+  POD_IDENTITY_TRUST_POLICY,
   accessPolicyArn,
   managedPolicyArn,
 } from "./iam";
@@ -84,6 +87,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
    * cluster (empty for an existing one, whose nodes are already there). Helm releases wait for it.
    */
   readonly systemNodes: pulumi.Resource[];
+  /** The EBS CSI driver and its StorageClass when `ebsCsiDriver` is on; what volume caches wait for. */
+  readonly storage: pulumi.Resource[];
   /** The identity the kubeconfig's token command uses: the stack's `aws:profile` and assumed role. */
   readonly kubeconfigAuth: KubeconfigAuth;
 
@@ -107,6 +112,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     this.kubeconfigAuth = auth;
     let adminAccess: pulumi.Resource[] = [];
     let systemNodes: pulumi.Resource[] = [];
+    let ebsCsi: pulumi.Resource[] = [];
     if (args.mode === "existing") {
       const cluster = aws.eks.getClusterOutput({ name: args.clusterName }, { parent: this });
       const subnetIds = args.subnetIds ? pulumi.output(args.subnetIds) : cluster.vpcConfig.subnetIds;
@@ -132,6 +138,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       const created = this.createCluster(name, normalized!);
       adminAccess = created.associations;
       systemNodes = created.systemNodes;
+      ebsCsi = created.ebsCsi;
       this.clusterName = created.clusterName;
       this.vpcId = created.vpcId;
       this.clusterSecurityGroupId = created.clusterSecurityGroupId;
@@ -142,6 +149,23 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     // Kubernetes calls need the admin access in place first, and must be deleted before it goes.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: adminAccess });
     this.systemNodes = systemNodes;
+    this.storage = [];
+    if (ebsCsi.length > 0) {
+      this.storage = [
+        new k8s.storage.v1.StorageClass(
+          `${name}-gp3`,
+          {
+            metadata: { name: EBS_STORAGE_CLASS },
+            provisioner: "ebs.csi.aws.com",
+            parameters: { type: "gp3", encrypted: "true" },
+            // Bound in the pod's zone, where its GPU node is.
+            volumeBindingMode: "WaitForFirstConsumer",
+            reclaimPolicy: "Delete",
+          },
+          { parent: this, provider: this.provider, dependsOn: ebsCsi },
+        ),
+      ];
+    }
     this.registerOutputs({
       clusterName: this.clusterName,
       vpcId: this.vpcId,
@@ -205,6 +229,38 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       },
       { parent: this, dependsOn: attachments },
     );
+  }
+
+  /**
+   * The EBS CSI driver as the EKS-managed add-on, its controller on a Pod Identity role with
+   * AWS's managed policy, once the system nodes it runs on exist.
+   */
+  private createEbsCsiDriver(
+    name: string,
+    cluster: aws.eks.Cluster,
+    partition: pulumi.Output<string>,
+    agent: aws.eks.Addon,
+    systemNodes: pulumi.Resource[],
+    tags: Record<string, string>,
+  ): pulumi.Resource[] {
+    const parent = { parent: this };
+    const role = new aws.iam.Role(`${name}-ebs-csi-role`, { assumeRolePolicy: POD_IDENTITY_TRUST_POLICY, tags }, parent);
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-ebs-csi-${EBS_CSI_MANAGED_POLICY.split("/").pop()}`,
+      { role: role.name, policyArn: partition.apply((p) => managedPolicyArn(p, EBS_CSI_MANAGED_POLICY)) },
+      parent,
+    );
+    const addon = new aws.eks.Addon(
+      `${name}-ebs-csi-driver`,
+      {
+        clusterName: cluster.name,
+        addonName: "aws-ebs-csi-driver",
+        podIdentityAssociations: [{ roleArn: role.arn, serviceAccount: "ebs-csi-controller-sa" }],
+        tags,
+      },
+      { parent: this, dependsOn: [agent, attachment, ...systemNodes] },
+    );
+    return [addon];
   }
 
   private createCluster(name: string, input: ReturnType<typeof normalizeNewCluster>) {
@@ -349,11 +405,13 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     });
     const systemNodes = input.systemNodes ? [this.createSystemNodes(name, input.systemNodes, cluster, privateSubnets, partition, tags)] : [];
     // Pods get AWS credentials (the S3 weights bucket, say) through EKS Pod Identity, never the node role.
-    new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, parent);
+    const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity-agent`, { clusterName: cluster.name, addonName: "eks-pod-identity-agent" }, parent);
+    const ebsCsi = input.ebsCsiDriver ? this.createEbsCsiDriver(name, cluster, partition, podIdentityAgent, systemNodes, tags) : [];
 
     return {
       associations,
       systemNodes,
+      ebsCsi,
       clusterName: cluster.name,
       vpcId: vpc.id,
       clusterSecurityGroupId: cluster.vpcConfig.clusterSecurityGroupId,

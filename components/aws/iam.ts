@@ -14,6 +14,11 @@ export const NODE_TRUST_POLICY = serviceTrustPolicy("ec2.amazonaws.com");
 
 export const CLUSTER_MANAGED_POLICIES = ["AmazonEKSClusterPolicy"] as const;
 
+/** Roles pods get through EKS Pod Identity (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html). */
+export const POD_IDENTITY_TRUST_POLICY = serviceTrustPolicy("pods.eks.amazonaws.com", ["sts:AssumeRole", "sts:TagSession"]);
+/** What the EBS CSI controller needs (https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html). */
+export const EBS_CSI_MANAGED_POLICY = "service-role/AmazonEBSCSIDriverPolicy";
+
 /**
  * What a worker node needs and nothing more: join the cluster, run the VPC CNI, pull
  * images from ECR (https://docs.aws.amazon.com/eks/latest/userguide/create-node-role.html).

@@ -48,6 +48,55 @@ describe("the shipped stacks under mocks", () => {
     expect(server.dependsOn).toEqual(expect.arrayContaining(releases.map((r) => r.name)));
   });
 
+  it("a volume cache gets the EBS CSI driver, its Pod Identity role and the gp3 class; another class name is refused", async () => {
+    const withVolume = (storageClassName: string) =>
+      flat({ ...base, "llm-fleet:deployments": [{ name: "d", preset: "edge-1.5b", serving: { storageClassName } }] });
+    const { resources } = await run("dev", withVolume("llm-fleet-gp3"));
+    expect(resources.find((r) => r.name === "cluster-ebs-csi-driver")!.inputs).toMatchObject({
+      addonName: "aws-ebs-csi-driver",
+      podIdentityAssociations: [{ serviceAccount: "ebs-csi-controller-sa" }],
+    });
+    const role = resources.find((r) => r.name === "cluster-ebs-csi-role")!;
+    expect(JSON.parse(role.inputs.assumeRolePolicy as string).Statement[0]).toEqual({
+      Effect: "Allow",
+      Principal: { Service: "pods.eks.amazonaws.com" },
+      Action: ["sts:AssumeRole", "sts:TagSession"],
+    });
+    expect(resources.find((r) => r.name === "cluster-ebs-csi-AmazonEBSCSIDriverPolicy")!.inputs.policyArn).toBe("arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
+    expect(resources.find((r) => r.name === "cluster-gp3")!.inputs).toMatchObject({
+      metadata: { name: "llm-fleet-gp3" },
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true" },
+      volumeBindingMode: "WaitForFirstConsumer",
+    });
+    expect(resources.find((r) => r.name === "cluster-gp3")!.dependsOn).toContain("cluster-ebs-csi-driver");
+    const parsed = parseStackConfig(withVolume("gp2"));
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    expect("problems" in planned && planned.problems).toEqual([
+      {
+        path: "llm-fleet:deployments.0.serving.storageClassName",
+        message: 'a new cluster has one StorageClass, llm-fleet-gp3 (gp3 through the EBS CSI driver it installs); "gp2" does not exist there: use llm-fleet-gp3 or leave it out',
+      },
+    ]);
+  });
+
+  it("no EBS CSI driver where every cache sits on local NVMe, and a ServiceMonitor is refused on a new cluster", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
+    const { resources } = await run("dev", config, secretKeys);
+    expect(resources.find((r) => r.name === "cluster-ebs-csi-driver")).toBeUndefined();
+    const parsed = parseStackConfig(flat({ ...base, "llm-fleet:deployments": [{ name: "m", preset: "edge-1.5b", serving: { serviceMonitor: true } }] }));
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    expect("problems" in planned && planned.problems).toEqual([
+      {
+        path: "llm-fleet:deployments.0.serving.serviceMonitor",
+        message:
+          "a new cluster has no Prometheus Operator, so a ServiceMonitor has no CRD to apply to; set serviceMonitor: false, or install kube-prometheus-stack and deploy into that cluster with mode: existing",
+      },
+    ]);
+  });
+
   it("staging: the 70B distill for an offline job, sized to its 500 output tokens/s on one 8-GPU node", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.staging.yaml"));
     const { outputs, resources } = await run("staging", config, secretKeys);
