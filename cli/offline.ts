@@ -56,7 +56,8 @@ function computed(type: string, name: string, inputs: Record<string, any>): Reco
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { latestVersion: 1 };
     case "aws:eks/nodeGroup:NodeGroup":
-      return { nodeGroupName: name };
+      // EKS names the group's Auto Scaling group; a Capacity Block's schedule acts on it.
+      return { nodeGroupName: name, resources: [{ autoscalingGroups: [{ name: `eks-${name}-asg` }] }] };
     case "aws:ec2/placementGroup:PlacementGroup":
       return { name };
     default:

@@ -59,6 +59,8 @@ export interface Placement {
   maxNodes?: number;
   /** A Capacity Reservation or Capacity Block (`cr-...`). @default none */
   capacityReservationId?: string;
+  /** A Capacity Block's start and end (ISO 8601, from its reservation). @default none; required for a Capacity Block */
+  capacityBlockWindow?: { startsAt: string; endsAt: string };
   /** The reservation's or block's zone. @default none */
   availabilityZone?: string;
   /** @default "al2023" */
@@ -87,6 +89,7 @@ export interface DeploymentSpec {
     model: string;
     amiFamily: AmiFamily;
     capacityReservationId?: string | undefined;
+    capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
     availabilityZone?: string | undefined;
   };
   node: NodeShape;
@@ -133,6 +136,7 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
     model: plan.model,
     amiFamily,
     capacityReservationId: placement.capacityReservationId,
+    capacityBlockWindow: placement.capacityBlockWindow,
     availabilityZone: placement.availabilityZone,
   };
   const group = nodeGroupSpec({

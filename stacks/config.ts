@@ -64,6 +64,8 @@ export const PlacementSchema = z
     minNodes: count("nodes").optional(),
     maxNodes: count("nodes").optional(),
     capacityReservationId: z.string().optional(),
+    /** A Capacity Block's start and end (ISO 8601, its reservation's StartDate and EndDate). */
+    capacityBlockWindow: z.object({ startsAt: z.string(), endsAt: z.string() }).strict().optional(),
     availabilityZone: z.string().optional(),
     amiFamily: oneOf("AMI family", AMI_FAMILIES).optional(),
   })

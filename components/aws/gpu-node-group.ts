@@ -40,6 +40,12 @@ export interface GpuNodeGroupArgs {
    */
   capacityReservationId?: string;
   /**
+   * A Capacity Block's start and end, ISO 8601 (its reservation's StartDate and EndDate): the
+   * group is created at 0 nodes and scheduled up at the start, down 30 minutes before the end.
+   * @default none; required for a Capacity Block
+   */
+  capacityBlockWindow?: { startsAt: string; endsAt: string };
+  /**
    * The single availability zone for the nodes. Required with a reservation or Capacity Block (its zone).
    * @default the first zone of the cluster's subnets when EFA is on; every zone otherwise
    */
@@ -102,6 +108,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       efa: args.efa,
       nodesPerReplica: args.nodesPerReplica ?? 1,
       capacityReservationId: args.capacityReservationId,
+      capacityBlockWindow: args.capacityBlockWindow,
       availabilityZone: args.availabilityZone,
       amiFamily: args.amiFamily ?? "al2023",
       checkpointSizeGB: args.checkpointSizeGB,
@@ -214,9 +221,25 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         taints: spec.taints,
         tags,
       },
-      // An autoscaler, when there is one, owns desiredSize once the group exists.
-      { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled ? ["scalingConfig.desiredSize"] : [] },
+      // An autoscaler or a Capacity Block's schedule, when there is one, owns desiredSize once the group exists.
+      { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled || spec.schedule.length > 0 ? ["scalingConfig.desiredSize"] : [] },
     );
+    // The schedule acts on the Auto Scaling group EKS creates for the node group.
+    const autoScalingGroup = nodeGroup.resources.apply((r) => r[0]?.autoscalingGroups?.[0]?.name ?? "");
+    for (const action of spec.schedule) {
+      new aws.autoscaling.Schedule(
+        `${name}-${action.name}`,
+        {
+          scheduledActionName: `${name}-${action.name}`,
+          autoscalingGroupName: autoScalingGroup,
+          startTime: action.startTime,
+          minSize: action.minSize,
+          desiredCapacity: action.desiredCapacity,
+          maxSize: action.maxSize,
+        },
+        { parent: this },
+      );
+    }
 
     this.nodeGroupName = nodeGroup.nodeGroupName;
     this.nodeSelector = spec.nodeSelector;

@@ -83,6 +83,8 @@ export interface NodeGroupSpecInput {
   nodesPerReplica: number;
   /** On-demand Capacity Reservation or Capacity Block to launch into. */
   capacityReservationId?: string | undefined;
+  /** A Capacity Block's start and end (ISO 8601, from its reservation's StartDate and EndDate). */
+  capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
   /** The one availability zone for EFA, placement groups and Capacity Blocks. */
   availabilityZone?: string | undefined;
   amiFamily: AmiFamily;
@@ -93,6 +95,32 @@ export interface NodeGroupSpecInput {
   /** Attach AmazonSSMManagedInstanceCore for Session Manager access. */
   ssm: boolean;
   priceOverrides: readonly PriceOverride[];
+}
+
+/** One scheduled action on a node group's Auto Scaling group. */
+export interface ScheduledScaling {
+  name: "block-start" | "block-end";
+  /** ISO 8601, UTC. */
+  startTime: string;
+  minSize: number;
+  desiredCapacity: number;
+  maxSize: number;
+}
+
+/**
+ * AWS's guidance for a Capacity Block in a managed node group: create it at 0, scale up when
+ * the block starts, and down to 0 at least 30 minutes before it ends, when EC2 starts to
+ * reclaim the instances (https://docs.aws.amazon.com/eks/latest/userguide/capacity-blocks-mng.html).
+ */
+export const CAPACITY_BLOCK_END_MARGIN_MINUTES = 30;
+
+export function capacityBlockSchedule(window: { startsAt: string; endsAt: string }, nodes: number): ScheduledScaling[] {
+  const end = new Date(Date.parse(window.endsAt) - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const start = new Date(Date.parse(window.startsAt)).toISOString().replace(/\.\d{3}Z$/, "Z");
+  return [
+    { name: "block-start", startTime: start, minSize: 0, desiredCapacity: nodes, maxSize: nodes },
+    { name: "block-end", startTime: end, minSize: 0, desiredCapacity: 0, maxSize: nodes },
+  ];
 }
 
 export interface NetworkInterfaceSpec {
@@ -123,7 +151,10 @@ export interface NodeGroupSpec {
   gpusPerNode: number;
   amiType: string;
   capacityType: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK";
+  /** What the node group is created with: 0 nodes for a Capacity Block, which its schedule scales. */
   scaling: { minSize: number; desiredSize: number; maxSize: number };
+  /** Scheduled actions on the group's Auto Scaling group; empty unless a Capacity Block. */
+  schedule: ScheduledScaling[];
   efa: boolean;
   /** One per network card: the first carries IP traffic too, the rest are EFA-only. */
   networkInterfaces: NetworkInterfaceSpec[];
@@ -258,6 +289,7 @@ export function nodeGroupProblems(input: NodeGroupSpecInput): InputProblem[] {
           message: "a Capacity Block is launched through its reservation; set capacityReservationId to the block's cr- id",
         });
       }
+      problems.push(...capacityBlockWindowProblems(input.capacityBlockWindow));
       if (az === undefined) {
         problems.push({
           path: "availabilityZone",
@@ -336,7 +368,9 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
       gpusPerNode: instance.gpuCount,
       amiType: AMI_TYPES[input.amiFamily],
       capacityType: EKS_CAPACITY_TYPES[input.capacityType],
-      scaling: { ...input.scaling },
+      // A Capacity Block's group starts empty; its schedule brings the plan's nodes for the block.
+      scaling: capacityBlock ? { minSize: 0, desiredSize: 0, maxSize: input.scaling.maxSize } : { ...input.scaling },
+      schedule: capacityBlock && input.capacityBlockWindow ? capacityBlockSchedule(input.capacityBlockWindow, input.scaling.desiredSize) : [],
       efa,
       networkInterfaces: efa ? efaNetworkInterfaces(instance.efaInterfaces) : [],
       // EFA wants the lowest latency between nodes. A targeted reservation or Capacity Block
@@ -371,6 +405,25 @@ function userDataFor(family: AmiFamily, raidInstanceStore: boolean): string {
       throw new Error(`unknown AMI family ${String(unreachable)}`);
     }
   }
+}
+
+function capacityBlockWindowProblems(window: NodeGroupSpecInput["capacityBlockWindow"]): InputProblem[] {
+  const how = "its reservation's StartDate and EndDate (aws ec2 describe-capacity-reservations --capacity-reservation-ids cr-...)";
+  if (window === undefined) {
+    return [{ path: "capacityBlockWindow", message: `a Capacity Block runs only between its start and end: give capacityBlockWindow: { startsAt, endsAt } from ${how}` }];
+  }
+  const problems: InputProblem[] = [];
+  const start = Date.parse(window.startsAt);
+  const end = Date.parse(window.endsAt);
+  if (Number.isNaN(start)) problems.push({ path: "capacityBlockWindow.startsAt", message: `"${window.startsAt}" is not an ISO 8601 time such as 2026-12-08T11:30:00Z; take it from ${how}` });
+  if (Number.isNaN(end)) problems.push({ path: "capacityBlockWindow.endsAt", message: `"${window.endsAt}" is not an ISO 8601 time such as 2026-12-15T11:30:00Z; take it from ${how}` });
+  if (problems.length === 0 && end - start <= CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000) {
+    problems.push({
+      path: "capacityBlockWindow.endsAt",
+      message: `${window.endsAt} leaves no time after ${window.startsAt}: nodes leave ${CAPACITY_BLOCK_END_MARGIN_MINUTES} minutes before a block ends`,
+    });
+  }
+  return problems;
 }
 
 function costAt(usdPerHourPerNode: number, nodes: number) {

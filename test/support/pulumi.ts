@@ -51,7 +51,7 @@ function computed(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { latestVersion: 1 };
     case "aws:eks/nodeGroup:NodeGroup":
-      return { nodeGroupName: args.name };
+      return { nodeGroupName: args.name, resources: [{ autoscalingGroups: [{ name: `eks-${args.name}-asg` }] }] };
     case "aws:ec2/placementGroup:PlacementGroup":
       return { name: args.name };
     case "aws:kms/key:Key":

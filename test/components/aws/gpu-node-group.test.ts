@@ -122,6 +122,7 @@ describe("two p5.48xlarge in a Capacity Block", () => {
     checkpointSizeGB: 688.6,
     capacityType: "capacity-block",
     capacityReservationId: "cr-0123456789abcdef0",
+    capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
     availabilityZone: "us-east-1b",
     nodesPerReplica: 2,
     scaling: { desiredSize: 2 },
@@ -147,20 +148,32 @@ describe("two p5.48xlarge in a Capacity Block", () => {
     expect(ofType("aws:ec2/placementGroup:PlacementGroup", "block")).toEqual([]);
   });
 
-  it("runs a CAPACITY_BLOCK node group of 2 in the block's zone, with no instance types of its own", () => {
+  it("runs a CAPACITY_BLOCK node group, created empty, in the block's zone, with no instance types of its own", () => {
     expect(one("aws:eks/nodeGroup:NodeGroup", "block-node-group").inputs).toEqual({
       clusterName: "fleet",
       nodeRoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/block-node-role`,
       subnetIds: ["fleet-private-1-id"],
       amiType: "AL2023_x86_64_NVIDIA",
       capacityType: "CAPACITY_BLOCK",
-      scalingConfig: { minSize: 2, desiredSize: 2, maxSize: 2 },
+      scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 2 },
       updateConfig: { maxUnavailable: 1 },
       launchTemplate: { id: "block-launch-template-id", version: "1" },
       labels: { "llm-fleet.dev/node-group": "block", "llm-fleet.dev/model": "deepseek-r1", "llm-fleet.dev/gpu": "h100" },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
       tags: BLOCK_TAGS,
     });
+  });
+
+  it("scales its Auto Scaling group to 2 when the block starts and to 0 thirty minutes before it ends", () => {
+    expect(one("aws:autoscaling/schedule:Schedule", "block-block-start").inputs).toEqual({
+      scheduledActionName: "block-block-start",
+      autoscalingGroupName: "eks-block-node-group-asg",
+      startTime: "2026-12-08T11:30:00Z",
+      minSize: 0,
+      desiredCapacity: 2,
+      maxSize: 2,
+    });
+    expect(one("aws:autoscaling/schedule:Schedule", "block-block-end").inputs).toMatchObject({ startTime: "2026-12-15T11:00:00Z", desiredCapacity: 0, minSize: 0 });
   });
 
   it("costs the block at the price given", () => {

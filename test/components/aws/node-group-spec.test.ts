@@ -50,6 +50,7 @@ describe("EFA", () => {
       instanceType: "p5.48xlarge",
       capacityType: "capacity-block",
       capacityReservationId: "cr-0123456789abcdef0",
+      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
       availabilityZone: "us-east-1b",
       nodesPerReplica: 2,
       region: "us-east-1",
@@ -66,9 +67,28 @@ describe("capacity", () => {
       instanceType: "p5.48xlarge",
       capacityType: "capacity-block",
       capacityReservationId: "cr-0123456789abcdef0",
+      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
       availabilityZone: "us-east-1a",
     });
     expect(block).toMatchObject({ capacityType: "CAPACITY_BLOCK", marketType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0" });
+  });
+  it("creates a Capacity Block's group at 0 and schedules it up at the start and to 0 half an hour before the end", () => {
+    const block = spec({
+      instanceType: "p5.48xlarge",
+      capacityType: "capacity-block",
+      capacityReservationId: "cr-0123456789abcdef0",
+      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
+      availabilityZone: "us-east-1a",
+      scaling: { minSize: 2, desiredSize: 2, maxSize: 2 },
+    });
+    expect(block.scaling).toEqual({ minSize: 0, desiredSize: 0, maxSize: 2 });
+    expect(block.schedule).toEqual([
+      { name: "block-start", startTime: "2026-12-08T11:30:00Z", minSize: 0, desiredCapacity: 2, maxSize: 2 },
+      { name: "block-end", startTime: "2026-12-15T11:00:00Z", minSize: 0, desiredCapacity: 0, maxSize: 2 },
+    ]);
+    // The cost is the block's nodes, not the empty group's.
+    expect(spec({ ...{ instanceType: "p5.48xlarge", capacityType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1a" }, capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" }, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 }, priceOverrides: [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }] }).cost?.desired.usdPerHour).toBeCloseTo(62.928, 9);
+    expect(spec({}).schedule).toEqual([]);
   });
   it("targets an on-demand capacity reservation in its zone, without a market type or placement group", () => {
     expect(spec({ capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1c", efa: true })).toMatchObject({
@@ -93,6 +113,7 @@ describe("capacity", () => {
       instanceType: "p5.48xlarge",
       capacityType: "capacity-block",
       capacityReservationId: "cr-0123456789abcdef0",
+      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
       availabilityZone: "us-east-1a",
     });
     expect(block.cost).toBeNull();
@@ -163,10 +184,46 @@ describe("validation: every problem at once, with its path and the fix", () => {
   it("a Capacity Block without a reservation or zone, and on a type that has none", () => {
     expect(problems({ instanceType: "p5.48xlarge", capacityType: "capacity-block" })).toEqual([
       { path: "capacityReservationId", message: "a Capacity Block is launched through its reservation; set capacityReservationId to the block's cr- id" },
+      {
+        path: "capacityBlockWindow",
+        message:
+          "a Capacity Block runs only between its start and end: give capacityBlockWindow: { startsAt, endsAt } from its reservation's StartDate and EndDate " +
+          "(aws ec2 describe-capacity-reservations --capacity-reservation-ids cr-...)",
+      },
       { path: "availabilityZone", message: "a Capacity Block lives in one availability zone; set availabilityZone to the block's zone" },
     ]);
     expect(
-      problems({ instanceType: "g6.xlarge", checkpointSizeGB: 3.55, capacityType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1a" }),
+      problems({
+        instanceType: "p5.48xlarge",
+        capacityType: "capacity-block",
+        capacityReservationId: "cr-0123456789abcdef0",
+        availabilityZone: "us-east-1a",
+        capacityBlockWindow: { startsAt: "next monday", endsAt: "2026-12-08T11:45:00Z" },
+      }).map((p) => p.path),
+    ).toEqual(["capacityBlockWindow.startsAt"]);
+    expect(
+      problems({
+        instanceType: "p5.48xlarge",
+        capacityType: "capacity-block",
+        capacityReservationId: "cr-0123456789abcdef0",
+        availabilityZone: "us-east-1a",
+        capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-08T11:45:00Z" },
+      }),
+    ).toEqual([
+      {
+        path: "capacityBlockWindow.endsAt",
+        message: "2026-12-08T11:45:00Z leaves no time after 2026-12-08T11:30:00Z: nodes leave 30 minutes before a block ends",
+      },
+    ]);
+    expect(
+      problems({
+        instanceType: "g6.xlarge",
+        checkpointSizeGB: 3.55,
+        capacityType: "capacity-block",
+        capacityReservationId: "cr-0123456789abcdef0",
+        availabilityZone: "us-east-1a",
+        capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
+      }),
     ).toEqual([
       {
         path: "capacityType",
