@@ -112,7 +112,21 @@ export const ClusterConfigSchema = z.discriminatedUnion("mode", [
       adminPrincipalArns: z.array(z.string()).optional(),
     })
     .strict(),
-  z.object({ mode: z.literal("existing"), clusterName: z.string().min(1) }).strict(),
+  z
+    .object({
+      mode: z.literal("existing"),
+      clusterName: z.string().min(1),
+      /** Private subnets for the GPU node groups; required when the cluster's own subnets are public. */
+      subnetIds: z
+        .array(z.string().regex(/^subnet-[0-9a-f]+$/, { error: (issue) => `${JSON.stringify(issue.input)} is not a subnet id (subnet- and hex digits, e.g. subnet-0abc12345def67890)` }))
+        .min(1)
+        .optional(),
+      /** A kubeconfig file for the Kubernetes provider instead of one built for `aws eks get-token`. */
+      kubeconfigPath: z.string().min(1).optional(),
+      /** false when the NVIDIA GPU Operator (or another device plugin) already runs on the cluster. */
+      nvidiaDevicePlugin: z.boolean().optional(),
+    })
+    .strict(),
 ]);
 
 /** Every key of the `llm-fleet` namespace. */

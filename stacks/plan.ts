@@ -6,6 +6,7 @@
 import type { Placement, Workload } from "../components/deployment-spec";
 import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
 import { servingProblems, type Serving } from "../components/model-deployment";
+import { existsSync } from "node:fs";
 import { EBS_STORAGE_CLASS, clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
 import { HOURS_PER_MONTH, type InputProblem } from "../sizing";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
@@ -124,6 +125,9 @@ export function planStack(
   const missingForUp: InputProblem[] = [];
   let noFit = false;
   // The cluster's own checks, so that they are reported with everything else, by config key.
+  if (config.cluster.mode === "existing" && config.cluster.kubeconfigPath !== undefined && !existsSync(config.cluster.kubeconfigPath)) {
+    problems.push({ path: "llm-fleet:cluster.kubeconfigPath", message: `no file at ${config.cluster.kubeconfigPath}; give the path of a kubeconfig for the cluster, or leave it out to use aws eks get-token` });
+  }
   if (config.cluster.mode === "new") {
     const cluster = normalizeNewCluster("cluster", config.cluster);
     for (const p of newClusterProblems(cluster)) problems.push({ ...p, path: `llm-fleet:cluster.${p.path}` });

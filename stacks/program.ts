@@ -3,6 +3,7 @@
  * creating anything, then builds the cluster, one set of add-ons and a ModelDeployment per
  * entry. `pulumi up` runs it through stacks/index.ts; `llm-fleet plan` runs it under mocks.
  */
+import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { EBS_STORAGE_CLASS } from "../components/aws/cluster-spec";
 import { GpuCluster } from "../components/aws/gpu-cluster";
@@ -73,7 +74,13 @@ export function runProgram(): StackOutputs {
   const cluster = new GpuCluster(
     "cluster",
     config.cluster.mode === "existing"
-      ? { mode: "existing", clusterName: config.cluster.clusterName, region: plan.region }
+      ? {
+          mode: "existing",
+          clusterName: config.cluster.clusterName,
+          region: plan.region,
+          ...(config.cluster.subnetIds ? { subnetIds: config.cluster.subnetIds } : {}),
+          ...(config.cluster.kubeconfigPath ? { kubeconfig: pulumi.secret(readFileSync(config.cluster.kubeconfigPath, "utf8")) } : {}),
+        }
       : {
           ...config.cluster,
           mode: "new",
@@ -85,7 +92,11 @@ export function runProgram(): StackOutputs {
   const addons = new ClusterAddons("addons", {
     provider: cluster.provider,
     waitFor: cluster.systemNodes,
-    needs: combinedAddons(plan.deployments.map((d) => d.spec)),
+    needs: {
+      ...combinedAddons(plan.deployments.map((d) => d.spec)),
+      // The GPU Operator brings its own device plugin; a second one would fight it for the GPUs.
+      ...(config.cluster.mode === "existing" && config.cluster.nvidiaDevicePlugin === false ? { nvidiaDevicePlugin: false } : {}),
+    },
     gpuNodes: GPU_NODE_MARKS,
   });
   const deployments: StackOutputs["deployments"] = {};

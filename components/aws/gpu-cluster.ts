@@ -50,8 +50,8 @@ export interface ExistingGpuClusterArgs {
   /** Name of the EKS cluster to attach node groups to. */
   clusterName: string;
   /**
-   * Subnets for the node groups.
-   * @default the cluster's own subnets
+   * Subnets for the node groups, used as given.
+   * @default the cluster's own subnets that give instances no public IP; an error when there are none
    */
   subnetIds?: string[];
   /**
@@ -120,13 +120,19 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       this.vpcId = cluster.vpcConfig.vpcId;
       this.clusterSecurityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
       this.endpoint = cluster.endpoint;
-      this.privateSubnets = subnetIds.apply((ids) =>
-        Promise.all(
-          ids.map((id) =>
-            aws.ec2.getSubnet({ id }, { parent: this }).then((s) => ({ id, availabilityZone: s.availabilityZone })),
-          ),
-        ),
-      );
+      const given = args.subnetIds !== undefined;
+      // GPU nodes go in private subnets only: of the cluster's own, those that give no public IP.
+      this.privateSubnets = subnetIds.apply(async (ids) => {
+        const subnets = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, { parent: this })));
+        const usable = given ? subnets : subnets.filter((s) => !s.mapPublicIpOnLaunch);
+        if (usable.length === 0) {
+          throw new Error(
+            `GpuCluster "${name}": every subnet of ${args.clusterName} gives instances public IPs; GPU nodes belong in private subnets: ` +
+              "name them with subnetIds (stack key llm-fleet:cluster.subnetIds)",
+          );
+        }
+        return usable.map((s) => ({ id: s.id, availabilityZone: s.availabilityZone }));
+      });
       this.kubeconfig = args.kubeconfig
         ? pulumi.secret(args.kubeconfig)
         : pulumi

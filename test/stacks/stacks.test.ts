@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -215,6 +217,29 @@ describe("cluster config is checked with everything else", () => {
     const config = flat({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }], "llm-fleet:apiKey": "123456" });
     const parsed = parseStackConfig(config, ["llm-fleet:apiKey"]);
     expect("config" in parsed && parsed.config.apiKey).toBe("123456");
+  });
+});
+
+describe("an existing cluster", () => {
+  const existing = (cluster: Record<string, unknown>) =>
+    flat({ ...base, "llm-fleet:cluster": { mode: "existing", clusterName: "shared-gpu", ...cluster }, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b" }] });
+  it("takes subnet ids, a kubeconfig file and the GPU Operator's own device plugin from the stack config", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "llm-fleet-kube-"));
+    writeFileSync(join(dir, "config"), "apiVersion: v1\nkind: Config\n");
+    const { resources } = await run("dev", existing({ subnetIds: ["subnet-0aaa", "subnet-0bbb"], kubeconfigPath: join(dir, "config"), nvidiaDevicePlugin: false }));
+    expect(resources.find((r) => r.name === "a-gpu-node-group")!.inputs.subnetIds).toEqual(expect.arrayContaining(["subnet-0aaa"]));
+    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name)).not.toContain("nvidia-device-plugin");
+    expect(resources.filter((r) => r.type === "aws:eks/cluster:Cluster")).toEqual([]);
+  });
+  it("names the key of a bad subnet id or a missing kubeconfig", () => {
+    const bad = parseStackConfig(existing({ subnetIds: ["subnet-xyz"] }));
+    expect("problems" in bad && bad.problems).toEqual([{ path: "llm-fleet:cluster.subnetIds.0", message: '"subnet-xyz" is not a subnet id (subnet- and hex digits, e.g. subnet-0abc12345def67890)' }]);
+    const parsed = parseStackConfig(existing({ kubeconfigPath: "/nonexistent/kubeconfig" }));
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    expect("problems" in planned && planned.problems).toEqual([
+      { path: "llm-fleet:cluster.kubeconfigPath", message: "no file at /nonexistent/kubeconfig; give the path of a kubeconfig for the cluster, or leave it out to use aws eks get-token" },
+    ]);
   });
 });
 

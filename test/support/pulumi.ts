@@ -22,7 +22,7 @@ export const EXISTING_CLUSTER = {
   endpoint: "https://EXAMPLE.gr7.us-east-1.eks.amazonaws.com",
   certificateAuthorities: [{ data: "LS0tLS1CRUdJTi1leGlzdGluZw==" }],
   vpcConfig: {
-    subnetIds: ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"],
+    subnetIds: ["subnet-0aaa", "subnet-0bbb", "subnet-0ccc", "subnet-0ddd"],
     vpcId: "vpc-0existing",
     clusterSecurityGroupId: "sg-0cluster",
   },
@@ -31,7 +31,10 @@ const EXISTING_SUBNET_ZONES: Record<string, string> = {
   "subnet-0aaa": "us-east-1a",
   "subnet-0bbb": "us-east-1b",
   "subnet-0ccc": "us-east-1c",
+  "subnet-0ddd": "us-east-1d",
 };
+
+export const PUBLIC_EXISTING_SUBNET = "subnet-0ddd";
 
 export const recorded: RecordedResource[] = [];
 
@@ -75,7 +78,8 @@ function call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
       if (args.inputs.name !== EXISTING_CLUSTER.name) throw new Error(`no cluster ${args.inputs.name}`);
       return EXISTING_CLUSTER;
     case "aws:ec2/getSubnet:getSubnet":
-      return { id: args.inputs.id, availabilityZone: EXISTING_SUBNET_ZONES[args.inputs.id] };
+      // The existing cluster's fourth subnet is a public one, which GPU nodes must not use.
+      return { id: args.inputs.id, availabilityZone: EXISTING_SUBNET_ZONES[args.inputs.id], mapPublicIpOnLaunch: args.inputs.id === PUBLIC_EXISTING_SUBNET };
     default:
       throw new Error(`unmocked invoke ${args.token}`);
   }

@@ -232,6 +232,11 @@ describe("a node group on an existing cluster", () => {
     expect(recorded.filter((r) => r.name.startsWith("attached")).map((r) => r.type)).toEqual(["llm-fleet:aws:GpuCluster", "pulumi:providers:kubernetes"]);
   });
 
+  it("keeps GPU nodes off the cluster's public subnet", async () => {
+    // subnet-0ddd (us-east-1d) gives instances public IPs: of the cluster's four subnets, three remain.
+    expect((await valueOf(existing.privateSubnets)).map((s) => s.id)).toEqual(["subnet-0aaa", "subnet-0bbb", "subnet-0ccc"]);
+  });
+
   it("joins the cluster's own subnets and security group", () => {
     const ng = one("aws:eks/nodeGroup:NodeGroup", "shared-node-group").inputs;
     expect(ng.clusterName).toBe("shared-gpu");
