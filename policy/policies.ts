@@ -21,6 +21,8 @@ import {
   familyOf,
   findModelId,
   isInstanceTypeId,
+  gp3UsdPerHour,
+  nlbUsdPerHour,
   memoryBreakdown,
   priceQuote,
   type CapacityType,
@@ -32,6 +34,10 @@ const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const EKS_CLUSTER = "aws:eks/cluster:Cluster";
 const NAT_GATEWAY = "aws:ec2/natGateway:NatGateway";
+const EIP = "aws:ec2/eip:Eip";
+const KMS_KEY = "aws:kms/key:Key";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const SUBNET = "aws:ec2/subnet:Subnet";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet";
 const SERVICE = "kubernetes:core/v1:Service";
@@ -139,6 +145,32 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
         desiredUsdPerHour: each * Number(scaling.desiredSize ?? 0),
         maxUsdPerHour: each * Number(scaling.maxSize ?? 0),
       });
+      const volumes = ((launchTemplateOf(resources, r)?.props.blockDeviceMappings ?? []) as { ebs?: { volumeSize?: number; throughput?: number; iops?: number } }[])
+        .map((m) => m.ebs)
+        .filter((e): e is { volumeSize: number; throughput?: number; iops?: number } => e?.volumeSize !== undefined);
+      if (volumes.length > 0) {
+        const perNode = volumes.reduce((sum, v) => sum + gp3UsdPerHour(v.volumeSize, v.throughput, v.iops), 0);
+        items.push({
+          resource: r.name,
+          what: `EBS: ${volumes.map((v) => `${v.volumeSize} GiB`).join(" + ")} gp3 per node`,
+          desiredUsdPerHour: perNode * Number(scaling.desiredSize ?? 0),
+          maxUsdPerHour: perNode * Number(scaling.maxSize ?? 0),
+        });
+      }
+    } else if (r.type === EIP) {
+      items.push({ resource: r.name, what: "public IPv4 address", desiredUsdPerHour: FIXED_COSTS.publicIpv4UsdPerHour, maxUsdPerHour: FIXED_COSTS.publicIpv4UsdPerHour });
+    } else if (r.type === KMS_KEY) {
+      const kms = FIXED_COSTS.kmsKeyUsdPerMonth / HOURS_PER_MONTH;
+      items.push({ resource: r.name, what: "KMS key", desiredUsdPerHour: kms, maxUsdPerHour: kms });
+    } else if (r.type === LOG_GROUP) {
+      items.push({ resource: r.name, what: `CloudWatch Logs: $${FIXED_COSTS.cloudWatchLogsUsdPerGbIngested.toFixed(2)} per GB ingested, not in the total`, desiredUsdPerHour: 0, maxUsdPerHour: 0 });
+    } else if (r.type === SERVICE && r.props.spec?.type === "LoadBalancer") {
+      const a = r.props.metadata?.annotations ?? {};
+      const internal = a["service.beta.kubernetes.io/aws-load-balancer-internal"] === "true" || a["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal";
+      // An internet-facing NLB holds a public address in each zone of the cluster's public subnets.
+      const zones = resources.filter((x) => x.type === SUBNET && x.name.includes("-public-")).length || 2;
+      const each = nlbUsdPerHour(internal, zones);
+      items.push({ resource: r.name, what: `Network Load Balancer (${internal ? "internal" : "internet-facing"}), before capacity units`, desiredUsdPerHour: each, maxUsdPerHour: each });
     } else if (r.type === EKS_CLUSTER) {
       items.push({ resource: r.name, what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour });
     } else if (r.type === NAT_GATEWAY) {

@@ -1,4 +1,4 @@
-import { INSTANCES, PRICE_SHEET, onDemandPrices, type CapacityType, type InstanceType } from "./catalog";
+import { FIXED_COSTS, INSTANCES, PRICE_SHEET, onDemandPrices, type CapacityType, type InstanceType } from "./catalog";
 
 /** Hours in a month as AWS's pricing calculator counts them (8760 / 12). */
 export const HOURS_PER_MONTH = 730;
@@ -94,4 +94,19 @@ export function priceQuote(
       throw new Error(`unknown capacity type ${String(unreachable)}`);
     }
   }
+}
+
+/** USD per hour of one gp3 volume of `sizeGiB`, with the throughput and IOPS it is given. */
+export function gp3UsdPerHour(sizeGiB: number, throughputMiBps = 0, iops = 0): number {
+  const p = FIXED_COSTS.ebsGp3;
+  const perMonth =
+    sizeGiB * p.usdPerGbMonth +
+    Math.max(0, throughputMiBps - p.includedMibps) * p.usdPerMibpsMonth +
+    Math.max(0, iops - p.includedIops) * p.usdPerIopsMonth;
+  return perMonth / HOURS_PER_MONTH;
+}
+
+/** USD per hour of a Network Load Balancer: internet-facing ones also hold a public IPv4 address per zone. */
+export function nlbUsdPerHour(internal: boolean, zones: number): number {
+  return FIXED_COSTS.nlbUsdPerHour + (internal ? 0 : zones * FIXED_COSTS.publicIpv4UsdPerHour);
 }

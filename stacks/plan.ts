@@ -8,7 +8,7 @@ import { deploymentSpec, type DeploymentSpec } from "../components/deployment-sp
 import { servingProblems, type Serving } from "../components/model-deployment";
 import { existsSync } from "node:fs";
 import { EBS_STORAGE_CLASS, clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
-import { HOURS_PER_MONTH, type InputProblem } from "../sizing";
+import { HOURS_PER_MONTH, gp3UsdPerHour, nlbUsdPerHour, type InputProblem } from "../sizing";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
 import { PRESETS } from "./presets";
 
@@ -186,16 +186,35 @@ export function planStack(
   });
   if (problems.length > 0) return { problems, noFit };
 
-  const items: CostItem[] = deployments.map((d) => {
+  const zones = config.cluster.mode === "new" ? normalizeNewCluster("cluster", config.cluster).availabilityZoneCount : 2;
+  const items: CostItem[] = deployments.flatMap((d) => {
     const cost = d.spec.nodeGroup.cost;
     const g = d.spec.nodeGroupArgs;
-    return {
-      resource: `${d.name}-gpu`,
-      summary: `${g.scaling.desiredSize} x ${g.instanceType}`,
-      what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)}), up to ${g.scaling.maxSize}`,
-      desiredUsdPerHour: cost?.desired.usdPerHour ?? 0,
-      maxUsdPerHour: cost?.max.usdPerHour ?? 0,
-    };
+    const volumes = d.spec.nodeGroup.blockDevices;
+    const perNodeEbs = volumes.reduce((sum, v) => sum + gp3UsdPerHour(v.volumeSizeGiB, v.throughputMiBps, v.iops), 0);
+    const out: CostItem[] = [
+      {
+        resource: `${d.name}-gpu`,
+        summary: `${g.scaling.desiredSize} x ${g.instanceType}`,
+        what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)}), up to ${g.scaling.maxSize}`,
+        desiredUsdPerHour: cost?.desired.usdPerHour ?? 0,
+        maxUsdPerHour: cost?.max.usdPerHour ?? 0,
+      },
+      {
+        resource: `${d.name}-gpu`,
+        summary: `${volumes.map((v) => `${v.volumeSizeGiB} GiB`).join(" + ")} gp3 per node`,
+        what: `EBS: ${volumes.map((v) => `${v.volumeSizeGiB} GiB`).join(" + ")} gp3 per node`,
+        desiredUsdPerHour: perNodeEbs * g.scaling.desiredSize,
+        maxUsdPerHour: perNodeEbs * g.scaling.maxSize,
+      },
+    ];
+    const lb = d.serving.loadBalancer;
+    if (lb?.enabled) {
+      const internal = lb.internal ?? true;
+      const each = nlbUsdPerHour(internal, zones);
+      out.push({ resource: `${d.name}-vllm`, summary: "a load balancer", what: `Network Load Balancer (${internal ? "internal" : `internet-facing, ${zones} public IPv4`}), before capacity units`, desiredUsdPerHour: each, maxUsdPerHour: each });
+    }
+    return out;
   });
   if (config.cluster.mode === "new") {
     for (const item of clusterCost(normalizeNewCluster("cluster", config.cluster))) items.push({ resource: "cluster", ...item });

@@ -2,7 +2,7 @@
  * What a new GpuCluster's network and control plane look like, decided from its arguments:
  * pure functions, tested without mocks.
  */
-import { FIXED_COSTS, type InputProblem } from "../../sizing";
+import { FIXED_COSTS, HOURS_PER_MONTH, gp3UsdPerHour, type InputProblem } from "../../sizing";
 
 export const NAT_GATEWAY_MODES = ["single", "per-az"] as const;
 export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
@@ -138,6 +138,9 @@ export function subnetPlan(vpcCidr: string, zones: number): SubnetPlan {
     public: Array.from({ length: zones }, (_, i) => `${a}.${b}.${224 + i}.0/24`),
   };
 }
+
+/** Root volume of each system node. */
+export const SYSTEM_ROOT_GIB = 50;
 
 /** The StorageClass a new cluster gets with its EBS CSI driver: gp3, encrypted, bound where the pod lands. */
 export const EBS_STORAGE_CLASS = "llm-fleet-gp3";
@@ -380,6 +383,19 @@ export function clusterCost(input: ReturnType<typeof normalizeNewCluster>): Clus
       desiredUsdPerHour: count * (each ?? 0),
       maxUsdPerHour: (count + 1) * (each ?? 0),
     });
+    const volume = gp3UsdPerHour(SYSTEM_ROOT_GIB);
+    items.push({ summary: `${count} system volumes`, what: `EBS: ${SYSTEM_ROOT_GIB} GiB gp3 per system node`, desiredUsdPerHour: count * volume, maxUsdPerHour: (count + 1) * volume });
   }
+  const ipv4 = nats * FIXED_COSTS.publicIpv4UsdPerHour;
+  items.push({ summary: `${nats} public IPv4`, what: `${nats} public IPv4 address(es) of the NAT gateway(s)`, desiredUsdPerHour: ipv4, maxUsdPerHour: ipv4 });
+  const kms = FIXED_COSTS.kmsKeyUsdPerMonth / HOURS_PER_MONTH;
+  items.push({ summary: "a KMS key", what: "KMS key for Kubernetes secrets", desiredUsdPerHour: kms, maxUsdPerHour: kms });
+  // Logs are priced by the gigabyte the API server writes, which no plan knows: shown, not summed.
+  items.push({
+    summary: "control-plane logs",
+    what: `CloudWatch Logs for the control plane: $${FIXED_COSTS.cloudWatchLogsUsdPerGbIngested.toFixed(2)} per GB ingested, not in the total`,
+    desiredUsdPerHour: 0,
+    maxUsdPerHour: 0,
+  });
   return items;
 }

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError, type InputProblem } from "../../sizing";
 import {
   EBS_STORAGE_CLASS,
+  SYSTEM_ROOT_GIB,
   deployerCidrProblem,
   endpointAccess,
   kubeconfig,
@@ -28,7 +29,6 @@ import {
 import { METADATA_OPTIONS, NODE_LABELS } from "./node-group-spec";
 
 /** Root volume of a system node: the OS and a few small controller images. */
-const SYSTEM_ROOT_GIB = 50;
 
 /** What a GpuNodeGroup needs of the cluster it joins; a GpuCluster provides it. */
 export interface GpuClusterRef {

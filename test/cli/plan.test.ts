@@ -26,11 +26,16 @@ describe("llm-fleet plan (the dev stack by default)", () => {
       /\n {2}predicted at 16 sequence\(s\) per replica \(mean 1,024\/1,024 tokens\): TPOT [\d.]+ ms, TTFT \d+ ms, [\d,]+ output tokens\/s, \$[\d.]+ per million output tokens \[extrapolated\]\n/,
     );
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
-    // g5.xlarge at $1.006/hour (the Spot ceiling): $734/month; with the control plane ($0.10), NAT ($0.045)
-    // and two system nodes ($0.2016) $1.3526/hour; at most two GPU nodes and three system nodes.
+    // g5.xlarge at $1.006/hour (the Spot ceiling): $734/month; with the control plane ($0.10), NAT
+    // ($0.045), two system nodes ($0.2016), 100 + 2 x 50 GiB of gp3 at $0.08/GB-month, the NAT's
+    // public IPv4 ($0.005) and the KMS key ($1/month): $1.3809/hour. At most 2 GPU and 3 system nodes.
     expect(stdout).toMatch(/assistant-gpu +1 x g5\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.0060 +\$734 +\$2\.0120 +\$1,469/);
-    expect(stdout).toMatch(/total +\$1\.3526 +\$987 +\$2\.4594 +\$1,795/);
-    expect(stdout).toContain("Budget: dev: $987/month at desired size is within the $5,000 budget ($1,795/month at maximum size)\nPolicies (12, config policy/config.dev.json): passed\n");
+    expect(stdout).toMatch(/assistant-gpu +EBS: 100 GiB gp3 per node +\$0\.0110 +\$8 /);
+    expect(stdout).toMatch(/cluster +KMS key for Kubernetes secrets +\$0\.0014 +\$1 /);
+    expect(stdout).toMatch(/cluster +1 public IPv4 address\(es\) of the NAT gateway\(s\) +\$0\.0050 +\$4 /);
+    expect(stdout).toContain("CloudWatch Logs for the control plane: $0.50 per GB ingested, not in the total");
+    expect(stdout).toMatch(/total +\$1\.3809 +\$1,008 +\$2\.5041 +\$1,828/);
+    expect(stdout).toContain("Budget: dev: $1,008/month at desired size is within the $5,000 budget ($1,828/month at maximum size)\nPolicies (12, config policy/config.dev.json): passed\n");
   });
 });
 
@@ -46,7 +51,8 @@ describe("llm-fleet plan --json and --out", () => {
     expect(doc.deployments[0].plan.performance).toMatchObject({ confidence: "extrapolated", bottleneck: expect.any(String) });
     expect(doc.deployments[0].plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
     expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
-    expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    // The node, the control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3, one public IPv4, a KMS key.
+    expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 200 * 0.08 + 1, 6);
     expect(doc.policy).toEqual({ passed: true, violations: [], configFile: "policy/config.staging.json" });
   });
   it("writes each deployment's Kubernetes objects as YAML that validates", () => {
@@ -95,19 +101,19 @@ describe("llm-fleet plan, failures", () => {
     const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 30_000, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["rtx-pro-6000"] } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
-    expect(stdout).toContain("Budget: dev: $24,448/month at desired size is within the $30,000 budget");
+    expect(stdout).toContain("Budget: dev: $24,469/month at desired size is within the $30,000 budget");
     expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
-    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge costs \$24,195\/month, \$24,448 in all .* over the \$5,000 budget/);
+    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge costs \$24,195\/month, \$24,469 in all .* over the \$5,000 budget/);
   });
 
   it("exits 3 when a mandatory policy fails: the budget and the allowed instance families", () => {
     const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 5000, "llm-fleet:deployments": [{ name: "big", model: "deepseek-r1", placement: { gpus: ["h100"], capacityType: "on-demand" } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
-    // 2 x $55.04 x 730 = $80,358; with the cluster's own parts $80,611.
+    // 2 x $55.04 x 730 = $80,358; with the volumes and the cluster's own parts $80,640.
     expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
     expect(stdout).toContain(
-      "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge costs $80,358/month, $80,611 in all ($80,685 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
+      "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge costs $80,358/month, $80,640 in all ($80,718 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
     );
     expect(stdout).toContain("  [mandatory] allowed-instance-types: big-gpu-node-group: p5.48xlarge (family p5) is not allowed here; allowed families: g5, g6, g6e, g7e");
     const json = JSON.parse(cli("plan", "--config", file, "--json").stdout);
@@ -171,7 +177,7 @@ describe("llm-fleet plan, failures", () => {
     const preview = cli("plan", "--stack", "prod", "--config", withKey);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
-    expect(preview.stdout).toContain("Budget: prod: $46,525/month");
+    expect(preview.stdout).toContain("Budget: prod: $46,569/month");
     expect(preview.stdout).toContain("Policies (12, config policy/config.prod.json): passed");
   });
 });

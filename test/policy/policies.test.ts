@@ -71,8 +71,8 @@ describe("every preset passes the policies of the environments it is meant for",
 describe("one mutation per rule makes it fire, with the numbers and the fix", () => {
   it("monthly-budget: a dev group grown to 40 nodes", () => {
     expect(after(dev, devConfig, "monthly-budget", "assistant-gpu-node-group", (p) => (p.scalingConfig = { minSize: 0, desiredSize: 40, maxSize: 40 }))).toEqual([
-      // 40 x $1.006 x 730 h = $29,375; with the control plane, NAT and two system nodes $29,628; three system nodes at most.
-      "dev: 40 x g5.xlarge costs $29,375/month, $29,628 in all ($29,702 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset",
+      // 40 x $1.006 x 730 h = $29,375; with 40 volumes and the cluster's own parts $29,987; three system nodes at most.
+      "dev: 40 x g5.xlarge costs $29,375/month, $29,961 in all ($30,038 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset",
     ]);
   });
   it("allowed-instance-types: a p5 in dev", () => {
@@ -154,16 +154,51 @@ describe("enforcement levels and the cost preview", () => {
     expect(levels({ ...devConfig, "allowed-instance-types": { ...devConfig["allowed-instance-types"], enforcementLevel: "advisory" } })).toEqual(["advisory"]);
     expect(levels({ ...devConfig, "allowed-instance-types": "disabled" })).toEqual([]);
   });
-  it("prices every node group, the control plane and the NAT gateways, at desired and maximum scale", () => {
+  it("prices every node group and its volumes, the control plane, NAT, public IPv4, the KMS key and the logs, at desired and maximum scale", () => {
     const cost = costPreview(policyResources(dev), { region: "us-east-1", environment: "dev" });
-    expect(cost.items.map((i) => i.what)).toEqual([
-      "2 x m7i.large (on-demand), up to 3",
-      "EKS control plane",
-      "NAT gateway, before data",
-      "1 x g5.xlarge (spot), up to 2",
-    ].sort((a, b) => cost.items.findIndex((i) => i.what === a) - cost.items.findIndex((i) => i.what === b)));
-    expect(cost.desiredUsdPerHour).toBeCloseTo(1.006 + 0.1 + 0.045 + 0.2016, 9);
-    expect(cost.maxUsdPerHour).toBeCloseTo(2 * 1.006 + 0.1 + 0.045 + 0.3024, 9);
+    expect([...cost.items.map((i) => i.what)].sort()).toEqual(
+      [
+        "1 x g5.xlarge (spot), up to 2",
+        "2 x m7i.large (on-demand), up to 3",
+        "CloudWatch Logs: $0.50 per GB ingested, not in the total",
+        "EBS: 100 GiB gp3 per node",
+        "EBS: 50 GiB gp3 per node",
+        "EKS control plane",
+        "KMS key",
+        "NAT gateway, before data",
+        "public IPv4 address",
+      ].sort(),
+    );
+    const gp3 = (gib: number) => (gib * 0.08) / 730;
+    expect(cost.desiredUsdPerHour).toBeCloseTo(1.006 + 0.1 + 0.045 + 0.2016 + gp3(100) + 2 * gp3(50) + 0.005 + 1 / 730, 9);
+    expect(cost.maxUsdPerHour).toBeCloseTo(2 * 1.006 + 0.1 + 0.045 + 0.3024 + 2 * gp3(100) + 3 * gp3(50) + 0.005 + 1 / 730, 9);
+  });
+
+  it("prices a load balancer: internal ones an NLB, internet-facing ones a public IPv4 in each zone too", () => {
+    const lb = (internal: boolean) => [
+      ...policyResources(dev),
+      {
+        type: "kubernetes:core/v1:Service",
+        name: "x-lb",
+        urn: "urn:x-lb",
+        props: { spec: { type: "LoadBalancer" }, metadata: { annotations: internal ? { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" } : {} } },
+      },
+    ];
+    const base = costPreview(policyResources(dev), { region: "us-east-1", environment: "dev" }).desiredUsdPerHour;
+    expect(costPreview(lb(true) as never, { region: "us-east-1", environment: "dev" }).desiredUsdPerHour - base).toBeCloseTo(0.0225, 9);
+    // dev's cluster has two zones of public subnets.
+    expect(costPreview(lb(false) as never, { region: "us-east-1", environment: "dev" }).desiredUsdPerHour - base).toBeCloseTo(0.0225 + 2 * 0.005, 9);
+  });
+
+  it("the pack's cost and the plan's are the same figure", async () => {
+    for (const [records, stack] of [[dev, "dev"], [staging, "staging"], [prod, "prod"]] as const) {
+      const pack = costPreview(policyResources(records), { region: "us-east-1", environment: stack });
+      const file = stack === "prod" ? undefined : join(STACKS, `Pulumi.${stack}.yaml`);
+      if (!file) continue;
+      const plan = await previewStack(stack, file);
+      expect(pack.desiredUsdPerHour).toBeCloseTo(plan.cost.usdPerHour, 9);
+      expect(pack.maxUsdPerHour).toBeCloseTo(plan.cost.maxUsdPerHour, 9);
+    }
   });
 });
 

@@ -31,7 +31,8 @@ describe("the shipped stacks under mocks", () => {
     expect(resources.find((r) => r.name === "assistant-gpu")!.parent).toBe("assistant");
     expect(types(resources, "assistant-vllm")).toContain("kubernetes:apps/v1:Deployment");
     expect(outputs.plan.budget).toMatchObject({ usdPerMonth: 5000, passed: true });
-    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.006 + 0.1 + 0.045 + 0.2016) * 730, 6);
+    // The node, control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3, the NAT's public IPv4, the KMS key.
+    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.006 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 200 * 0.08 + 1, 6);
     // The shipped file leaves the deployer's address to the operator: a preview goes on, `up` stops.
     expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true });
   });
