@@ -126,8 +126,8 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
     const f = p.performance;
     out.push(
       `  predicted at ${f.sequencesPerReplica} sequence(s) per replica (mean ${int(p.promptTokens)}/${int(p.outputTokens)} tokens): ` +
-        `TPOT ${f.tpotMs.toFixed(1)} ms, TTFT ${Math.round(f.ttftMs)} ms, ${int(f.outputTokensPerSecond)} output tokens/s, ` +
-        `${usd(f.usdPerMillionOutputTokens)} per million output tokens [${f.confidence}]`,
+        `TPOT ${f.tpotMs.toFixed(1)} ms, TTFT ${Math.round(f.ttftMs)} ms${f.ttftConfidence === f.confidence ? "" : ` [TTFT ${f.ttftConfidence}]`}, ` +
+        `${int(f.outputTokensPerSecond)} output tokens/s, ${usd(f.usdPerMillionOutputTokens)} per million output tokens [${f.confidence}]`,
     );
   }
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
