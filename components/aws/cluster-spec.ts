@@ -399,3 +399,21 @@ export function clusterCost(input: ReturnType<typeof normalizeNewCluster>): Clus
   });
   return items;
 }
+
+/**
+ * The subnets of an existing cluster GPU nodes may use: those given, as given; else the
+ * cluster's own that give instances no public IP. A message that names the key when none is left.
+ */
+export function nodeSubnets(
+  clusterName: string,
+  subnets: readonly { id: string; availabilityZone: string; mapPublicIpOnLaunch?: boolean }[],
+  given: boolean,
+): { subnets: { id: string; availabilityZone: string }[] } | { problem: string } {
+  const usable = given ? subnets : subnets.filter((s) => !s.mapPublicIpOnLaunch);
+  if (usable.length === 0) {
+    return {
+      problem: `every subnet of ${clusterName} gives instances public IPs; GPU nodes belong in private subnets: name them with subnetIds (stack key llm-fleet:cluster.subnetIds)`,
+    };
+  }
+  return { subnets: usable.map((s) => ({ id: s.id, availabilityZone: s.availabilityZone })) };
+}

@@ -10,6 +10,7 @@ import {
   kubeconfig,
   kubeconfigAuthFromConfig,
   newClusterProblems,
+  nodeSubnets,
   normalizeNewCluster,
   subnetPlan,
   type KubeconfigAuth,
@@ -124,14 +125,9 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       // GPU nodes go in private subnets only: of the cluster's own, those that give no public IP.
       this.privateSubnets = subnetIds.apply(async (ids) => {
         const subnets = await Promise.all(ids.map((id) => aws.ec2.getSubnet({ id }, { parent: this })));
-        const usable = given ? subnets : subnets.filter((s) => !s.mapPublicIpOnLaunch);
-        if (usable.length === 0) {
-          throw new Error(
-            `GpuCluster "${name}": every subnet of ${args.clusterName} gives instances public IPs; GPU nodes belong in private subnets: ` +
-              "name them with subnetIds (stack key llm-fleet:cluster.subnetIds)",
-          );
-        }
-        return usable.map((s) => ({ id: s.id, availabilityZone: s.availabilityZone }));
+        const result = nodeSubnets(args.clusterName, subnets, given);
+        if ("problem" in result) throw new Error(`GpuCluster "${name}": ${result.problem}`);
+        return result.subnets;
       });
       this.kubeconfig = args.kubeconfig
         ? pulumi.secret(args.kubeconfig)

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { deployerCidrProblem, endpointAccess, kubeconfig, kubeconfigAuthFromConfig, newClusterProblems, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
+import { deployerCidrProblem, endpointAccess, kubeconfig, kubeconfigAuthFromConfig, newClusterProblems, nodeSubnets, subnetPlan, type NewClusterInput } from "../../../components/aws/cluster-spec";
 import { GpuCluster } from "../../../components/aws/gpu-cluster";
 import { DEPLOYER_ROLE_ARN, ZONES, one, ofType, recorded, registeredUrns, settle, valueOf } from "../../support/pulumi";
 
@@ -301,6 +301,35 @@ describe("a new cluster", () => {
     } finally {
       pulumi.runtime.setAllConfig({ "aws:region": "us-east-1" });
     }
+  });
+
+  it("gives the Kubernetes provider a token command that runs as the stack's AWS profile and role", async () => {
+    pulumi.runtime.setAllConfig({
+      "aws:region": "us-east-1",
+      "aws:profile": "platform",
+      "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::123456789012:role/deployer" }]),
+    });
+    try {
+      const attached = new GpuCluster("as-profile", { mode: "existing", clusterName: "shared-gpu" });
+      expect(attached.kubeconfigAuth).toEqual({ profile: "platform", roleArn: "arn:aws:iam::123456789012:role/deployer" });
+      const exec = JSON.parse(await valueOf(attached.kubeconfig)).users[0].user.exec;
+      expect(exec.env).toEqual([{ name: "AWS_PROFILE", value: "platform" }]);
+      expect(exec.args).toContain("arn:aws:iam::123456789012:role/deployer");
+    } finally {
+      pulumi.runtime.setAllConfig({ "aws:region": "us-east-1" });
+    }
+  });
+
+  it("keeps GPU nodes in an existing cluster's private subnets, and says what to set when there are none", () => {
+    const subnets = [
+      { id: "subnet-a", availabilityZone: "us-east-1a", mapPublicIpOnLaunch: false },
+      { id: "subnet-b", availabilityZone: "us-east-1b", mapPublicIpOnLaunch: true },
+    ];
+    expect(nodeSubnets("shared", subnets, false)).toEqual({ subnets: [{ id: "subnet-a", availabilityZone: "us-east-1a" }] });
+    expect(nodeSubnets("shared", subnets, true)).toEqual({ subnets: subnets.map(({ id, availabilityZone }) => ({ id, availabilityZone })) });
+    expect(nodeSubnets("shared", [subnets[1]!], false)).toEqual({
+      problem: "every subnet of shared gives instances public IPs; GPU nodes belong in private subnets: name them with subnetIds (stack key llm-fleet:cluster.subnetIds)",
+    });
   });
 
   it("needs the existing cluster's name", () => {
