@@ -115,10 +115,12 @@ export class ModelDeployment extends pulumi.ComponentResource {
         tolerations: this.nodeGroup.tolerations,
         addons,
         cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
+        // The pods need their nodes, and a volume cache the cluster's storage class and CSI driver.
+        waitFor: [this.nodeGroup, ...args.cluster.storage],
+        awaitPods: !spec.nodeGroup.startsLater,
         ...serving,
       },
-      // A volume cache needs the cluster's storage class (and its CSI driver) first.
-      { parent: this, dependsOn: [this.nodeGroup, ...args.cluster.storage] },
+      { parent: this },
     );
     this.endpoint = this.server.endpoint;
     this.servedModelName = this.server.servedModelName;

@@ -139,10 +139,12 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
       }
       if (usdPerHourPerNode === undefined) unpriced.push(`${r.name} (${type ?? "no instance type"}, ${capacity})`);
       const each = usdPerHourPerNode ?? 0;
+      // A Capacity Block's group is created empty and scheduled up to its size: the block is paid for at that size.
+      const desired = capacity === "capacity-block" ? Number(scaling.maxSize ?? 0) : Number(scaling.desiredSize ?? 0);
       items.push({
         resource: r.name,
-        what: `${scaling.desiredSize} x ${type} (${capacity}), up to ${scaling.maxSize}`,
-        desiredUsdPerHour: each * Number(scaling.desiredSize ?? 0),
+        what: `${desired} x ${type} (${capacity}), up to ${scaling.maxSize}`,
+        desiredUsdPerHour: each * desired,
         maxUsdPerHour: each * Number(scaling.maxSize ?? 0),
       });
       const volumes = ((launchTemplateOf(resources, r)?.props.blockDeviceMappings ?? []) as { ebs?: { volumeSize?: number; throughput?: number; iops?: number } }[])
@@ -153,7 +155,7 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
         items.push({
           resource: r.name,
           what: `EBS: ${volumes.map((v) => `${v.volumeSize} GiB`).join(" + ")} gp3 per node`,
-          desiredUsdPerHour: perNode * Number(scaling.desiredSize ?? 0),
+          desiredUsdPerHour: perNode * desired,
           maxUsdPerHour: perNode * Number(scaling.maxSize ?? 0),
         });
       }

@@ -264,7 +264,7 @@ export function endpointAccess(input: Pick<NewClusterInput, "endpointPublicAcces
 export interface KubeconfigAuth {
   /** `AWS_PROFILE` for the token command (the provider's `aws:profile`). */
   profile?: string | undefined;
-  /** A role the token command assumes (`--role-arn`; the provider's first `aws:assumeRoles` entry). */
+  /** A role the token command assumes (`--role-arn`; the last role of the provider's `aws:assumeRoles` chain). */
   roleArn?: string | undefined;
 }
 
@@ -285,8 +285,9 @@ export function kubeconfigAuthFromConfig(config: Readonly<Record<string, string>
   };
   const roles = parse("aws:assumeRoles");
   const single = parse("aws:assumeRole");
-  const first = Array.isArray(roles) ? roles[0] : single;
-  const roleArn = first && typeof first === "object" ? (first as { roleArn?: unknown }).roleArn : undefined;
+  // A chain ends in the role the provider acts as, which the cluster's admin access entry names.
+  const last = Array.isArray(roles) ? roles[roles.length - 1] : single;
+  const roleArn = last && typeof last === "object" ? (last as { roleArn?: unknown }).roleArn : undefined;
   const profile = config["aws:profile"];
   return { profile: profile || undefined, roleArn: typeof roleArn === "string" ? roleArn : undefined };
 }

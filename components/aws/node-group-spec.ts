@@ -85,6 +85,8 @@ export interface NodeGroupSpecInput {
   capacityReservationId?: string | undefined;
   /** A Capacity Block's start and end (ISO 8601, from its reservation's StartDate and EndDate). */
   capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
+  /** The time the schedule is made at, in ms since the epoch. @default Date.now() */
+  now?: number | undefined;
   /** The one availability zone for EFA, placement groups and Capacity Blocks. */
   availabilityZone?: string | undefined;
   amiFamily: AmiFamily;
@@ -114,12 +116,17 @@ export interface ScheduledScaling {
  */
 export const CAPACITY_BLOCK_END_MARGIN_MINUTES = 30;
 
-export function capacityBlockSchedule(window: { startsAt: string; endsAt: string }, nodes: number): ScheduledScaling[] {
-  const end = new Date(Date.parse(window.endsAt) - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000).toISOString().replace(/\.\d{3}Z$/, "Z");
-  const start = new Date(Date.parse(window.startsAt)).toISOString().replace(/\.\d{3}Z$/, "Z");
+/**
+ * The scheduled actions of a block, made at `now`: EC2 refuses an action in the past, so a
+ * block that is already running gets only its end (and its group starts at full size).
+ */
+export function capacityBlockSchedule(window: { startsAt: string; endsAt: string }, nodes: number, now: number): ScheduledScaling[] {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const start = Date.parse(window.startsAt);
+  const end = Date.parse(window.endsAt) - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000;
   return [
-    { name: "block-start", startTime: start, minSize: 0, desiredCapacity: nodes, maxSize: nodes },
-    { name: "block-end", startTime: end, minSize: 0, desiredCapacity: 0, maxSize: nodes },
+    ...(start > now ? [{ name: "block-start" as const, startTime: iso(start), minSize: 0, desiredCapacity: nodes, maxSize: nodes }] : []),
+    { name: "block-end", startTime: iso(end), minSize: 0, desiredCapacity: 0, maxSize: nodes },
   ];
 }
 
@@ -155,6 +162,8 @@ export interface NodeGroupSpec {
   scaling: { minSize: number; desiredSize: number; maxSize: number };
   /** Scheduled actions on the group's Auto Scaling group; empty unless a Capacity Block. */
   schedule: ScheduledScaling[];
+  /** A Capacity Block that has not started: no node exists until it does, so nothing can wait for pods. */
+  startsLater: boolean;
   efa: boolean;
   /** One per network card: the first carries IP traffic too, the rest are EFA-only. */
   networkInterfaces: NetworkInterfaceSpec[];
@@ -289,7 +298,7 @@ export function nodeGroupProblems(input: NodeGroupSpecInput): InputProblem[] {
           message: "a Capacity Block is launched through its reservation; set capacityReservationId to the block's cr- id",
         });
       }
-      problems.push(...capacityBlockWindowProblems(input.capacityBlockWindow));
+      problems.push(...capacityBlockWindowProblems(input.capacityBlockWindow, input.now ?? Date.now()));
       if (az === undefined) {
         problems.push({
           path: "availabilityZone",
@@ -331,6 +340,8 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
   const instance = INSTANCES[instanceType];
   const efa = input.efa ?? (instance.efaInterfaces > 0 && input.nodesPerReplica > 1);
   const capacityBlock = input.capacityType === "capacity-block";
+  const now = input.now ?? Date.now();
+  const startsLater = capacityBlock && input.capacityBlockWindow !== undefined && Date.parse(input.capacityBlockWindow.startsAt) > now;
   const { rootVolumeGiB: rootGiB, weightsOnInstanceStore } = rootVolumeGiB(instanceType, input.checkpointSizeGB);
   // Stripe the NVMe only when it holds the weights: the kubelet's directories move onto it,
   // so a too-small array would evict the cache; otherwise the fast root volume holds them.
@@ -368,9 +379,11 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
       gpusPerNode: instance.gpuCount,
       amiType: AMI_TYPES[input.amiFamily],
       capacityType: EKS_CAPACITY_TYPES[input.capacityType],
-      // A Capacity Block's group starts empty; its schedule brings the plan's nodes for the block.
-      scaling: capacityBlock ? { minSize: 0, desiredSize: 0, maxSize: input.scaling.maxSize } : { ...input.scaling },
-      schedule: capacityBlock && input.capacityBlockWindow ? capacityBlockSchedule(input.capacityBlockWindow, input.scaling.desiredSize) : [],
+      // A Capacity Block's group starts empty and its schedule brings the plan's nodes for the
+      // block; one already running starts at full size, with only its end scheduled.
+      scaling: capacityBlock ? { minSize: 0, desiredSize: startsLater ? 0 : input.scaling.desiredSize, maxSize: input.scaling.maxSize } : { ...input.scaling },
+      schedule: capacityBlock && input.capacityBlockWindow ? capacityBlockSchedule(input.capacityBlockWindow, input.scaling.desiredSize, now) : [],
+      startsLater,
       efa,
       networkInterfaces: efa ? efaNetworkInterfaces(instance.efaInterfaces) : [],
       // EFA wants the lowest latency between nodes. A targeted reservation or Capacity Block
@@ -407,7 +420,7 @@ function userDataFor(family: AmiFamily, raidInstanceStore: boolean): string {
   }
 }
 
-function capacityBlockWindowProblems(window: NodeGroupSpecInput["capacityBlockWindow"]): InputProblem[] {
+function capacityBlockWindowProblems(window: NodeGroupSpecInput["capacityBlockWindow"], now: number): InputProblem[] {
   const how = "its reservation's StartDate and EndDate (aws ec2 describe-capacity-reservations --capacity-reservation-ids cr-...)";
   if (window === undefined) {
     return [{ path: "capacityBlockWindow", message: `a Capacity Block runs only between its start and end: give capacityBlockWindow: { startsAt, endsAt } from ${how}` }];
@@ -421,6 +434,11 @@ function capacityBlockWindowProblems(window: NodeGroupSpecInput["capacityBlockWi
     problems.push({
       path: "capacityBlockWindow.endsAt",
       message: `${window.endsAt} leaves no time after ${window.startsAt}: nodes leave ${CAPACITY_BLOCK_END_MARGIN_MINUTES} minutes before a block ends`,
+    });
+  } else if (problems.length === 0 && end - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000 <= now) {
+    problems.push({
+      path: "capacityBlockWindow.endsAt",
+      message: `the block ends at ${window.endsAt}, less than ${CAPACITY_BLOCK_END_MARGIN_MINUTES} minutes from now or past: give the window of the block you deploy into`,
     });
   }
   return problems;

@@ -101,6 +101,18 @@ export interface VllmServerArgs {
    * @default none
    */
   addons?: ClusterAddons;
+  /**
+   * Other resources the workload itself waits for, and outlives on destroy (the node group, the
+   * cluster's StorageClass and CSI driver, so cache volumes are deleted before their driver).
+   * @default []
+   */
+  waitFor?: pulumi.Resource[];
+  /**
+   * Whether `pulumi up` waits for the pods to be ready. False for nodes that do not exist yet
+   * (a Capacity Block that starts later): the rollout happens when the block starts.
+   * @default true
+   */
+  awaitPods?: boolean;
 }
 
 /**
@@ -183,7 +195,10 @@ export class VllmServer extends pulumi.ComponentResource {
       ...(args.hfToken !== undefined ? [secret(`${name}-hf-token`, spec.names.hfTokenSecret, args.hfToken)] : []),
       ...(args.apiKey !== undefined ? [secret(`${name}-api-key`, spec.names.apiKeySecret, args.apiKey)] : []),
     ];
-    const dependsOn = [...secrets, ...podIdentity, ...(args.addons?.releases ?? [])];
+    const dependsOn = [...secrets, ...podIdentity, ...(args.addons?.releases ?? []), ...(args.waitFor ?? [])];
+    // `pulumi.com/skipAwait` lets the provider create the workload without waiting for its pods.
+    const workloadMeta = (objectName: string) =>
+      args.awaitPods === false ? { ...meta(objectName), annotations: { "pulumi.com/skipAwait": "true" } } : meta(objectName);
 
     const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
     const workload =
@@ -191,7 +206,7 @@ export class VllmServer extends pulumi.ComponentResource {
         ? new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-              metadata: meta(spec.names.workload),
+              metadata: workloadMeta(spec.names.workload),
               spec: {
                 replicas: spec.replicas,
                 selector: { matchLabels: labels },
@@ -207,7 +222,7 @@ export class VllmServer extends pulumi.ComponentResource {
             {
               apiVersion: "leaderworkerset.x-k8s.io/v1",
               kind: "LeaderWorkerSet",
-              metadata: meta(spec.names.workload),
+              metadata: workloadMeta(spec.names.workload),
               spec: {
                 replicas: spec.replicas,
                 leaderWorkerTemplate: {

@@ -8,9 +8,11 @@ const analyzerrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const emptyproto = require("google-protobuf/google/protobuf/empty_pb");
 
-/** Starts the pack as the policy host does and asks it what it serves, over its own gRPC port. */
+/** Starts the pack with Pulumi's own policy-pack runner and asks it what it serves, over its own gRPC port. */
 async function startPack(): Promise<{ name: string; version: string; policies: string[] }> {
-  const child = spawn(process.execPath, [join(__dirname, "../support/policy-host.js")], { stdio: ["ignore", "pipe", "pipe"] });
+  // The runner the Pulumi CLI's nodejs policy host starts: `run-policy-pack <engine> <pack dir>`, from the pack's folder.
+  const runner = join(__dirname, "../../node_modules/@pulumi/pulumi/cmd/run-policy-pack");
+  const child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: join(__dirname, "../../policy"), stdio: ["ignore", "pipe", "pipe"] });
   try {
     const port = await new Promise<string>((resolve, reject) => {
       let out = "";

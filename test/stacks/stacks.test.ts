@@ -4,6 +4,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { readStackFile, runOffline, type RecordedResource } from "../../cli/offline";
+import { costPreview } from "../../policy/policies";
+import { policyResources } from "../../policy/run";
 import { parseStackConfig } from "../../stacks/config";
 import { planStack } from "../../stacks/plan";
 import { PRESETS, PRESET_IDS } from "../../stacks/presets";
@@ -98,6 +100,41 @@ describe("the shipped stacks under mocks", () => {
           "a new cluster has no Prometheus Operator, so a ServiceMonitor has no CRD to apply to; set serviceMonitor: false, or install kube-prometheus-stack and deploy into that cluster with mode: existing",
       },
     ]);
+  });
+
+  it("a Capacity Block that starts later: an empty group, scheduled up, a workload that does not wait for pods, priced at the block", async () => {
+    const config = flat({
+      ...base,
+      "llm-fleet:environment": "staging",
+      "llm-fleet:prices": [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }],
+      "llm-fleet:deployments": [
+        {
+          name: "cb",
+          model: "deepseek-r1",
+          workload: { precisions: ["int4"] },
+          placement: {
+            instanceTypes: ["p5.48xlarge"],
+            capacityType: "capacity-block",
+            capacityReservationId: "cr-0123456789abcdef0",
+            availabilityZone: "us-east-1a",
+            capacityBlockWindow: { startsAt: "2099-12-08T11:30:00Z", endsAt: "2099-12-15T11:30:00Z" },
+          },
+        },
+      ],
+    });
+    const { outputs, resources } = await run("staging", config);
+    expect(resources.find((r) => r.name === "cb-gpu-node-group")!.inputs.scalingConfig).toEqual({ minSize: 0, desiredSize: 0, maxSize: 1 });
+    expect(resources.filter((r) => r.type === "aws:autoscaling/schedule:Schedule").map((r) => r.name).sort()).toEqual(["cb-gpu-block-end", "cb-gpu-block-start"]);
+    const workload = resources.find((r) => r.name === "cb-vllm-deployment")!;
+    expect((workload.inputs.metadata as { annotations?: Record<string, string> }).annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+    expect(workload.dependsOn).toContain("cb-gpu-node-group");
+    // The stack's own cost and the pack's both count the block's node, not the empty group.
+    const parsed = parseStackConfig(config);
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    expect(outputs.plan.cost.desiredUsdPerHour).toBeGreaterThan(31.464);
+    const pack = costPreview(policyResources(resources), { region: "us-east-1", environment: "staging", priceOverrides: [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }] });
+    expect(pack.items.find((i) => i.resource === "cb-gpu-node-group" && i.what.includes("p5.48xlarge"))!.desiredUsdPerHour).toBeCloseTo(31.464, 9);
+    expect(pack.desiredUsdPerHour).toBeCloseTo(outputs.plan.cost.desiredUsdPerHour, 9);
   });
 
   it("staging: the 70B distill for an offline job, sized to its 500 output tokens/s on one 8-GPU node", async () => {

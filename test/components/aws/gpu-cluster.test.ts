@@ -42,7 +42,8 @@ describe("network plan", () => {
     const auth = kubeconfigAuthFromConfig({
       "aws:region": "us-west-2",
       "aws:profile": "platform",
-      "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "pulumi" }]),
+      // A chain: the provider ends up as the last role, which the cluster's admin entry names.
+      "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::123456789012:role/hop" }, { roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "pulumi" }]),
     });
     expect(auth).toEqual({ profile: "platform", roleArn: "arn:aws:iam::123456789012:role/deployer" });
     const config = JSON.parse(kubeconfig({ name: "c", endpoint: "https://e", certificateAuthority: "Q0E=", region: "us-west-2" }, auth));

@@ -122,7 +122,8 @@ describe("two p5.48xlarge in a Capacity Block", () => {
     checkpointSizeGB: 688.6,
     capacityType: "capacity-block",
     capacityReservationId: "cr-0123456789abcdef0",
-    capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
+    // Far ahead, so the schedule is always in the future for this test.
+    capacityBlockWindow: { startsAt: "2099-12-08T11:30:00Z", endsAt: "2099-12-15T11:30:00Z" },
     availabilityZone: "us-east-1b",
     nodesPerReplica: 2,
     scaling: { desiredSize: 2 },
@@ -168,12 +169,12 @@ describe("two p5.48xlarge in a Capacity Block", () => {
     expect(one("aws:autoscaling/schedule:Schedule", "block-block-start").inputs).toEqual({
       scheduledActionName: "block-block-start",
       autoscalingGroupName: "eks-block-node-group-asg",
-      startTime: "2026-12-08T11:30:00Z",
+      startTime: "2099-12-08T11:30:00Z",
       minSize: 0,
       desiredCapacity: 2,
       maxSize: 2,
     });
-    expect(one("aws:autoscaling/schedule:Schedule", "block-block-end").inputs).toMatchObject({ startTime: "2026-12-15T11:00:00Z", desiredCapacity: 0, minSize: 0 });
+    expect(one("aws:autoscaling/schedule:Schedule", "block-block-end").inputs).toMatchObject({ startTime: "2099-12-15T11:00:00Z", desiredCapacity: 0, minSize: 0 });
   });
 
   it("costs the block at the price given", () => {

@@ -8,7 +8,10 @@ import {
 } from "../../../components/aws/node-group-spec";
 import { al2023UserData, bottlerocketUserData } from "../../../components/aws/user-data";
 
+/** A fixed clock for the Capacity Block schedule: 2026-12-01, a week before the blocks below. */
+const NOW = Date.parse("2026-12-01T00:00:00Z");
 const base: NodeGroupSpecInput = {
+  now: NOW,
   name: "r1",
   instanceType: "p5en.48xlarge",
   region: "us-east-1",
@@ -85,6 +88,33 @@ describe("capacity", () => {
     expect(block.schedule).toEqual([
       { name: "block-start", startTime: "2026-12-08T11:30:00Z", minSize: 0, desiredCapacity: 2, maxSize: 2 },
       { name: "block-end", startTime: "2026-12-15T11:00:00Z", minSize: 0, desiredCapacity: 0, maxSize: 2 },
+    ]);
+    expect(block.startsLater).toBe(true);
+    // A block already running: its group starts at full size, and only the end is scheduled.
+    const running = spec({
+      instanceType: "p5.48xlarge",
+      capacityType: "capacity-block",
+      capacityReservationId: "cr-0123456789abcdef0",
+      capacityBlockWindow: { startsAt: "2026-11-30T11:30:00Z", endsAt: "2026-12-07T11:30:00Z" },
+      availabilityZone: "us-east-1a",
+      scaling: { minSize: 2, desiredSize: 2, maxSize: 2 },
+    });
+    expect(running).toMatchObject({ scaling: { minSize: 0, desiredSize: 2, maxSize: 2 }, startsLater: false });
+    expect(running.schedule.map((a) => a.name)).toEqual(["block-end"]);
+    // A block that has ended is refused: EC2 rejects scheduled actions in the past.
+    expect(
+      problems({
+        instanceType: "p5.48xlarge",
+        capacityType: "capacity-block",
+        capacityReservationId: "cr-0123456789abcdef0",
+        availabilityZone: "us-east-1a",
+        capacityBlockWindow: { startsAt: "2026-11-01T11:30:00Z", endsAt: "2026-11-08T11:30:00Z" },
+      }),
+    ).toEqual([
+      {
+        path: "capacityBlockWindow.endsAt",
+        message: "the block ends at 2026-11-08T11:30:00Z, less than 30 minutes from now or past: give the window of the block you deploy into",
+      },
     ]);
     // The cost is the block's nodes, not the empty group's.
     expect(spec({ ...{ instanceType: "p5.48xlarge", capacityType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1a" }, capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" }, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 }, priceOverrides: [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }] }).cost?.desired.usdPerHour).toBeCloseTo(62.928, 9);
