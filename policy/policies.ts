@@ -88,6 +88,12 @@ function launchTemplateOf(resources: readonly PolicyResource[], nodeGroup: Polic
   return resources.find((r) => r.type === LAUNCH_TEMPLATE && r.parent?.urn !== undefined && r.parent.urn === nodeGroup.parent?.urn);
 }
 
+/** Whether a LoadBalancer Service's annotations keep its NLB inside the VPC. */
+function isInternalLoadBalancer(props: PolicyResource["props"]): boolean {
+  const a = props.metadata?.annotations ?? {};
+  return a["service.beta.kubernetes.io/aws-load-balancer-internal"] === "true" || a["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal";
+}
+
 /** A node group's instance type: on the group, or (Capacity Blocks) in its launch template. */
 function instanceTypeOf(resources: readonly PolicyResource[], nodeGroup: PolicyResource): string | undefined {
   return nodeGroup.props.instanceTypes?.[0] ?? launchTemplateOf(resources, nodeGroup)?.props.instanceType;
@@ -167,8 +173,7 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
     } else if (r.type === LOG_GROUP) {
       items.push({ resource: r.name, what: `CloudWatch Logs: $${FIXED_COSTS.cloudWatchLogsUsdPerGbIngested.toFixed(2)} per GB ingested, not in the total`, desiredUsdPerHour: 0, maxUsdPerHour: 0 });
     } else if (r.type === SERVICE && r.props.spec?.type === "LoadBalancer") {
-      const a = r.props.metadata?.annotations ?? {};
-      const internal = a["service.beta.kubernetes.io/aws-load-balancer-internal"] === "true" || a["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal";
+      const internal = isInternalLoadBalancer(r.props);
       // An internet-facing NLB holds a public address in each zone of the cluster's public subnets.
       const zones = resources.filter((x) => x.type === SUBNET && x.name.includes("-public-")).length || 2;
       const each = nlbUsdPerHour(internal, zones);
@@ -338,9 +343,7 @@ export const noPublicLoadBalancer: ResourceValidationPolicy = {
   configSchema: { properties: { allowPublic: { type: "boolean", default: false } } },
   validateResource: forTypes([SERVICE], (args, report) => {
     if (args.props.spec?.type !== "LoadBalancer" || args.getConfig<{ allowPublic?: boolean }>().allowPublic) return;
-    const a = args.props.metadata?.annotations ?? {};
-    const internal = a["service.beta.kubernetes.io/aws-load-balancer-internal"] === "true" || a["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal";
-    if (!internal) report(`${args.name} is an internet-facing load balancer; make it internal (loadBalancer.internal: true) or set allowPublic`);
+    if (!isInternalLoadBalancer(args.props)) report(`${args.name} is an internet-facing load balancer; make it internal (loadBalancer.internal: true) or set allowPublic`);
   }),
 };
 

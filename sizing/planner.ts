@@ -502,8 +502,7 @@ export function replicaSizing(
     const latency = latencyRule({ maxTpotMs: request.maxTpotMs, maxTtftMs: request.maxTtftMs, tpotMs: single.tpotMs, ttftMs: single.ttftMs });
     if (latency) return { latency, single };
   }
-  const contextTokens = request.promptTokens + request.outputTokens / 2;
-  const capacity = Math.max(1, Math.min(fit.memory.maxNumSeqs * layout.dp, Math.floor(fit.memory.kvCacheTokens / contextTokens)));
+  const capacity = runningCapacity(request, layout, fit.memory);
   const atCapacity = sizedAt(c, capacity);
   let maxSequences = capacity;
   if (targeted && !meetsTargets(request, atCapacity)) {
@@ -522,7 +521,7 @@ export function replicaSizing(
     request.outputTokensPerSecond === undefined ? 0 : Math.ceil(request.outputTokensPerSecond / atMost.outputTokensPerSecond);
   const needed = Math.max(request.minReplicas, Math.ceil(request.concurrency / maxSequences), forThroughput);
   // Nodes are bought whole: replicas fill the GPUs they pay for, which spreads the load at no cost.
-  const perNode = nodesPerReplica > 1 ? 1 : Math.floor(INSTANCES[instanceType].gpuCount / (layout.tp * layout.pp * layout.dp));
+  const perNode = replicasPerNodeOf(INSTANCES[instanceType].gpuCount, nodesPerReplica, layout);
   const replicas = Math.ceil(needed / perNode) * perNode;
   let sequences = Math.min(maxSequences, Math.ceil(request.concurrency / replicas));
   let estimate = sequences === maxSequences ? atMost : sizedAt(c, sequences);
@@ -608,6 +607,24 @@ interface Scale {
   nodes: number;
 }
 
+/** Replicas that share one node: as many as its GPUs hold, or one replica per node group when it spans nodes. */
+function replicasPerNodeOf(gpusPerNode: number, nodesPerReplica: number, layout: Layout): number {
+  return nodesPerReplica > 1 ? 1 : Math.floor(gpusPerNode / (layout.tp * layout.pp * layout.dp));
+}
+
+/**
+ * Sequences one replica keeps running without a queue: its KV cache at the mean context
+ * (prompt + output / 2), at most max_num_seqs on each data-parallel rank, at least one.
+ */
+function runningCapacity(
+  request: Pick<PlanRequest, "promptTokens" | "outputTokens">,
+  layout: Layout,
+  memory: Pick<MemoryBreakdown, "maxNumSeqs" | "kvCacheTokens">,
+): number {
+  const contextTokens = request.promptTokens + request.outputTokens / 2;
+  return Math.max(1, Math.min(memory.maxNumSeqs * layout.dp, Math.floor(memory.kvCacheTokens / contextTokens)));
+}
+
 /** Replicas packed onto nodes. */
 export function deploymentScale(
   gpusPerNode: number,
@@ -615,7 +632,7 @@ export function deploymentScale(
   layout: Layout,
   replicas: number,
 ): Scale {
-  const replicasPerNode = nodesPerReplica > 1 ? 1 : Math.floor(gpusPerNode / (layout.tp * layout.pp * layout.dp));
+  const replicasPerNode = replicasPerNodeOf(gpusPerNode, nodesPerReplica, layout);
   const nodes = nodesPerReplica > 1 ? replicas * nodesPerReplica : Math.ceil(replicas / replicasPerNode);
   return { replicas, replicasPerNode, nodes };
 }
@@ -740,7 +757,7 @@ export function candidateCurves(result: PlanResult): CandidateCurve[] {
   return plans.map((plan, i) => {
     const checkpoint = model.checkpoints.find((c) => c.repo === plan.checkpoint.repo)!;
     const layout = { tp: plan.tensorParallelSize, pp: plan.pipelineParallelSize, dp: plan.dataParallelSize };
-    const capacity = Math.max(1, Math.min(plan.memory.maxNumSeqs * layout.dp, Math.floor(plan.kvCacheTokens / (request.promptTokens + request.outputTokens / 2))));
+    const capacity = runningCapacity(request, layout, plan.memory);
     const points: CurvePoint[] = [];
     for (let sequences = 1; ; sequences = Math.min(sequences * 2, capacity)) {
       const e = replicaPerformance(request, checkpoint, plan.instanceType, plan.nodesPerReplica, layout, plan.memory, sequences);

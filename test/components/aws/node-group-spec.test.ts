@@ -30,6 +30,14 @@ const spec = (input: Partial<NodeGroupSpecInput>) => {
   if ("problems" in result) throw new Error(JSON.stringify(result.problems));
   return result.spec;
 };
+/** A week-long p5.48xlarge Capacity Block, a week after NOW, in us-east-1a. */
+const BLOCK: Partial<NodeGroupSpecInput> = {
+  instanceType: "p5.48xlarge",
+  capacityType: "capacity-block",
+  capacityReservationId: "cr-0123456789abcdef0",
+  capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
+  availabilityZone: "us-east-1a",
+};
 const problems = (input: Partial<NodeGroupSpecInput>) => nodeGroupProblems({ ...base, ...input });
 
 describe("EFA", () => {
@@ -49,15 +57,7 @@ describe("EFA", () => {
   });
   it("adds a cluster placement group and narrows to one zone, except in a Capacity Block", () => {
     expect(spec({ efa: true })).toMatchObject({ placementGroup: true, availabilityZone: "first" });
-    const block = spec({
-      instanceType: "p5.48xlarge",
-      capacityType: "capacity-block",
-      capacityReservationId: "cr-0123456789abcdef0",
-      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
-      availabilityZone: "us-east-1b",
-      nodesPerReplica: 2,
-      region: "us-east-1",
-    });
+    const block = spec({ ...BLOCK, availabilityZone: "us-east-1b", nodesPerReplica: 2, region: "us-east-1" });
     expect(block).toMatchObject({ efa: true, placementGroup: false, availabilityZone: "us-east-1b" });
   });
 });
@@ -66,24 +66,11 @@ describe("capacity", () => {
   it("maps capacity types to EKS's", () => {
     expect(spec({}).capacityType).toBe("ON_DEMAND");
     expect(spec({ instanceType: "g6.xlarge", checkpointSizeGB: 3.55, capacityType: "spot" }).capacityType).toBe("SPOT");
-    const block = spec({
-      instanceType: "p5.48xlarge",
-      capacityType: "capacity-block",
-      capacityReservationId: "cr-0123456789abcdef0",
-      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
-      availabilityZone: "us-east-1a",
-    });
+    const block = spec(BLOCK);
     expect(block).toMatchObject({ capacityType: "CAPACITY_BLOCK", marketType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0" });
   });
   it("creates a Capacity Block's group at 0 and schedules it up at the start and to 0 half an hour before the end", () => {
-    const block = spec({
-      instanceType: "p5.48xlarge",
-      capacityType: "capacity-block",
-      capacityReservationId: "cr-0123456789abcdef0",
-      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
-      availabilityZone: "us-east-1a",
-      scaling: { minSize: 2, desiredSize: 2, maxSize: 2 },
-    });
+    const block = spec({ ...BLOCK, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 } });
     expect(block.scaling).toEqual({ minSize: 0, desiredSize: 0, maxSize: 2 });
     expect(block.schedule).toEqual([
       { name: "block-start", startTime: "2026-12-08T11:30:00Z", minSize: 0, desiredCapacity: 2, maxSize: 2 },
@@ -91,25 +78,12 @@ describe("capacity", () => {
     ]);
     expect(block.startsLater).toBe(true);
     // A block already running: its group starts at full size, and only the end is scheduled.
-    const running = spec({
-      instanceType: "p5.48xlarge",
-      capacityType: "capacity-block",
-      capacityReservationId: "cr-0123456789abcdef0",
-      capacityBlockWindow: { startsAt: "2026-11-30T11:30:00Z", endsAt: "2026-12-07T11:30:00Z" },
-      availabilityZone: "us-east-1a",
-      scaling: { minSize: 2, desiredSize: 2, maxSize: 2 },
-    });
+    const running = spec({ ...BLOCK, capacityBlockWindow: { startsAt: "2026-11-30T11:30:00Z", endsAt: "2026-12-07T11:30:00Z" }, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 } });
     expect(running).toMatchObject({ scaling: { minSize: 0, desiredSize: 2, maxSize: 2 }, startsLater: false });
     expect(running.schedule.map((a) => a.name)).toEqual(["block-end"]);
     // A block that has ended is refused: EC2 rejects scheduled actions in the past.
     expect(
-      problems({
-        instanceType: "p5.48xlarge",
-        capacityType: "capacity-block",
-        capacityReservationId: "cr-0123456789abcdef0",
-        availabilityZone: "us-east-1a",
-        capacityBlockWindow: { startsAt: "2026-11-01T11:30:00Z", endsAt: "2026-11-08T11:30:00Z" },
-      }),
+      problems({ ...BLOCK, capacityBlockWindow: { startsAt: "2026-11-01T11:30:00Z", endsAt: "2026-11-08T11:30:00Z" } }),
     ).toEqual([
       {
         path: "capacityBlockWindow.endsAt",
@@ -117,7 +91,7 @@ describe("capacity", () => {
       },
     ]);
     // The cost is the block's nodes, not the empty group's.
-    expect(spec({ ...{ instanceType: "p5.48xlarge", capacityType: "capacity-block", capacityReservationId: "cr-0123456789abcdef0", availabilityZone: "us-east-1a" }, capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" }, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 }, priceOverrides: [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }] }).cost?.desired.usdPerHour).toBeCloseTo(62.928, 9);
+    expect(spec({ ...BLOCK, scaling: { minSize: 2, desiredSize: 2, maxSize: 2 }, priceOverrides: [{ instanceType: "p5.48xlarge", usdPerHour: 31.464 }] }).cost?.desired.usdPerHour).toBeCloseTo(62.928, 9);
     expect(spec({}).schedule).toEqual([]);
   });
   it("targets an on-demand capacity reservation in its zone, without a market type or placement group", () => {
@@ -139,13 +113,7 @@ describe("capacity", () => {
       desired: { usdPerHour: 63.296, usdPerMonth: 63.296 * 730 },
       max: { usdPerHour: 63.296 * 3, usdPerMonth: 63.296 * 3 * 730 },
     });
-    const block = spec({
-      instanceType: "p5.48xlarge",
-      capacityType: "capacity-block",
-      capacityReservationId: "cr-0123456789abcdef0",
-      capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
-      availabilityZone: "us-east-1a",
-    });
+    const block = spec(BLOCK);
     expect(block.cost).toBeNull();
     expect(block.costProblem).toContain("pass a price override for p5.48xlarge in us-east-1");
   });
@@ -223,22 +191,10 @@ describe("validation: every problem at once, with its path and the fix", () => {
       { path: "availabilityZone", message: "a Capacity Block lives in one availability zone; set availabilityZone to the block's zone" },
     ]);
     expect(
-      problems({
-        instanceType: "p5.48xlarge",
-        capacityType: "capacity-block",
-        capacityReservationId: "cr-0123456789abcdef0",
-        availabilityZone: "us-east-1a",
-        capacityBlockWindow: { startsAt: "next monday", endsAt: "2026-12-08T11:45:00Z" },
-      }).map((p) => p.path),
+      problems({ ...BLOCK, capacityBlockWindow: { startsAt: "next monday", endsAt: "2026-12-08T11:45:00Z" } }).map((p) => p.path),
     ).toEqual(["capacityBlockWindow.startsAt"]);
     expect(
-      problems({
-        instanceType: "p5.48xlarge",
-        capacityType: "capacity-block",
-        capacityReservationId: "cr-0123456789abcdef0",
-        availabilityZone: "us-east-1a",
-        capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-08T11:45:00Z" },
-      }),
+      problems({ ...BLOCK, capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-08T11:45:00Z" } }),
     ).toEqual([
       {
         path: "capacityBlockWindow.endsAt",
@@ -246,14 +202,7 @@ describe("validation: every problem at once, with its path and the fix", () => {
       },
     ]);
     expect(
-      problems({
-        instanceType: "g6.xlarge",
-        checkpointSizeGB: 3.55,
-        capacityType: "capacity-block",
-        capacityReservationId: "cr-0123456789abcdef0",
-        availabilityZone: "us-east-1a",
-        capacityBlockWindow: { startsAt: "2026-12-08T11:30:00Z", endsAt: "2026-12-15T11:30:00Z" },
-      }),
+      problems({ ...BLOCK, instanceType: "g6.xlarge", checkpointSizeGB: 3.55 }),
     ).toEqual([
       {
         path: "capacityType",
