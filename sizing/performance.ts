@@ -135,6 +135,8 @@ export interface PerformanceEstimate {
   runningSequences: number;
   /** Sequences waiting for KV-cache room. */
   queuedSequences: number;
+  /** The part of TTFT spent behind other prompts' chunks, already paid for in TPOT. */
+  prefillQueueMs: number;
   breakdown: StepBreakdown;
   bottleneck: Bottleneck;
   /** The basis of TPOT and the rates derived from it. */
@@ -506,11 +508,15 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
   const busy = Math.min(0.9, prefillShare >= 1 ? 0.9 : ((1 - (1 - prefillShare) ** r.dp) * chunkStepMs) / stepMs);
   const queueMs = (busy / (2 * (1 - busy))) * chunkStepMs * r.pp;
   const baseTtftMs = REQUEST_OVERHEAD_MS + tpotMs / 2 + queueMs + ownPrefillMs;
-  const lifetimeMs = baseTtftMs + outputTokens * tpotMs;
-  const waitMs = (queued / running) * lifetimeMs;
+  // The wait behind other prompts is contention the mixed-in prefill already charges to every
+  // step (TPOT); counting it again in the rate would make more sequences yield fewer tokens.
+  // A running sequence holds its KV slot for the rest of its request.
+  const slotMs = baseTtftMs - queueMs + outputTokens * tpotMs;
+  const waitMs = (queued / running) * slotMs;
   const ttftMs = baseTtftMs + waitMs;
 
-  const outputTokensPerSecond = input.concurrency / ((tpotMs + ttftMs / outputTokens) / 1e3);
+  // perf-facts.md 9: B / (TPOT + TTFT / output), with TTFT less the prefill queue above.
+  const outputTokensPerSecond = input.concurrency / ((tpotMs + (ttftMs - queueMs) / outputTokens) / 1e3);
   const gpus = r.tp * r.pp * r.dp;
   const breakdown: StepBreakdown = {
     weightsReadMs: r.pp * (pure.weightsMs >= pure.gemmMs ? pure.weightsMs : 0),
@@ -551,6 +557,7 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
     tokensPerSecondPerUser: 1000 / tpotMs,
     runningSequences: running,
     queuedSequences: queued,
+    prefillQueueMs: queueMs,
     breakdown,
     bottleneck,
     confidence: extrapolatedBecause.length === 0 ? "calibrated" : "extrapolated",
