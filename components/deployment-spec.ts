@@ -15,9 +15,10 @@ import {
   type Precision,
   type PriceOverride,
 } from "../sizing";
-import { nodeGroupSpec, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
+import { nodeGroupSpec, rootVolumeGiB, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
+import { replicaScaling, type ReplicaScaling } from "./k8s/autoscaling-spec";
 import type { AddonNeeds } from "./k8s/cluster-addons";
-import { nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
+import { coldStart, nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
 
 export interface Workload {
   /** @default 32768 */
@@ -67,6 +68,32 @@ export interface Placement {
   amiFamily?: AmiFamily;
 }
 
+/** What the cluster runs around the deployment, which decides how it scales. */
+export interface Operations {
+  /**
+   * KEDA scales the replicas and the cluster autoscaler the GPU nodes, between the placement's
+   * `minNodes` and `maxNodes`; at `minNodes: 0` both reach zero when idle.
+   * @default true
+   */
+  autoscaling?: boolean;
+  /**
+   * Prometheus scrapes vLLM (kube-prometheus-stack and the DCGM exporter are installed): replicas
+   * then scale on vLLM's queue and KV-cache usage.
+   * @default false
+   */
+  monitoring?: boolean;
+  /**
+   * A load balancer sends requests straight to vLLM; such a deployment cannot scale to zero.
+   * @default false
+   */
+  loadBalancer?: boolean;
+  /**
+   * Where the weights come from, for the cold start a request held at zero replicas waits for.
+   * @default "hub"
+   */
+  weightsSource?: "hub" | "s3";
+}
+
 export interface DeploymentSpecInput {
   name: string;
   model: string;
@@ -74,6 +101,8 @@ export interface DeploymentSpecInput {
   placement?: Placement;
   region: string;
   priceOverrides?: PriceOverride[];
+  /** @default { autoscaling: true, monitoring: false, loadBalancer: false, weightsSource: "hub" } */
+  operations?: Operations;
 }
 
 export interface DeploymentSpec {
@@ -91,9 +120,12 @@ export interface DeploymentSpec {
     capacityReservationId?: string | undefined;
     capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
     availabilityZone?: string | undefined;
+    autoscaled: boolean;
   };
   node: NodeShape;
   addons: AddonNeeds;
+  /** How the replicas follow the load: fixed, or autoscaled between two counts. */
+  scaling: ReplicaScaling;
 }
 
 /** The plan and everything derived from it, or the problems (the planner's explanation when nothing fits). */
@@ -127,10 +159,26 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
   if (!plan) return { problems: [{ path: "model", message: explainNoFit(result) }] };
 
   const amiFamily = placement.amiFamily ?? "al2023";
+  const operations = input.operations ?? {};
+  const nodes = { min: placement.minNodes ?? plan.nodes, max: placement.maxNodes ?? plan.nodes };
+  const { weightsOnInstanceStore } = rootVolumeGiB(plan.instanceType, plan.checkpoint.sizeOnDiskGB);
+  const scaled = replicaScaling({
+    plan,
+    nodes,
+    enabled: operations.autoscaling ?? true,
+    reservation: placement.capacityReservationId !== undefined,
+    loadBalancer: operations.loadBalancer ?? false,
+    prometheus: operations.monitoring ?? false,
+    coldStart: coldStart(plan.checkpoint.sizeOnDiskGB, weightsOnInstanceStore ? "local-nvme" : "pvc", operations.weightsSource ?? "hub"),
+  });
+  if ("problems" in scaled) return { problems: scaled.problems };
+  const scaling = scaled.scaling;
+  const autoscaled = scaling.mode === "autoscaled";
   const nodeGroupArgs = {
     instanceType: plan.instanceType,
     capacityType: plan.capacityType,
-    scaling: { minSize: placement.minNodes ?? plan.nodes, desiredSize: plan.nodes, maxSize: placement.maxNodes ?? plan.nodes },
+    // An autoscaled group starts at its minimum: the autoscaler adds nodes as replicas need them.
+    scaling: { minSize: nodes.min, desiredSize: autoscaled ? nodes.min : plan.nodes, maxSize: nodes.max },
     nodesPerReplica: plan.nodesPerReplica,
     checkpointSizeGB: plan.checkpoint.sizeOnDiskGB,
     model: plan.model,
@@ -138,6 +186,7 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
     capacityReservationId: placement.capacityReservationId,
     capacityBlockWindow: placement.capacityBlockWindow,
     availabilityZone: placement.availabilityZone,
+    autoscaled,
   };
   const group = nodeGroupSpec({
     name: input.name,
@@ -158,7 +207,12 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
         nvidiaDevicePlugin: amiFamily === "al2023",
         leaderWorkerSet: plan.nodesPerReplica > 1,
         efaDevicePlugin: nodeGroup.efa,
+        replicaAutoscaler: autoscaled,
+        requestHolder: autoscaled && scaling.scaleToZero,
+        nodeAutoscaler: autoscaled,
+        monitoring: operations.monitoring ?? false,
       },
+      scaling,
     },
   };
 }
@@ -193,5 +247,9 @@ export function combinedAddons(specs: readonly DeploymentSpec[]): AddonNeeds {
     nvidiaDevicePlugin: specs.some((s) => s.addons.nvidiaDevicePlugin),
     leaderWorkerSet: specs.some((s) => s.addons.leaderWorkerSet),
     efaDevicePlugin: specs.some((s) => s.addons.efaDevicePlugin),
+    replicaAutoscaler: specs.some((s) => s.addons.replicaAutoscaler),
+    requestHolder: specs.some((s) => s.addons.requestHolder),
+    nodeAutoscaler: specs.some((s) => s.addons.nodeAutoscaler),
+    monitoring: specs.some((s) => s.addons.monitoring),
   };
 }

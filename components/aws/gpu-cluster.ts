@@ -21,13 +21,14 @@ import {
   CLUSTER_MANAGED_POLICIES,
   CLUSTER_TRUST_POLICY,
   EBS_CSI_MANAGED_POLICY,
+  clusterAutoscalerPolicy,
   NODE_MANAGED_POLICIES,
   NODE_TRUST_POLICY,
   POD_IDENTITY_TRUST_POLICY,
   accessPolicyArn,
   managedPolicyArn,
 } from "./iam";
-import { METADATA_OPTIONS, NODE_LABELS } from "./node-group-spec";
+import { AUTOSCALED_TAG, METADATA_OPTIONS, NODE_LABELS } from "./node-group-spec";
 
 /** Root volume of a system node: the OS and a few small controller images. */
 
@@ -42,11 +43,23 @@ export interface GpuClusterRef {
   clusterSecurityGroupId: pulumi.Output<string>;
 }
 
-export interface NewGpuClusterArgs extends NewClusterOptions {
+/** The cluster autoscaler's service account, which the chart creates (charts/index.ts). */
+export const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = { namespace: "kube-system", name: "cluster-autoscaler" } as const;
+
+interface NodeAutoscalerOption {
+  /**
+   * An IAM role for the cluster autoscaler, given to its service account through EKS Pod
+   * Identity, allowed to resize only the node groups llm-fleet marks as autoscaled.
+   * @default false
+   */
+  nodeAutoscaler?: boolean;
+}
+
+export interface NewGpuClusterArgs extends NewClusterOptions, NodeAutoscalerOption {
   mode?: "new";
 }
 
-export interface ExistingGpuClusterArgs {
+export interface ExistingGpuClusterArgs extends NodeAutoscalerOption {
   mode: "existing";
   /** Name of the EKS cluster to attach node groups to. */
   clusterName: string;
@@ -92,6 +105,10 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
   readonly storage: pulumi.Resource[];
   /** The identity the kubeconfig's token command uses: the stack's `aws:profile` and assumed role. */
   readonly kubeconfigAuth: KubeconfigAuth;
+  /** The cluster's name as given, for chart values that must be plain text. */
+  readonly clusterNameText: string;
+  /** The autoscaler's Pod Identity association when `nodeAutoscaler` is on; its release waits for it. */
+  readonly nodeAutoscaler: pulumi.Resource[];
 
   constructor(name: string, args: GpuClusterArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     const region = args.region ?? new pulumi.Config("aws").get("region");
@@ -151,6 +168,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
     // Kubernetes calls need the admin access in place first, and must be deleted before it goes.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig }, { parent: this, dependsOn: adminAccess });
     this.systemNodes = systemNodes;
+    this.clusterNameText = args.mode === "existing" ? args.clusterName : normalized!.clusterName;
+    this.nodeAutoscaler = args.nodeAutoscaler ? [this.createNodeAutoscalerIdentity(name, this.clusterNameText, normalized?.tags ?? {})] : [];
     this.storage = [];
     if (ebsCsi.length > 0) {
       this.storage = [
@@ -230,6 +249,28 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
         tags,
       },
       { parent: this, dependsOn: attachments },
+    );
+  }
+
+  /** The cluster autoscaler's role and its Pod Identity association. */
+  private createNodeAutoscalerIdentity(name: string, clusterName: string, tags: Record<string, string>): pulumi.Resource {
+    const parent = { parent: this };
+    const role = new aws.iam.Role(`${name}-cluster-autoscaler-role`, { assumeRolePolicy: POD_IDENTITY_TRUST_POLICY, tags }, parent);
+    const policy = new aws.iam.RolePolicy(
+      `${name}-cluster-autoscaler`,
+      { role: role.name, policy: clusterAutoscalerPolicy(clusterName, AUTOSCALED_TAG) },
+      parent,
+    );
+    return new aws.eks.PodIdentityAssociation(
+      `${name}-cluster-autoscaler`,
+      {
+        clusterName: this.clusterName,
+        namespace: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.namespace,
+        serviceAccount: CLUSTER_AUTOSCALER_SERVICE_ACCOUNT.name,
+        roleArn: role.arn,
+        tags,
+      },
+      { parent: this, dependsOn: [policy] },
     );
   }
 

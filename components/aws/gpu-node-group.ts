@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError, type CapacityType, type PriceOverride } from "../../sizing";
 import type { GpuClusterRef } from "./gpu-cluster";
 import { NODE_TRUST_POLICY, managedPolicyArn } from "./iam";
-import { nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
+import { autoscalerTags, nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
 
 export interface GpuNodeGroupArgs {
   /** The cluster to join: a GpuCluster, new or existing. */
@@ -66,8 +66,9 @@ export interface GpuNodeGroupArgs {
    */
   priceOverrides?: PriceOverride[];
   /**
-   * Whether a cluster autoscaler (or Karpenter) changes the desired size; if so, later
-   * deployments leave `desiredSize` as the autoscaler set it.
+   * Whether the cluster autoscaler resizes the group: its Auto Scaling group gets the tags the
+   * autoscaler discovers it by and scales it from zero with, and later deployments leave
+   * `desiredSize` as the autoscaler set it. Capacity Blocks keep their schedule instead.
    * @default false
    */
   autoscaled?: boolean;
@@ -238,6 +239,17 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
           maxSize: action.maxSize,
         },
         { parent: this },
+      );
+    }
+
+    if (args.autoscaled && spec.schedule.length === 0) {
+      autoscalerTags(spec).forEach(
+        (tag, i) =>
+          new aws.autoscaling.Tag(
+            `${name}-autoscaler-tag-${i}`,
+            { autoscalingGroupName: autoScalingGroup, tag: { key: tag.key, value: tag.value, propagateAtLaunch: false } },
+            { parent: this },
+          ),
       );
     }
 

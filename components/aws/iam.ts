@@ -36,3 +36,43 @@ export const managedPolicyArn = (partition: string, name: string) => `arn:${part
 /** Full cluster access for the identity that deploys (EKS access policies). */
 export const CLUSTER_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy";
 export const accessPolicyArn = (partition: string, name: string) => `arn:${partition}:eks::aws:cluster-access-policy/${name}`;
+
+/**
+ * The cluster autoscaler's permissions (cluster-autoscaler/cloudprovider/aws/README.md, "IAM
+ * Policy"): reads on everything it must see, and resizing only of the Auto Scaling groups of
+ * this cluster that llm-fleet marked as autoscaled.
+ */
+export function clusterAutoscalerPolicy(clusterName: string, autoscaledTag: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: [
+          "autoscaling:DescribeAutoScalingGroups",
+          "autoscaling:DescribeAutoScalingInstances",
+          "autoscaling:DescribeLaunchConfigurations",
+          "autoscaling:DescribeScalingActivities",
+          "autoscaling:DescribeTags",
+          "ec2:DescribeImages",
+          "ec2:DescribeInstanceTypes",
+          "ec2:DescribeLaunchTemplateVersions",
+          "ec2:GetInstanceTypesFromInstanceRequirements",
+          "eks:DescribeNodegroup",
+        ],
+        Resource: "*",
+      },
+      {
+        Effect: "Allow",
+        Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        Resource: "*",
+        Condition: {
+          StringEquals: {
+            [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: "owned",
+            [`aws:ResourceTag/${autoscaledTag}`]: "true",
+          },
+        },
+      },
+    ],
+  });
+}

@@ -448,3 +448,28 @@ function costAt(usdPerHourPerNode: number, nodes: number) {
   const usdPerHour = usdPerHourPerNode * nodes;
   return { usdPerHour, usdPerMonth: usdPerHour * HOURS_PER_MONTH };
 }
+
+/**
+ * The tag the cluster autoscaler discovers node groups by. EKS puts
+ * `k8s.io/cluster-autoscaler/enabled` on every managed group's Auto Scaling group, the system
+ * group and Capacity Blocks included, so llm-fleet marks the groups it may resize with its own.
+ */
+export const AUTOSCALED_TAG = "llm-fleet.dev/autoscaled";
+
+/**
+ * Tags on a group's Auto Scaling group that let the cluster autoscaler scale it up from zero:
+ * with no node to look at, it learns the labels, taints and extended resources a new node would
+ * have from `k8s.io/cluster-autoscaler/node-template/...` tags
+ * (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md#auto-discovery-setup).
+ * GPUs it knows from the instance type; EFA interfaces it does not.
+ */
+export function autoscalerTags(spec: Pick<NodeGroupSpec, "labels" | "taints" | "efa" | "networkInterfaces">): { key: string; value: string }[] {
+  const template = "k8s.io/cluster-autoscaler/node-template";
+  const effects: Record<NodeGroupSpec["taints"][number]["effect"], string> = { NO_SCHEDULE: "NoSchedule" };
+  return [
+    { key: AUTOSCALED_TAG, value: "true" },
+    ...Object.entries(spec.labels).map(([key, value]) => ({ key: `${template}/label/${key}`, value })),
+    ...spec.taints.map((t) => ({ key: `${template}/taint/${t.key}`, value: `${t.value}:${effects[t.effect]}` })),
+    ...(spec.efa ? [{ key: `${template}/resources/vpc.amazonaws.com/efa`, value: String(spec.networkInterfaces.length) }] : []),
+  ];
+}

@@ -11,6 +11,14 @@ export interface AddonNeeds {
   leaderWorkerSet: boolean;
   /** Any node group with EFA. */
   efaDevicePlugin: boolean;
+  /** Any autoscaled deployment: KEDA scales its replicas. */
+  replicaAutoscaler: boolean;
+  /** Any deployment that scales to zero: the HTTP add-on holds its requests while a replica starts. */
+  requestHolder: boolean;
+  /** Any autoscaled node group: the cluster autoscaler resizes it. */
+  nodeAutoscaler: boolean;
+  /** Prometheus, Grafana, Alertmanager and the DCGM exporter. */
+  monitoring: boolean;
 }
 
 /** The charts the needs call for, in a stable order; nothing that is not needed. */

@@ -111,6 +111,53 @@ export function rolloutBudgetSeconds(checkpointSizeGB: number, cache: CacheKind,
   return copy + startupBudgetSeconds(checkpointSizeGB, cache, source) + 900;
 }
 
+/**
+ * A managed node group's new node, from the scale-up to Ready: EC2 launch, the GPU AMI's boot
+ * and the kubelet joining, 3-5 minutes by AWS's own account
+ * (https://docs.aws.amazon.com/eks/latest/userguide/create-managed-node-group.html).
+ */
+export const NODE_LAUNCH_SECONDS = 240;
+/**
+ * The vLLM image is about 10 GB compressed; a pull on a fresh node downloads and unpacks it, at
+ * a planned 70 MB/s for both together (unpacking one layer at a time is the slow part).
+ */
+export const IMAGE_PULL_SECONDS = Math.ceil(10_000 / 70);
+/**
+ * Expected engine start once the weights are read: torch.compile on an empty compile cache, CUDA
+ * graph capture and KV allocation take tens of seconds to two minutes in V1 logs (for example
+ * "init engine (profile, create kv cache, warmup model) took 52.96 seconds",
+ * vllm-project/vllm-ascend#3045). ENGINE_INIT_SECONDS stays the probe's ceiling.
+ */
+export const ENGINE_INIT_EXPECTED_SECONDS = 120;
+
+/** What a replica's first start on a new node costs, step by step; a prediction, not a budget. */
+export interface ColdStart {
+  nodeLaunchSeconds: number;
+  imagePullSeconds: number;
+  /** The copy into an empty cache: by vLLM from the Hub, or by the init container from S3. */
+  downloadSeconds: number;
+  /** Reading the weights from the cache into GPU memory. */
+  loadSeconds: number;
+  engineInitSeconds: number;
+  totalSeconds: number;
+}
+
+/**
+ * The time from a scale-up that needs a new node to a replica that answers: what a request
+ * held while scaling from zero waits. The node's cache is empty, so the weights are downloaded.
+ */
+export function coldStart(checkpointSizeGB: number, cache: CacheKind, source: SourceKind, needsNode = true): ColdStart {
+  const megabytes = checkpointSizeGB * 1000;
+  const parts = {
+    nodeLaunchSeconds: needsNode ? NODE_LAUNCH_SECONDS : 0,
+    imagePullSeconds: needsNode ? IMAGE_PULL_SECONDS : 0,
+    downloadSeconds: Math.ceil(megabytes / DOWNLOAD_MBPS[source]),
+    loadSeconds: Math.ceil(megabytes / READ_MBPS[cache]),
+    engineInitSeconds: ENGINE_INIT_EXPECTED_SECONDS,
+  };
+  return { ...parts, totalSeconds: Object.values(parts).reduce((a, b) => a + b, 0) };
+}
+
 /** Time to finish a long generation before the pod is killed; a preStop pause first lets the Service stop routing to it. */
 export const PRE_STOP_SECONDS = 15;
 export const TERMINATION_GRACE_SECONDS = 300;
@@ -198,9 +245,14 @@ export interface VllmServerSpec {
   startupProbe: { periodSeconds: number; failureThreshold: number; budgetSeconds: number };
   /** How long `pulumi up` waits for the workload and its Service. */
   rolloutBudgetSeconds: number;
+  /** A replica's predicted first start on a new node, as scaling from zero sees it. */
+  coldStart: ColdStart;
   labels: Record<string, string>;
-  /** Object names: the API Service must not take the LeaderWorkerSet's name, which LWS gives its headless Service. */
-  names: { workload: string; apiService: string; loadBalancer: string; hfTokenSecret: string; apiKeySecret: string };
+  /**
+   * Object names: the API Service must not take the LeaderWorkerSet's name, which LWS gives its
+   * headless Service; `entryService` is what clients of a scale-to-zero deployment call.
+   */
+  names: { workload: string; apiService: string; entryService: string; loadBalancer: string; hfTokenSecret: string; apiKeySecret: string };
   loadBalancer: { internal: boolean } | null;
   serviceMonitor: boolean;
   /** The stock image has no EFA plugin for NCCL: it then falls back to TCP sockets. */
@@ -306,6 +358,7 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
   const names = {
     workload: input.name,
     apiService: `${input.name}-api`,
+    entryService: `${input.name}-entry`,
     loadBalancer: `${input.name}-lb`,
     hfTokenSecret: `${input.name}-hf-token`,
     apiKeySecret: `${input.name}-api-key`,
@@ -364,6 +417,7 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
       shmSizeGiB: shmSizeGiB(gpusPerPod),
       startupProbe: { periodSeconds: STARTUP_PERIOD_SECONDS, failureThreshold: budget / STARTUP_PERIOD_SECONDS, budgetSeconds: budget },
       rolloutBudgetSeconds: rolloutBudgetSeconds(plan.checkpoint.sizeOnDiskGB, cacheKind, source.kind),
+      coldStart: coldStart(plan.checkpoint.sizeOnDiskGB, cacheKind, source.kind),
       labels: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": input.name, "llm-fleet.dev/model": plan.model },
       names,
       loadBalancer: input.loadBalancer.enabled ? { internal: input.loadBalancer.internal } : null,
