@@ -33,9 +33,19 @@ const STACKS_DIR = join(__dirname, "..", "stacks");
 
 export interface PlanDocument {
   stack: string;
-  deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"] }[];
+  deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"]; scaling: StackPlan["deployments"][number]["spec"]["scaling"] }[];
   resources: RecordedResource[];
-  cost: { usdPerHour: number; usdPerMonth: number; maxUsdPerHour: number; maxUsdPerMonth: number; pricesAsOf: string; items: StackPlan["cost"]["items"] };
+  cost: {
+    usdPerHour: number;
+    usdPerMonth: number;
+    /** At the planned load, where autoscaled groups run when busy; equal to usdPerHour without autoscaling. */
+    activeUsdPerHour: number;
+    maxUsdPerHour: number;
+    maxUsdPerMonth: number;
+    pricesAsOf: string;
+    items: StackPlan["cost"]["items"];
+  };
+  operations: StackPlan["operations"];
   /** The verdict with the pack config `pulumi preview --policy-pack-config` gets for this environment. */
   policy: { passed: boolean; violations: Violation[]; configFile: string };
   outputs: unknown;
@@ -82,16 +92,18 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
   const violations = runPolicies(resources, policyConfigFor(p, configFile));
   return {
     stack,
-    deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan })),
+    deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan, scaling: d.spec.scaling })),
     resources,
     cost: {
       usdPerHour: p.cost.desiredUsdPerHour,
       usdPerMonth: p.cost.desiredUsdPerMonth,
+      activeUsdPerHour: p.cost.activeUsdPerHour,
       maxUsdPerHour: p.cost.maxUsdPerHour,
       maxUsdPerMonth: p.cost.maxUsdPerMonth,
       pricesAsOf: PRICE_SHEET.asOf,
       items: p.cost.items,
     },
+    operations: p.operations,
     policy: { passed: violations.every((v) => v.level !== "mandatory"), violations, configFile: relative(process.cwd(), configFile) || configFile },
     outputs: await resolveOutputs(run.outputs),
   };
@@ -115,7 +127,7 @@ function renderTree(resources: readonly RecordedResource[]): string[] {
 
 export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   const out: string[] = [`Stack ${doc.stack} · prices of ${doc.cost.pricesAsOf} · offline preview under Pulumi mocks`, ""];
-  for (const { name, plan: p } of doc.deployments) {
+  for (const { name, plan: p, scaling } of doc.deployments) {
     out.push(
       `${name}: ${p.modelName}, ${p.nodes} x ${p.instanceType} (${p.gpusPerNode} x ${p.gpu}), ${p.checkpoint.repo} (${p.checkpoint.precision}), ` +
         `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : ""}, ${p.replicas} replica(s)`,
@@ -129,7 +141,9 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
         `TPOT ${f.tpotMs.toFixed(1)} ms, TTFT ${Math.round(f.ttftMs)} ms${f.ttftConfidence === f.confidence ? "" : ` [TTFT ${f.ttftConfidence}]`}, ` +
         `${int(f.outputTokensPerSecond)} output tokens/s, ${usd(f.usdPerMillionOutputTokens)} per million output tokens [${f.confidence}]`,
     );
+    out.push(...scalingLines(scaling));
   }
+  out.push(`  monitoring: ${doc.operations.monitoring ? "on (kube-prometheus-stack, DCGM exporter, alert rules and a dashboard per deployment)" : "off"}`);
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
   out.push("Cost (USD):");
   const rows = doc.cost.items.map((i) => [
@@ -142,12 +156,40 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   ]);
   rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
   out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
+  if (doc.cost.activeUsdPerHour > doc.cost.usdPerHour) {
+    out.push(
+      `  When busy at the planned load (autoscaled groups at the plan's nodes): ${usd(doc.cost.activeUsdPerHour, 4)}/hour, ` +
+        `${usd(doc.cost.activeUsdPerHour * HOURS_PER_MONTH, 0)} for a month of it`,
+    );
+  }
   out.push("", `Budget: ${budgetMessage}`);
   out.push(
     `Policies (${POLICIES.length}, config ${doc.policy.configFile}): ${doc.policy.passed ? "passed" : "FAILED"}${doc.policy.violations.length === 0 ? "" : ":"}`,
   );
   for (const v of doc.policy.violations) out.push(`  [${v.level}] ${v.policy}: ${v.message}`);
   return out.join("\n") + "\n";
+}
+
+const minutes = (seconds: number) => `${(seconds / 60).toFixed(seconds < 600 ? 1 : 0)} min`;
+
+/** How a deployment's replicas follow the load, with the cold start a request at zero waits for. */
+export function scalingLines(scaling: PlanDocument["deployments"][number]["scaling"]): string[] {
+  if (scaling.mode === "fixed") return [`  replicas: fixed (${scaling.reason})`];
+  const on = [scaling.triggers.prometheus ? "vLLM's running + waiting requests and KV-cache usage" : "", scaling.triggers.requests ? "requests held at the interceptor" : ""]
+    .filter(Boolean)
+    .join(", ");
+  const lines = [
+    `  autoscaling: ${scaling.minReplicas}-${scaling.maxReplicas} replicas (nodes follow), target ${scaling.sequencesPerReplica} sequence(s) per replica, on ${on}`,
+  ];
+  if (scaling.scaleToZero) {
+    const c = scaling.coldStart;
+    lines.push(
+      `  scale to zero after ${minutes(scaling.idleSecondsToZero)} idle; the first request then waits about ${minutes(c.totalSeconds)} [extrapolated]: ` +
+        `node ${minutes(c.nodeLaunchSeconds)}, image ${minutes(c.imagePullSeconds)}, weights download ${minutes(c.downloadSeconds)}, ` +
+        `load ${minutes(c.loadSeconds)}, engine start ${minutes(c.engineInitSeconds)}; held up to ${minutes(scaling.holdSeconds ?? 0)}`,
+    );
+  }
+  return lines;
 }
 
 const SECRET_TYPE = "kubernetes:core/v1:Secret";
@@ -197,7 +239,20 @@ function ownedBy(resources: readonly RecordedResource[], r: RecordedResource, co
 
 /** `kubectl apply -f` order: what others refer to comes first. */
 function applyOrder(type: string): number {
-  const order = ["Namespace", "ServiceAccount", "Secret", "PodDisruptionBudget", "Deployment", "LeaderWorkerSet", "Service", "ServiceMonitor"];
+  const order = [
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PodDisruptionBudget",
+    "Deployment",
+    "LeaderWorkerSet",
+    "Service",
+    "ServiceMonitor",
+    "PrometheusRule",
+    "HTTPScaledObject",
+    "ScaledObject",
+  ];
   const index = order.findIndex((kind) => type.endsWith(`:${kind}`));
   return index < 0 ? order.length : index;
 }

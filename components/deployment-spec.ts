@@ -6,6 +6,7 @@
 import {
   PlanInputError,
   explainNoFit,
+  type CalibrationEntryInput,
   planDeployment,
   type CapacityType,
   type InputProblem,
@@ -101,6 +102,12 @@ export interface DeploymentSpecInput {
   placement?: Placement;
   region: string;
   priceOverrides?: PriceOverride[];
+  /**
+   * Measured factors of the performance model per model and GPU (`llm-fleet:calibration`); the
+   * planner scales its figures for this model on a GPU that has an entry.
+   * @default none
+   */
+  calibration?: CalibrationEntryInput[];
   /** @default { autoscaling: true, monitoring: false, loadBalancer: false, weightsSource: "hub" } */
   operations?: Operations;
 }
@@ -146,6 +153,7 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
     nodesPerReplica: placement.nodesPerReplica,
     minReplicas: placement.minReplicas,
     priceOverrides: input.priceOverrides,
+    calibration: input.calibration,
   };
   for (const key of Object.keys(request) as (keyof PlanRequestInput)[]) if (request[key] === undefined) delete request[key];
   let result;

@@ -2,11 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
-import { GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
-import { deploymentSpec, type DeploymentSpec, type Placement, type Workload } from "./deployment-spec";
+import { AUTOSCALED_TAG, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
+import { deploymentSpec, type DeploymentSpec, type Operations, type Placement, type Workload } from "./deployment-spec";
 import { ClusterAddons } from "./k8s/cluster-addons";
-import { VllmServer, vllmServerSpecInput, type VllmServerArgs } from "./k8s/vllm-server";
-import { vllmServerProblems } from "./k8s/vllm-spec";
+import type { MonitoredDeployment } from "./k8s/monitoring-spec";
+import { ServerMonitoring } from "./k8s/server-monitoring";
+import { VllmServer, scalingAddonProblem, vllmServerSpecInput, type VllmServerArgs } from "./k8s/vllm-server";
+import { NODE_LAUNCH_SECONDS, rolloutBudgetSeconds, vllmServerProblems } from "./k8s/vllm-spec";
 
 /** How the model is served, passed to VllmServer. */
 export type Serving = Pick<
@@ -45,6 +47,18 @@ export interface ModelDeploymentArgs {
    */
   addons?: ClusterAddons;
   /**
+   * Scale replicas with KEDA and GPU nodes with the cluster autoscaler between the placement's
+   * `minNodes` and `maxNodes` (to zero at `minNodes: 0`). The cluster needs `nodeAutoscaler: true`.
+   * @default true
+   */
+  autoscaling?: boolean;
+  /**
+   * Prometheus scraping (a ServiceMonitor), alert rules and a Grafana dashboard for the
+   * deployment; the add-ons must include kube-prometheus-stack.
+   * @default false
+   */
+  monitoring?: boolean;
+  /**
    * Tags for the AWS resources.
    * @default {}
    */
@@ -57,6 +71,53 @@ export function servingProblems(serverName: string, spec: DeploymentSpec, servin
     ...p,
     path: `serving.${p.path}`,
   }));
+}
+
+/** What autoscaling and monitoring need of the cluster and its add-ons, checked before anything is created. */
+export function operationsProblems(
+  spec: DeploymentSpec,
+  addons: Pick<ClusterAddons, "installed"> | undefined,
+  clusterHasNodeAutoscaler: boolean,
+  monitoring: boolean,
+): InputProblem[] {
+  const problems: InputProblem[] = [];
+  if (addons) {
+    const missing = scalingAddonProblem(spec.scaling, addons);
+    if (missing) problems.push(missing);
+    if (monitoring && !addons.installed.includes("kube-prometheus-stack")) {
+      problems.push({ path: "addons", message: "monitoring needs kube-prometheus-stack among the add-ons: give addons whose needs include monitoring" });
+    }
+  } else if (spec.addons.nodeAutoscaler && !clusterHasNodeAutoscaler) {
+    problems.push({
+      path: "cluster",
+      message: "this deployment autoscales its GPU nodes, but the cluster has no role for the cluster autoscaler: create the GpuCluster with nodeAutoscaler: true, or set autoscaling: false",
+    });
+  }
+  return problems;
+}
+
+/** What the alerts and the dashboard compare with: the plan's predictions, the workload's targets, a replica's price. */
+export function monitoredDeployment(serverName: string, spec: DeploymentSpec, workload: Workload, weightsSource: "hub" | "s3"): MonitoredDeployment {
+  const plan = spec.plan;
+  // As long as `pulumi up` gives a pod to become ready: longer is a replica that will not start.
+  const startupBudgetSeconds = rolloutBudgetSeconds(plan.checkpoint.sizeOnDiskGB, spec.node.localNvmeForWeights ? "local-nvme" : "pvc", weightsSource);
+  return {
+    name: serverName,
+    namespace: serverName,
+    modelName: plan.model,
+    labels: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": serverName, "llm-fleet.dev/model": plan.model },
+    predicted: {
+      tpotMs: plan.performance.tpotMs,
+      ttftMs: plan.performance.ttftMs,
+      outputTokensPerSecond: plan.performance.outputTokensPerSecond,
+      confidence: plan.performance.confidence,
+    },
+    targets: { maxTpotMs: workload.maxTpotMs ?? null, maxTtftMs: workload.maxTtftMs ?? null },
+    usdPerHourPerReplica: (plan.price.usdPerHourPerNode * plan.nodesPerReplica) / plan.replicasPerNode,
+    sequencesPerReplica: spec.scaling.mode === "autoscaled" ? spec.scaling.sequencesPerReplica : plan.performance.maxConcurrencyWithinTargets,
+    startupBudgetSeconds,
+    nodeLaunchSeconds: NODE_LAUNCH_SECONDS,
+  };
 }
 
 /**
@@ -75,6 +136,14 @@ export class ModelDeployment extends pulumi.ComponentResource {
   readonly server: VllmServer;
 
   constructor(name: string, args: ModelDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    const serving = args.serving ?? {};
+    const monitoring = args.monitoring ?? false;
+    const operations: Operations = {
+      autoscaling: args.autoscaling ?? true,
+      monitoring,
+      loadBalancer: serving.loadBalancer?.enabled ?? false,
+      weightsSource: serving.weights?.startsWith("s3://") ? "s3" : "hub",
+    };
     const result = deploymentSpec({
       name: `${name}-gpu`,
       model: args.model,
@@ -82,12 +151,16 @@ export class ModelDeployment extends pulumi.ComponentResource {
       placement: args.placement,
       region: args.cluster.region,
       priceOverrides: args.priceOverrides,
+      operations,
     });
     if ("problems" in result) throw new InputError(`ModelDeployment "${name}"`, result.problems);
     const spec = result.spec;
-    const serving = args.serving ?? {};
+    const served = { ...serving, serviceMonitor: serving.serviceMonitor ?? monitoring };
     // The server's own checks, run now so that nothing is created when they fail.
-    const serverProblems = servingProblems(`${name}-vllm`, spec, serving, args.cluster.region);
+    const serverProblems = [
+      ...servingProblems(`${name}-vllm`, spec, served, args.cluster.region),
+      ...operationsProblems(spec, args.addons, args.cluster.nodeAutoscaler.length > 0, monitoring),
+    ];
     if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
     super("llm-fleet:index:ModelDeployment", name, {}, opts);
     this.spec = spec;
@@ -102,7 +175,14 @@ export class ModelDeployment extends pulumi.ComponentResource {
       args.addons ??
       new ClusterAddons(
         `${name}-addons`,
-        { provider: args.cluster.provider, needs: spec.addons, gpuNodes: GPU_NODE_MARKS, waitFor: args.cluster.systemNodes },
+        {
+          provider: args.cluster.provider,
+          needs: spec.addons,
+          gpuNodes: GPU_NODE_MARKS,
+          waitFor: args.cluster.systemNodes,
+          cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG },
+          nodeAutoscalerIdentity: args.cluster.nodeAutoscaler,
+        },
         { parent: this },
       );
     this.server = new VllmServer(
@@ -118,10 +198,24 @@ export class ModelDeployment extends pulumi.ComponentResource {
         // The pods need their nodes, and a volume cache the cluster's storage class and CSI driver.
         waitFor: [this.nodeGroup, ...args.cluster.storage],
         awaitPods: !spec.nodeGroup.startsLater,
-        ...serving,
+        scaling: spec.scaling,
+        ...served,
       },
       { parent: this },
     );
+    if (monitoring) {
+      const prometheus = addons.release("kube-prometheus-stack");
+      new ServerMonitoring(
+        `${name}-monitoring`,
+        {
+          provider: args.cluster.provider,
+          deployment: monitoredDeployment(`${name}-vllm`, spec, args.workload ?? {}, operations.weightsSource ?? "hub"),
+          namespace: this.server.namespace,
+          waitFor: prometheus ? [prometheus] : [],
+        },
+        { parent: this },
+      );
+    }
     this.endpoint = this.server.endpoint;
     this.servedModelName = this.server.servedModelName;
     this.cost = this.nodeGroup.cost;

@@ -40,6 +40,7 @@ const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const SUBNET = "aws:ec2/subnet:Subnet";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet";
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 const SERVICE = "kubernetes:core/v1:Service";
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
@@ -127,6 +128,14 @@ export interface CostPreview {
   unpriced: string[];
 }
 
+/** The data volume a kube-prometheus-stack release asks for, in GiB; 0 for other charts or none. */
+export function releaseVolumeGiB(props: Record<string, any>): number {
+  if (props.chart !== "kube-prometheus-stack") return 0;
+  const storage = props.values?.prometheus?.prometheusSpec?.storageSpec?.volumeClaimTemplate?.spec?.resources?.requests?.storage;
+  const match = typeof storage === "string" ? /^(\d+)Gi$/.exec(storage) : null;
+  return match ? Number(match[1]) : 0;
+}
+
 /** What the stack's resources cost per hour and per month, at desired and at maximum scale. */
 export function costPreview(resources: readonly PolicyResource[], config: CostConfig): CostPreview {
   const items: CostItem[] = [];
@@ -178,6 +187,9 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
       const zones = resources.filter((x) => x.type === SUBNET && x.name.includes("-public-")).length || 2;
       const each = nlbUsdPerHour(internal, zones);
       items.push({ resource: r.name, what: `Network Load Balancer (${internal ? "internal" : "internet-facing"}), before capacity units`, desiredUsdPerHour: each, maxUsdPerHour: each });
+    } else if (r.type === HELM_RELEASE) {
+      const gib = releaseVolumeGiB(r.props);
+      if (gib > 0) items.push({ resource: r.name, what: `Prometheus: ${gib} GiB gp3 volume`, desiredUsdPerHour: gp3UsdPerHour(gib), maxUsdPerHour: gp3UsdPerHour(gib) });
     } else if (r.type === EKS_CLUSTER) {
       items.push({ resource: r.name, what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour });
     } else if (r.type === NAT_GATEWAY) {

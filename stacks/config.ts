@@ -6,7 +6,17 @@
 import { z } from "zod";
 import { NAT_GATEWAY_MODES } from "../components/aws/cluster-spec";
 import { AMI_FAMILIES } from "../components/aws/node-group-spec";
-import { CAPACITY_TYPES, OBJECTIVES, PRECISIONS, PriceOverrideSchema, unknownIdMessage, type InputProblem } from "../sizing";
+import {
+  CAPACITY_TYPES,
+  GPU_IDS,
+  MODEL_IDS,
+  OBJECTIVES,
+  PRECISIONS,
+  PriceOverrideSchema,
+  calibrationFactor,
+  unknownIdMessage,
+  type InputProblem,
+} from "../sizing";
 import { PRESET_IDS } from "./presets";
 
 export const NAMESPACE = "llm-fleet";
@@ -129,6 +139,20 @@ export const ClusterConfigSchema = z.discriminatedUnion("mode", [
     .strict(),
 ]);
 
+/** One measured model on one GPU, as `llm-fleet calibrate` proposes it. */
+export const CalibrationSchema = z
+  .object({
+    model: oneOf("model", MODEL_IDS),
+    gpu: oneOf("gpu", GPU_IDS),
+    tpotFactor: calibrationFactor("tpotFactor"),
+    ttftFactor: calibrationFactor("ttftFactor"),
+    measuredAt: z.string().regex(/^\d{4}-\d{2}-\d{2}/, {
+      error: (issue) => `${JSON.stringify(issue.input)} is not an ISO 8601 date such as 2026-11-02T14:05:00; keep the one llm-fleet calibrate wrote`,
+    }),
+    runs: count("runs").min(1, { error: (issue) => `${JSON.stringify(issue.input)} is below 1 run; keep the count llm-fleet calibrate wrote` }),
+  })
+  .strict();
+
 /** Every key of the `llm-fleet` namespace. */
 export const StackConfigSchema = z
   .object({
@@ -151,8 +175,30 @@ export const StackConfigSchema = z
       .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a budget in USD per month` })
       .positive({ error: (issue) => `${JSON.stringify(issue.input)} is not a positive budget in USD per month` })
       .optional(),
+    /**
+     * KEDA scales each deployment's replicas and the cluster autoscaler its GPU nodes, between the
+     * placement's minNodes and maxNodes (to zero at minNodes: 0). Default: on.
+     */
+    autoscaling: z.boolean({ error: (issue) => `${JSON.stringify(issue.input)} is not true or false` }).optional(),
+    /**
+     * kube-prometheus-stack (Prometheus, Grafana, Alertmanager), the DCGM exporter, and per
+     * deployment a ServiceMonitor, alert rules and a dashboard. Default: on in staging and prod, off in dev.
+     */
+    monitoring: z.boolean({ error: (issue) => `${JSON.stringify(issue.input)} is not true or false` }).optional(),
     /** Negotiated or Capacity Block prices, as the planner takes them. */
     prices: z.array(PriceOverrideSchema).default([]),
+    /** Measured factors of the performance model per model and GPU, from `llm-fleet calibrate`. */
+    calibration: z
+      .array(CalibrationSchema)
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((c, i) => {
+          const key = `${c.model} on ${c.gpu}`;
+          if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i], message: `${key} is calibrated twice; keep one entry per model and GPU (the latest)` });
+          seen.add(key);
+        });
+      })
+      .optional(),
     /** Secrets: set with `pulumi config set --secret`. */
     hfToken: z.string().optional(),
     apiKey: z.string().optional(),
@@ -164,7 +210,7 @@ export type StackConfig = z.output<typeof StackConfigSchema>;
 export type DeploymentConfig = z.output<typeof DeploymentConfigSchema>;
 
 /** Keys whose values Pulumi passes as JSON text; the others (environment, secrets) stay strings. */
-const STRUCTURED_KEYS = ["deployments", "cluster", "prices", "budgetUsdPerMonth"];
+const STRUCTURED_KEYS = ["deployments", "cluster", "prices", "budgetUsdPerMonth", "autoscaling", "monitoring", "calibration"];
 
 /** Keys that must be secrets in the stack file. */
 export const SECRET_KEYS = ["hfToken", "apiKey"] as const;
@@ -230,6 +276,7 @@ function keysAt(path: readonly PropertyKey[]): string[] {
     placement: PlacementSchema,
     serving: ServingSchema,
     prices: PriceOverrideSchema,
+    calibration: CalibrationSchema,
   };
   const last = field[field.length - 1];
   if (last && shapes[last]) return Object.keys(shapes[last].shape);

@@ -9,22 +9,24 @@ import { servingProblems, type Serving } from "../components/model-deployment";
 import { existsSync } from "node:fs";
 import { EBS_STORAGE_CLASS, clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
 import { HOURS_PER_MONTH, gp3UsdPerHour, nlbUsdPerHour, type InputProblem } from "../sizing";
+import { PROMETHEUS_VOLUME_GIB } from "../charts";
 import type { DeploymentConfig, Environment, StackConfig } from "./config";
 import { PRESETS } from "./presets";
 
 /** What each environment means unless a deployment says otherwise. */
 export const ENVIRONMENT_DEFAULTS: {
-  readonly [env in Environment]: { placement: Placement; serving: Serving; budgetUsdPerMonth: number };
+  readonly [env in Environment]: { placement: Placement; serving: Serving; budgetUsdPerMonth: number; monitoring: boolean };
 } = {
-  // Spot, and a GPU group whose minimum is 0 so it can be scaled down by hand; nothing scales
-  // it automatically yet, so a dev stack runs its planned nodes until someone does.
-  dev: { placement: { capacityType: "spot", minNodes: 0 }, serving: {}, budgetUsdPerMonth: 5_000 },
-  staging: { placement: { capacityType: "on-demand" }, serving: {}, budgetUsdPerMonth: 30_000 },
+  // Spot, scaled to zero pods and zero GPU nodes when idle: a dev stack costs its control plane
+  // and system nodes until someone calls it. No monitoring stack to pay for.
+  dev: { placement: { capacityType: "spot", minNodes: 0 }, serving: {}, budgetUsdPerMonth: 5_000, monitoring: false },
+  staging: { placement: { capacityType: "on-demand" }, serving: {}, budgetUsdPerMonth: 30_000, monitoring: true },
   // An API key on every endpoint, reachable only inside the VPC.
   prod: {
     placement: { capacityType: "on-demand" },
     serving: { requireApiKey: true, loadBalancer: { enabled: true, internal: true } },
     budgetUsdPerMonth: 150_000,
+    monitoring: true,
   },
 };
 
@@ -42,7 +44,10 @@ export interface CostItem {
   /** Short, for messages: "2 x p5.48xlarge". */
   summary: string;
   what: string;
+  /** What `pulumi up` creates: an autoscaled group's minimum (0 when it scales to zero). */
   desiredUsdPerHour: number;
+  /** At the planned load: the plan's nodes, where the autoscaler takes the group when busy. */
+  activeUsdPerHour: number;
   maxUsdPerHour: number;
 }
 
@@ -50,7 +55,16 @@ export interface StackPlan {
   environment: Environment;
   region: string;
   deployments: ResolvedDeployment[];
-  cost: { items: CostItem[]; desiredUsdPerMonth: number; maxUsdPerMonth: number; desiredUsdPerHour: number; maxUsdPerHour: number };
+  cost: {
+    items: CostItem[];
+    desiredUsdPerMonth: number;
+    maxUsdPerMonth: number;
+    desiredUsdPerHour: number;
+    activeUsdPerHour: number;
+    maxUsdPerHour: number;
+  };
+  /** What the cluster runs around the deployments. */
+  operations: { autoscaling: boolean; monitoring: boolean };
   budget: { usdPerMonth: number; passed: boolean; message: string };
   /**
    * What `pulumi up` needs and a preview went on without (a required API key, the deployer's
@@ -59,6 +73,11 @@ export interface StackPlan {
   missingForUp: InputProblem[];
   /** The stack's own price overrides (`llm-fleet:prices`). */
   priceOverrides: StackConfig["prices"];
+}
+
+/** A cost that does not change with scale. */
+function fixedItem(resource: string, summary: string, what: string, usdPerHour: number): CostItem {
+  return { resource, summary, what, desiredUsdPerHour: usdPerHour, activeUsdPerHour: usdPerHour, maxUsdPerHour: usdPerHour };
 }
 
 /** Deployment values over preset values over environment defaults. */
@@ -124,6 +143,8 @@ export function planStack(
   const problems: InputProblem[] = [];
   const missingForUp: InputProblem[] = [];
   let noFit = false;
+  const monitoring = config.monitoring ?? ENVIRONMENT_DEFAULTS[config.environment].monitoring;
+  const autoscaling = config.autoscaling ?? true;
   // The cluster's own checks, so that they are reported with everything else, by config key.
   if (config.cluster.mode === "existing" && config.cluster.kubeconfigPath !== undefined && !existsSync(config.cluster.kubeconfigPath)) {
     problems.push({ path: "llm-fleet:cluster.kubeconfigPath", message: `no file at ${config.cluster.kubeconfigPath}; give the path of a kubeconfig for the cluster, or leave it out to use aws eks get-token` });
@@ -142,6 +163,7 @@ export function planStack(
       if (!missingForUp.some((p) => p.path === "llm-fleet:apiKey")) missingForUp.push(apiKeyProblem(config.environment));
       resolved.serving = { ...resolved.serving, requireApiKey: false };
     }
+    if (monitoring && resolved.serving.serviceMonitor === undefined) resolved.serving = { ...resolved.serving, serviceMonitor: true };
     const result = deploymentSpec({
       name: `${d.name}-gpu`,
       model: resolved.model,
@@ -149,6 +171,13 @@ export function planStack(
       placement: resolved.placement,
       region,
       priceOverrides: config.prices,
+      ...(config.calibration ? { calibration: config.calibration } : {}),
+      operations: {
+        autoscaling,
+        monitoring,
+        loadBalancer: resolved.serving.loadBalancer?.enabled ?? false,
+        weightsSource: resolved.serving.weights?.startsWith("s3://") ? "s3" : "hub",
+      },
     });
     if ("problems" in result) {
       for (const p of result.problems) {
@@ -168,12 +197,12 @@ export function planStack(
         message: `a new cluster has one StorageClass, ${EBS_STORAGE_CLASS} (gp3 through the EBS CSI driver it installs); "${storageClass}" does not exist there: use ${EBS_STORAGE_CLASS} or leave it out`,
       });
     }
-    if (config.cluster.mode === "new" && resolved.serving.serviceMonitor) {
+    if (config.cluster.mode === "new" && resolved.serving.serviceMonitor && !monitoring) {
       problems.push({
         path: at("serving.serviceMonitor"),
         message:
-          "a new cluster has no Prometheus Operator, so a ServiceMonitor has no CRD to apply to; set serviceMonitor: false, " +
-          "or install kube-prometheus-stack and deploy into that cluster with mode: existing",
+          "monitoring is off, so the new cluster has no Prometheus Operator and a ServiceMonitor has no CRD to apply to; " +
+          "set llm-fleet:monitoring: true (kube-prometheus-stack is installed), or serviceMonitor: false",
       });
     }
     for (const p of servingProblems(`${d.name}-vllm`, result.spec, resolved.serving, region)) {
@@ -192,12 +221,17 @@ export function planStack(
     const g = d.spec.nodeGroupArgs;
     const volumes = d.spec.nodeGroup.blockDevices;
     const perNodeEbs = volumes.reduce((sum, v) => sum + gp3UsdPerHour(v.volumeSizeGiB, v.throughputMiBps, v.iops), 0);
+    // An autoscaled group is created at its minimum; the plan's nodes are what it runs when busy.
+    const activeNodes = g.autoscaled ? d.spec.plan.nodes : g.scaling.desiredSize;
+    const perNode = cost?.usdPerHourPerNode ?? 0;
+    const scaled = g.autoscaled ? `, autoscaled: ${g.scaling.minSize} when idle, ${activeNodes} at the planned load, up to ${g.scaling.maxSize}` : `, up to ${g.scaling.maxSize}`;
     const out: CostItem[] = [
       {
         resource: `${d.name}-gpu`,
         summary: `${g.scaling.desiredSize} x ${g.instanceType}`,
-        what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)}), up to ${g.scaling.maxSize}`,
+        what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)})${scaled}`,
         desiredUsdPerHour: cost?.desired.usdPerHour ?? 0,
+        activeUsdPerHour: perNode * activeNodes,
         maxUsdPerHour: cost?.max.usdPerHour ?? 0,
       },
       {
@@ -205,6 +239,7 @@ export function planStack(
         summary: `${volumes.map((v) => `${v.volumeSizeGiB} GiB`).join(" + ")} gp3 per node`,
         what: `EBS: ${volumes.map((v) => `${v.volumeSizeGiB} GiB`).join(" + ")} gp3 per node`,
         desiredUsdPerHour: perNodeEbs * g.scaling.desiredSize,
+        activeUsdPerHour: perNodeEbs * activeNodes,
         maxUsdPerHour: perNodeEbs * g.scaling.maxSize,
       },
     ];
@@ -212,21 +247,27 @@ export function planStack(
     if (lb?.enabled) {
       const internal = lb.internal ?? true;
       const each = nlbUsdPerHour(internal, zones);
-      out.push({ resource: `${d.name}-vllm`, summary: "a load balancer", what: `Network Load Balancer (${internal ? "internal" : `internet-facing, ${zones} public IPv4`}), before capacity units`, desiredUsdPerHour: each, maxUsdPerHour: each });
+      out.push(fixedItem(`${d.name}-vllm`, "a load balancer", `Network Load Balancer (${internal ? "internal" : `internet-facing, ${zones} public IPv4`}), before capacity units`, each));
     }
     return out;
   });
   if (config.cluster.mode === "new") {
-    for (const item of clusterCost(normalizeNewCluster("cluster", config.cluster))) items.push({ resource: "cluster", ...item });
+    for (const item of clusterCost(normalizeNewCluster("cluster", config.cluster))) items.push({ resource: "cluster", ...item, activeUsdPerHour: item.desiredUsdPerHour });
+  }
+  // Prometheus's data volume (kube-prometheus-stack runs on the system nodes, priced above).
+  if (monitoring && config.cluster.mode === "new") {
+    items.push(fixedItem("addons", `${PROMETHEUS_VOLUME_GIB} GiB gp3`, `Prometheus: ${PROMETHEUS_VOLUME_GIB} GiB gp3 volume`, gp3UsdPerHour(PROMETHEUS_VOLUME_GIB)));
   }
   const desiredUsdPerHour = items.reduce((s, i) => s + i.desiredUsdPerHour, 0);
+  const activeUsdPerHour = items.reduce((s, i) => s + i.activeUsdPerHour, 0);
   const maxUsdPerHour = items.reduce((s, i) => s + i.maxUsdPerHour, 0);
   const budgetUsdPerMonth = config.budgetUsdPerMonth ?? ENVIRONMENT_DEFAULTS[config.environment].budgetUsdPerMonth;
   const desiredUsdPerMonth = desiredUsdPerHour * HOURS_PER_MONTH;
   const passed = desiredUsdPerMonth <= budgetUsdPerMonth;
   const biggest = [...items].sort((a, b) => b.desiredUsdPerHour - a.desiredUsdPerHour)[0]!;
+  const idle = activeUsdPerHour > desiredUsdPerHour ? `, ${usd(activeUsdPerHour * HOURS_PER_MONTH)}/month if busy all month` : "";
   const message = passed
-    ? `${config.environment}: ${usd(desiredUsdPerMonth)}/month at desired size is within the ${usd(budgetUsdPerMonth)} budget (${usd(maxUsdPerHour * HOURS_PER_MONTH)}/month at maximum size)`
+    ? `${config.environment}: ${usd(desiredUsdPerMonth)}/month at desired size is within the ${usd(budgetUsdPerMonth)} budget (${usd(maxUsdPerHour * HOURS_PER_MONTH)}/month at maximum size${idle})`
     : `${config.environment}: ${biggest.summary} costs ${usd(biggest.desiredUsdPerHour * HOURS_PER_MONTH)}/month, ` +
       `${usd(desiredUsdPerMonth)} in all, over the ${usd(budgetUsdPerMonth)} budget; lower the nodes or choose a smaller preset`;
   return {
@@ -234,7 +275,8 @@ export function planStack(
       environment: config.environment,
       region,
       deployments,
-      cost: { items, desiredUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
+      cost: { items, desiredUsdPerHour, activeUsdPerHour, maxUsdPerHour, desiredUsdPerMonth, maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH },
+      operations: { autoscaling, monitoring },
       budget: { usdPerMonth: budgetUsdPerMonth, passed, message },
       missingForUp,
       priceOverrides: config.prices,

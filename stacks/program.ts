@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { EBS_STORAGE_CLASS } from "../components/aws/cluster-spec";
 import { GpuCluster } from "../components/aws/gpu-cluster";
-import { GPU_NODE_MARKS } from "../components/aws/node-group-spec";
+import { AUTOSCALED_TAG, GPU_NODE_MARKS } from "../components/aws/node-group-spec";
 import { combinedAddons } from "../components/deployment-spec";
 import { ClusterAddons } from "../components/k8s/cluster-addons";
 import { ModelDeployment } from "../components/model-deployment";
@@ -71,6 +71,12 @@ export function runProgram(): StackOutputs {
   const hfToken = config.hfToken === undefined ? undefined : settings.requireSecret("hfToken");
   const apiKey = config.apiKey === undefined ? undefined : settings.requireSecret("apiKey");
 
+  const needs = {
+    ...combinedAddons(plan.deployments.map((d) => d.spec)),
+    // The GPU Operator brings its own device plugin; a second one would fight it for the GPUs.
+    ...(config.cluster.mode === "existing" && config.cluster.nvidiaDevicePlugin === false ? { nvidiaDevicePlugin: false } : {}),
+    monitoring: plan.operations.monitoring,
+  };
   const cluster = new GpuCluster(
     "cluster",
     config.cluster.mode === "existing"
@@ -80,24 +86,26 @@ export function runProgram(): StackOutputs {
           region: plan.region,
           ...(config.cluster.subnetIds ? { subnetIds: config.cluster.subnetIds } : {}),
           ...(config.cluster.kubeconfigPath ? { kubeconfig: pulumi.secret(readFileSync(config.cluster.kubeconfigPath, "utf8")) } : {}),
+          nodeAutoscaler: needs.nodeAutoscaler,
         }
       : {
           ...config.cluster,
           mode: "new",
           clusterName: config.cluster.clusterName ?? `llm-fleet-${pulumi.getStack()}`,
           region: plan.region,
-          ebsCsiDriver: plan.deployments.some((d) => d.serving.storageClassName === EBS_STORAGE_CLASS),
+          // Volumes: weights caches on nodes without NVMe for them, and Prometheus's data.
+          ebsCsiDriver: plan.operations.monitoring || plan.deployments.some((d) => d.serving.storageClassName === EBS_STORAGE_CLASS),
+          nodeAutoscaler: needs.nodeAutoscaler,
         },
   );
   const addons = new ClusterAddons("addons", {
     provider: cluster.provider,
-    waitFor: cluster.systemNodes,
-    needs: {
-      ...combinedAddons(plan.deployments.map((d) => d.spec)),
-      // The GPU Operator brings its own device plugin; a second one would fight it for the GPUs.
-      ...(config.cluster.mode === "existing" && config.cluster.nvidiaDevicePlugin === false ? { nvidiaDevicePlugin: false } : {}),
-    },
+    waitFor: [...cluster.systemNodes, ...cluster.storage],
+    needs,
     gpuNodes: GPU_NODE_MARKS,
+    cluster: { clusterName: cluster.clusterNameText, region: plan.region, kubernetesVersion: cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG },
+    nodeAutoscalerIdentity: cluster.nodeAutoscaler,
+    ...(config.cluster.mode === "new" ? { storageClassName: EBS_STORAGE_CLASS } : {}),
   });
   const deployments: StackOutputs["deployments"] = {};
   for (const d of plan.deployments) {
@@ -109,6 +117,8 @@ export function runProgram(): StackOutputs {
       priceOverrides: config.prices,
       serving: { ...d.serving, ...(hfToken ? { hfToken } : {}), ...(apiKey ? { apiKey } : {}) },
       addons,
+      autoscaling: plan.operations.autoscaling,
+      monitoring: plan.operations.monitoring,
     });
     const p = deployment.plan;
     deployments[d.name] = {

@@ -107,6 +107,8 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
   readonly kubeconfigAuth: KubeconfigAuth;
   /** The cluster's name as given, for chart values that must be plain text. */
   readonly clusterNameText: string;
+  /** Kubernetes version of the control plane: the cluster autoscaler's release follows its minor. */
+  readonly kubernetesVersion: pulumi.Output<string>;
   /** The autoscaler's Pod Identity association when `nodeAutoscaler` is on; its release waits for it. */
   readonly nodeAutoscaler: pulumi.Resource[];
 
@@ -138,6 +140,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       this.vpcId = cluster.vpcConfig.vpcId;
       this.clusterSecurityGroupId = cluster.vpcConfig.clusterSecurityGroupId;
       this.endpoint = cluster.endpoint;
+      this.kubernetesVersion = cluster.version;
       const given = args.subnetIds !== undefined;
       // GPU nodes go in private subnets only: of the cluster's own, those that give no public IP.
       this.privateSubnets = subnetIds.apply(async (ids) => {
@@ -162,6 +165,7 @@ export class GpuCluster extends pulumi.ComponentResource implements GpuClusterRe
       this.vpcId = created.vpcId;
       this.clusterSecurityGroupId = created.clusterSecurityGroupId;
       this.endpoint = created.endpoint;
+      this.kubernetesVersion = pulumi.output(normalized!.kubernetesVersion);
       this.privateSubnets = created.privateSubnets;
       this.kubeconfig = created.kubeconfig;
     }

@@ -64,10 +64,15 @@ export type ReplicaScaling =
       coldStart: ColdStart;
       idleSecondsToZero: number;
       scaleDownStabilisationSeconds: number;
+      /**
+       * How long the interceptor waits for a response to start: vLLM sends headers of a
+       * non-streamed completion only when it is done, up to max_model_len tokens later.
+       */
+      responseHeaderSeconds: number;
     };
 
 export interface ReplicaScalingInput {
-  plan: Pick<Plan, "replicas" | "nodes" | "nodesPerReplica" | "replicasPerNode" | "performance">;
+  plan: Pick<Plan, "replicas" | "nodes" | "nodesPerReplica" | "replicasPerNode" | "performance" | "maxModelLen">;
   /** The node group's bounds, from the placement. */
   nodes: { min: number; max: number };
   /** Whether the stack runs the autoscalers (KEDA and the cluster autoscaler). */
@@ -136,6 +141,7 @@ export function replicaScaling(input: ReplicaScalingInput): { scaling: ReplicaSc
       coldStart: input.coldStart,
       idleSecondsToZero: IDLE_SECONDS_TO_ZERO,
       scaleDownStabilisationSeconds: SCALE_DOWN_STABILISATION_SECONDS,
+      responseHeaderSeconds: Math.ceil(((plan.maxModelLen * plan.performance.tpotMs) / 1000) * HOLD_SAFETY),
     },
   };
 }
@@ -258,6 +264,8 @@ export function httpScaledObjectManifest(scaling: Extract<ReplicaScaling, { mode
       replicas: { min: scaling.minReplicas, max: scaling.maxReplicas },
       scalingMetric: { concurrency: { targetValue: scaling.sequencesPerReplica } },
       scaledownPeriod: scaling.idleSecondsToZero,
+      // Per route: this deployment's own cold start, not a cluster-wide guess.
+      timeouts: { conditionWait: `${scaling.holdSeconds ?? 0}s`, responseHeader: `${scaling.responseHeaderSeconds}s` },
     },
   };
 }

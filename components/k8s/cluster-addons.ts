@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, CHART_IDS, chartProblems, type ChartId, type GpuNodeMarks } from "../../charts";
+import { CHARTS, CHART_IDS, chartProblems, clusterAutoscalerImageTag, type ChartContext, type ChartId, type GpuNodeMarks } from "../../charts";
 import { InputError } from "../../sizing";
 
 /** What the deployments on a cluster need of it. */
@@ -31,6 +31,15 @@ export function chartsFor(needs: AddonNeeds): ChartId[] {
         return needs.leaderWorkerSet;
       case "aws-efa-k8s-device-plugin":
         return needs.efaDevicePlugin;
+      case "keda":
+        return needs.replicaAutoscaler || needs.requestHolder;
+      case "keda-add-ons-http":
+        return needs.requestHolder;
+      case "cluster-autoscaler":
+        return needs.nodeAutoscaler;
+      case "kube-prometheus-stack":
+      case "dcgm-exporter":
+        return needs.monitoring;
       default: {
         const unreachable: never = id;
         throw new Error(`unknown chart ${String(unreachable)}`);
@@ -46,6 +55,24 @@ export interface ClusterAddonsArgs {
   needs: AddonNeeds;
   /** How the GPU nodes are tainted and labelled, so the device plugins run there. */
   gpuNodes: GpuNodeMarks;
+  /**
+   * The EKS cluster, for the cluster autoscaler: its name and region (plain text, chart values),
+   * its Kubernetes version (the autoscaler's release must match its minor) and the tag it
+   * discovers node groups by.
+   * @default none; required when `needs.nodeAutoscaler`
+   */
+  cluster?: { clusterName: string; region: string; kubernetesVersion: pulumi.Input<string>; autoscaledTag: string };
+  /**
+   * Resources the autoscaler's release waits for: its IAM role's Pod Identity association, so it
+   * starts with credentials (GpuCluster `nodeAutoscaler`).
+   * @default []
+   */
+  nodeAutoscalerIdentity?: pulumi.Resource[];
+  /**
+   * A StorageClass for Prometheus's data volume.
+   * @default none: Prometheus keeps its data on an emptyDir, lost when its pod moves
+   */
+  storageClassName?: string;
   /**
    * Resources the releases wait for: the system node group a controller (the LWS manager) runs
    * on. Without it a first `up` installs the chart before any node exists and times out.
@@ -66,34 +93,67 @@ export class ClusterAddons extends pulumi.ComponentResource {
   /** The charts installed, by id. */
   readonly installed: ChartId[];
   readonly releases: k8s.helm.v3.Release[];
+  /** The release of one chart, when installed: what objects of its CRDs wait for. */
+  readonly release: (id: ChartId) => k8s.helm.v3.Release | undefined;
 
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     const ids = chartsFor(args.needs);
-    const values = Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(args.gpuNodes)]));
-    const problems = ids.flatMap((id) => chartProblems(id, CHARTS[id], values[id]!));
+    const problems: { path: string; message: string }[] = [];
+    if (args.needs.nodeAutoscaler && !args.cluster) {
+      problems.push({ path: "cluster", message: "the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)" });
+    }
+    const context: ChartContext = {
+      gpuNodes: args.gpuNodes,
+      clusterName: args.cluster?.clusterName ?? "",
+      region: args.cluster?.region ?? "",
+      autoscaledTag: args.cluster?.autoscaledTag ?? "",
+      storageClassName: args.storageClassName ?? null,
+    };
+    const values = Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(context)]));
+    if (problems.length === 0) problems.push(...ids.flatMap((id) => chartProblems(id, CHARTS[id], values[id]!)));
+    // A version known now (a new cluster's) is checked now; an existing cluster's when it is read.
+    const version = args.cluster?.kubernetesVersion;
+    if (args.needs.nodeAutoscaler && typeof version === "string") {
+      try {
+        clusterAutoscalerImageTag(version);
+      } catch (error) {
+        problems.push({ path: "cluster.kubernetesVersion", message: (error as Error).message });
+      }
+    }
     if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
     super("llm-fleet:k8s:ClusterAddons", name, {}, opts);
     this.installed = ids;
-    this.releases = ids.map((id) => {
+    const byId = new Map<ChartId, k8s.helm.v3.Release>();
+    // CHART_IDS lists every chart after those it needs, so each release can wait for them.
+    for (const id of ids) {
       const chart = CHARTS[id];
       const oci = chart.repository.startsWith("oci://");
-      return new k8s.helm.v3.Release(
-        `${name}-${id}`,
-        {
-          name: id,
-          chart: oci ? `${chart.repository}/${chart.chart}` : chart.chart,
-          version: chart.version,
-          repositoryOpts: oci ? undefined : { repo: chart.repository },
-          namespace: chart.namespace,
-          createNamespace: chart.namespace !== "kube-system",
-          values: values[id],
-          // The release is up when its pods are: deployments wait for their device plugin.
-          atomic: true,
-          timeout: RELEASE_TIMEOUT_SECONDS,
-        },
-        { parent: this, provider: args.provider, dependsOn: args.waitFor ?? [] },
+      const chartValues: Record<string, unknown> =
+        id === "cluster-autoscaler" ? { ...values[id], image: { tag: pulumi.output(version!).apply(clusterAutoscalerImageTag) } } : values[id]!;
+      const before = chart.after.flatMap((other) => byId.get(other) ?? []);
+      const identity = id === "cluster-autoscaler" ? (args.nodeAutoscalerIdentity ?? []) : [];
+      byId.set(
+        id,
+        new k8s.helm.v3.Release(
+          `${name}-${id}`,
+          {
+            name: id,
+            chart: oci ? `${chart.repository}/${chart.chart}` : chart.chart,
+            version: chart.version,
+            repositoryOpts: oci ? undefined : { repo: chart.repository },
+            namespace: chart.namespace,
+            createNamespace: chart.namespace !== "kube-system",
+            values: chartValues,
+            // The release is up when its pods are: deployments wait for their device plugin.
+            atomic: true,
+            timeout: RELEASE_TIMEOUT_SECONDS,
+          },
+          { parent: this, provider: args.provider, dependsOn: [...(args.waitFor ?? []), ...before, ...identity] },
+        ),
       );
-    });
+    }
+    this.releases = [...byId.values()];
+    this.release = (id: ChartId) => byId.get(id);
     this.registerOutputs({ installed: this.installed });
   }
 }

@@ -51,6 +51,7 @@ const DCGM = {
 const KUBE_STATE = {
   kube_pod_status_ready: { exporter: "kube-state-metrics", kind: "gauge", unit: "boolean", help: "pod readiness, by condition" },
   kube_pod_status_unschedulable: { exporter: "kube-state-metrics", kind: "gauge", unit: "boolean", help: "pod cannot be scheduled" },
+  kube_pod_status_phase: { exporter: "kube-state-metrics", kind: "gauge", unit: "boolean", help: "pod phase, by phase" },
   kube_pod_info: { exporter: "kube-state-metrics", kind: "gauge", unit: "info", help: "pod information" },
 } as const satisfies Record<string, MetricSpec>;
 
@@ -66,7 +67,8 @@ export const bucket = (name: MetricName & `${string}_seconds`) => `${name}_bucke
  * (`_bucket`, `_sum`, `_count`) map back to their histogram.
  */
 export function metricsIn(expr: string): string[] {
-  const withoutLabels = expr.replace(/\{[^}]*\}/g, "{}").replace(/"[^"]*"/g, '""');
+  // Label matchers, strings and range or subquery durations (`[5m]`, `[10m:1m]`) name no metric.
+  const withoutLabels = expr.replace(/\{[^}]*\}/g, "{}").replace(/"[^"]*"/g, '""').replace(/\[[^\]]*\]/g, "[]");
   const withoutGrouping = withoutLabels.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, "");
   const found = new Set<string>();
   for (const match of withoutGrouping.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
@@ -85,4 +87,4 @@ const METRICS_WITH_SUFFIX = new Set(
     .flatMap(([name]) => ["bucket", "sum", "count"].map((s) => `${name}_${s}`)),
 );
 
-const PROMQL_WORDS = new Set(["and", "or", "unless", "bool", "offset", "le", "inf", "Inf", "NaN", "s", "m", "h", "d"]);
+const PROMQL_WORDS = new Set(["and", "or", "unless", "bool", "offset", "inf", "Inf", "NaN"]);

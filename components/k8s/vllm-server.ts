@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { InputError, VLLM_IMAGE, type Plan } from "../../sizing";
+import { InputError, VLLM_IMAGE, type InputProblem, type Plan } from "../../sizing";
+import { HTTP_ADDON, entryServiceManifest, httpScaledObjectManifest, scaledObjectManifest, type ReplicaScaling, type ScalingObjects } from "./autoscaling-spec";
 import type { ClusterAddons } from "./cluster-addons";
 import {
   MODEL_MOUNT,
@@ -108,6 +109,13 @@ export interface VllmServerArgs {
    */
   waitFor?: pulumi.Resource[];
   /**
+   * How the replicas follow the load (ModelDeployment decides it from the plan): fixed at the
+   * plan's count, or a KEDA ScaledObject between two counts, with the HTTP add-on's interceptor
+   * in front when the minimum is 0. Needs `addons` with KEDA (and the HTTP add-on).
+   * @default { mode: "fixed", replicas: plan.replicas }
+   */
+  scaling?: ReplicaScaling;
+  /**
    * Whether `pulumi up` waits for the pods to be ready. False for nodes that do not exist yet
    * (a Capacity Block that starts later): the rollout happens when the block starts.
    * @default true
@@ -157,6 +165,8 @@ export class VllmServer extends pulumi.ComponentResource {
   constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
     const result = vllmServerSpec(vllmServerSpecInput(name, args));
     if ("problems" in result) throw new InputError(`VllmServer "${name}"`, result.problems);
+    const missing = scalingAddonProblem(args.scaling, args.addons);
+    if (missing) throw new InputError(`VllmServer "${name}"`, [missing]);
     super("llm-fleet:k8s:VllmServer", name, {}, opts);
     const spec = result.spec;
     this.spec = spec;
@@ -201,6 +211,11 @@ export class VllmServer extends pulumi.ComponentResource {
       args.awaitPods === false ? { ...meta(objectName), annotations: { "pulumi.com/skipAwait": "true" } } : meta(objectName);
 
     const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
+    const scaling: ReplicaScaling = args.scaling ?? { mode: "fixed", replicas: spec.replicas, reason: "fixed by the plan" };
+    const autoscaled = scaling.mode === "autoscaled" ? scaling : null;
+    const replicas = scaling.mode === "autoscaled" ? scaling.initialReplicas : scaling.replicas;
+    // KEDA owns the count of an autoscaled workload; a later `pulumi up` must not reset it.
+    const ownedCount = autoscaled ? { ignoreChanges: ["spec.replicas"] } : {};
     const workload =
       spec.kind === "Deployment"
         ? new k8s.apps.v1.Deployment(
@@ -208,14 +223,14 @@ export class VllmServer extends pulumi.ComponentResource {
             {
               metadata: workloadMeta(spec.names.workload),
               spec: {
-                replicas: spec.replicas,
+                replicas,
                 selector: { matchLabels: labels },
                 // Never two copies of the weights loading at once on one node's GPUs.
                 strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
                 template: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
               },
             },
-            { ...options, ...rollout, dependsOn },
+            { ...options, ...rollout, ...ownedCount, dependsOn },
           )
         : new k8s.apiextensions.CustomResource(
             `${name}-leader-worker-set`,
@@ -224,7 +239,7 @@ export class VllmServer extends pulumi.ComponentResource {
               kind: "LeaderWorkerSet",
               metadata: workloadMeta(spec.names.workload),
               spec: {
-                replicas: spec.replicas,
+                replicas,
                 leaderWorkerTemplate: {
                   size: spec.groupSize,
                   // One lost pod breaks the NCCL group: restart all of it.
@@ -234,17 +249,55 @@ export class VllmServer extends pulumi.ComponentResource {
                 },
               },
             },
-            { ...options, dependsOn },
+            { ...options, ...ownedCount, dependsOn },
           );
 
     // Only pods that serve HTTP are behind the Services: every pod of a Deployment, LWS leaders.
     const serving = { ...labels, [ROLE_LABEL]: "leader" };
     const port = { name: PORT_NAME, port: VLLM_PORT, targetPort: PORT_NAME, protocol: "TCP" };
+    // At zero replicas the Service has no endpoints, which `pulumi up` would wait for in vain.
+    const apiMeta = meta(spec.names.apiService, { [SERVICE_LABEL]: "api" });
     const service = new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata: meta(spec.names.apiService, { [SERVICE_LABEL]: "api" }), spec: { type: "ClusterIP", selector: serving, ports: [port] } },
+      {
+        metadata: replicas === 0 ? { ...apiMeta, annotations: { "pulumi.com/skipAwait": "true" } } : apiMeta,
+        spec: { type: "ClusterIP", selector: serving, ports: [port] },
+      },
       { ...options, ...rollout, dependsOn: [workload] },
     );
+    let entry: k8s.core.v1.Service | undefined;
+    if (autoscaled) {
+      const objects: ScalingObjects = {
+        namespace: namespaceName,
+        modelName: spec.servedModelName,
+        target:
+          spec.kind === "Deployment"
+            ? { apiVersion: "apps/v1", kind: "Deployment", name: spec.names.workload }
+            : { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: spec.names.workload },
+        apiService: spec.names.apiService,
+        apiPort: VLLM_PORT,
+        entryService: spec.names.entryService,
+        labels,
+      };
+      const keda = args.addons!.release("keda")!;
+      const httpAddon = args.addons!.release("keda-add-ons-http");
+      const crd = (resource: string, manifest: { apiVersion: string; kind: string; metadata: object; spec: object }, after: pulumi.Resource[]) =>
+        new k8s.apiextensions.CustomResource(
+          resource,
+          { ...manifest, metadata: { ...manifest.metadata, namespace } },
+          { ...options, dependsOn: [workload, ...after] },
+        );
+      if (autoscaled.scaleToZero) {
+        crd(`${name}-http-scaled-object`, httpScaledObjectManifest(autoscaled, objects), [httpAddon!, service]);
+        const manifest = entryServiceManifest(objects);
+        entry = new k8s.core.v1.Service(
+          `${name}-entry`,
+          { metadata: { ...manifest.metadata, namespace, annotations: { "pulumi.com/skipAwait": "true" } }, spec: manifest.spec },
+          { ...options, dependsOn: [httpAddon!] },
+        );
+      }
+      crd(`${name}-scaled-object`, scaledObjectManifest(autoscaled, objects), [keda, ...(httpAddon ? [httpAddon] : [])]);
+    }
     if (spec.loadBalancer) {
       new k8s.core.v1.Service(
         `${name}-load-balancer`,
@@ -275,18 +328,34 @@ export class VllmServer extends pulumi.ComponentResource {
           apiVersion: "monitoring.coreos.com/v1",
           kind: "ServiceMonitor",
           metadata: meta(name),
-          spec: { selector: { matchLabels: { ...labels, [SERVICE_LABEL]: "api" } }, endpoints: [{ port: PORT_NAME, path: "/metrics", interval: "30s" }] },
+          spec: { selector: { matchLabels: { ...labels, [SERVICE_LABEL]: "api" } }, endpoints: [{ port: PORT_NAME, path: "/metrics", interval: "15s" }] },
         },
-        options,
+        // Its CRD comes with kube-prometheus-stack when the add-ons install it.
+        { ...options, dependsOn: args.addons?.release("kube-prometheus-stack") ?? [] },
       );
     }
 
     this.namespace = namespace;
     this.serviceAccountName = serviceAccount.metadata.name;
     this.servedModelName = spec.servedModelName;
-    this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc.cluster.local:${VLLM_PORT}/v1`;
+    // A deployment that scales to zero is called through the interceptor, which holds the request.
+    this.endpoint = entry
+      ? pulumi.interpolate`http://${entry.metadata.name}.${namespace}.svc.cluster.local:${HTTP_ADDON.interceptorPort}/v1`
+      : pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc.cluster.local:${VLLM_PORT}/v1`;
     this.registerOutputs({ endpoint: this.endpoint, servedModelName: this.servedModelName, namespace: this.namespace });
   }
+}
+
+/** An autoscaled server without the controllers its objects need. */
+export function scalingAddonProblem(scaling: ReplicaScaling | undefined, addons: Pick<ClusterAddons, "installed"> | undefined): InputProblem | null {
+  if (scaling?.mode !== "autoscaled") return null;
+  const needed = scaling.scaleToZero ? (["keda", "keda-add-ons-http"] as const) : (["keda"] as const);
+  const absent = needed.filter((id) => !addons?.installed.includes(id));
+  if (absent.length === 0) return null;
+  return {
+    path: "addons",
+    message: `an autoscaled server needs ClusterAddons with ${absent.join(" and ")}: give addons whose needs include replicaAutoscaler${scaling.scaleToZero ? " and requestHolder" : ""}`,
+  };
 }
 
 type Role = "leader" | "worker";

@@ -5,6 +5,16 @@ import { ModelDeployment } from "../../components/model-deployment";
 import { InputError } from "../../sizing";
 import { one, ofType, recorded, registeredUrns, settle, valueOf } from "../support/pulumi";
 
+const NO_ADDONS = {
+  nvidiaDevicePlugin: false,
+  leaderWorkerSet: false,
+  efaDevicePlugin: false,
+  replicaAutoscaler: false,
+  requestHolder: false,
+  nodeAutoscaler: false,
+  monitoring: false,
+};
+
 describe("deploymentSpec", () => {
   const spec = (input: Parameters<typeof deploymentSpec>[0]) => {
     const result = deploymentSpec(input);
@@ -23,26 +33,40 @@ describe("deploymentSpec", () => {
       model: "deepseek-r1",
       amiFamily: "al2023",
       capacityReservationId: undefined,
+      capacityBlockWindow: undefined,
       availabilityZone: undefined,
+      autoscaled: false,
     });
     // TP 8 x PP 2 over two 8-GPU nodes: the node group gives exactly that, with EFA on.
     expect(s.plan.tensorParallelSize * s.plan.pipelineParallelSize).toBe(s.node.gpus * s.plan.nodesPerReplica);
     expect(s.nodeGroup.efa).toBe(true);
     expect(s.node).toMatchObject({ gpus: 8, efaInterfaces: 32, localNvmeForWeights: true });
-    expect(s.addons).toEqual({ nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true });
+    expect(s.addons).toEqual({ ...NO_ADDONS, nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true });
+    // minNodes and maxNodes default to the plan's nodes: nothing to scale between.
+    expect(s.scaling).toEqual({ mode: "fixed", replicas: 1, reason: "minNodes and maxNodes hold the same 1 replica(s); raise maxNodes to scale on load" });
   });
 
   it("lets a dev group scale to zero", () => {
     const s = spec({ name: "dev-gpu", model: "r1-distill-qwen-7b", placement: { capacityType: "spot", minNodes: 0, maxNodes: 2 }, region: "us-east-1" });
-    expect(s.nodeGroupArgs.scaling).toEqual({ minSize: 0, desiredSize: 1, maxSize: 2 });
+    // Created at its minimum: the autoscaler adds a node when the first request needs a replica.
+    expect(s.nodeGroupArgs.scaling).toEqual({ minSize: 0, desiredSize: 0, maxSize: 2 });
+    expect(s.nodeGroupArgs.autoscaled).toBe(true);
     expect(s.nodeGroup.capacityType).toBe("SPOT");
+    expect(s.scaling).toMatchObject({ mode: "autoscaled", minReplicas: 0, maxReplicas: 2, scaleToZero: true, triggers: { prometheus: false, requests: true } });
+    expect(s.addons).toMatchObject({ replicaAutoscaler: true, requestHolder: true, nodeAutoscaler: true, monitoring: false });
+    // With autoscaling off, the group runs the plan's node from the start.
+    const fixed = spec({ name: "dev-gpu", model: "r1-distill-qwen-7b", placement: { capacityType: "spot", minNodes: 0, maxNodes: 2 }, region: "us-east-1", operations: { autoscaling: false } });
+    expect(fixed.nodeGroupArgs.scaling).toEqual({ minSize: 0, desiredSize: 1, maxSize: 2 });
+    expect(fixed.scaling).toEqual({ mode: "fixed", replicas: 1, reason: "autoscaling is off for the stack" });
   });
 
   it("combines the add-on needs of several deployments into one install", () => {
     const a = spec({ name: "a-gpu", model: "r1-distill-qwen-7b", region: "us-east-1", placement: { amiFamily: "bottlerocket" } });
     const b = spec({ name: "b-gpu", model: "deepseek-r1", placement: { gpus: ["h100"] }, region: "us-east-1" });
-    expect(combinedAddons([a])).toEqual({ nvidiaDevicePlugin: false, leaderWorkerSet: false, efaDevicePlugin: false });
-    expect(combinedAddons([a, b])).toEqual({ nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true });
+    expect(combinedAddons([a])).toEqual(NO_ADDONS);
+    expect(combinedAddons([a, b])).toEqual({ ...NO_ADDONS, nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true });
+    const c = spec({ name: "c-gpu", model: "r1-distill-qwen-7b", region: "us-east-1", placement: { minNodes: 1, maxNodes: 3 }, operations: { monitoring: true } });
+    expect(combinedAddons([a, c])).toEqual({ ...NO_ADDONS, nvidiaDevicePlugin: true, replicaAutoscaler: true, nodeAutoscaler: true, monitoring: true });
   });
 
   it("gives the planner's explanation when nothing fits", () => {

@@ -255,7 +255,14 @@ describe("the program is deterministic and keeps secrets secret", () => {
     for (const d of of("kubernetes:apps/v1:Deployment")) {
       for (const c of d.spec.template.spec.containers) expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, privileged: false });
     }
-    expect(of("kubernetes:core/v1:Service").every((s) => s.spec.type === "ClusterIP")).toBe(true);
+    // Nothing reachable from outside the cluster: ClusterIP, or a cluster DNS name for the interceptor.
+    expect(of("kubernetes:core/v1:Service").every((s) => s.spec.type === "ClusterIP" || (s.spec.type === "ExternalName" && s.spec.externalName.endsWith(".svc.cluster.local")))).toBe(true);
+    // The cluster autoscaler may resize only groups of this cluster that llm-fleet marked.
+    const autoscaler = JSON.parse(of("aws:iam/rolePolicy:RolePolicy")[0].policy);
+    expect(autoscaler.Statement.find((st: any) => st.Action.includes("autoscaling:SetDesiredCapacity")).Condition.StringEquals).toEqual({
+      "aws:ResourceTag/k8s.io/cluster-autoscaler/llm-fleet-dev": "owned",
+      "aws:ResourceTag/llm-fleet.dev/autoscaled": "true",
+    });
   });
 });
 

@@ -24,19 +24,123 @@ async function run(stack: string, config: Record<string, string>, secretKeys: st
 const types = (resources: RecordedResource[], prefix: string) => resources.filter((r) => r.name.startsWith(prefix)).map((r) => r.type);
 
 describe("the shipped stacks under mocks", () => {
-  it("dev: the 7B distill on Spot, able to scale to zero, within a $5,000 budget", async () => {
+  it("dev: the 7B distill on Spot, at zero pods and zero GPU nodes when idle, within a $5,000 budget", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
     const { outputs, resources } = await run("dev", config, secretKeys);
     const ng = resources.find((r) => r.name === "assistant-gpu-node-group")!;
-    expect(ng.inputs).toMatchObject({ capacityType: "SPOT", instanceTypes: ["g5.xlarge"], scalingConfig: { minSize: 0, desiredSize: 1, maxSize: 2 } });
+    expect(ng.inputs).toMatchObject({ capacityType: "SPOT", instanceTypes: ["g5.xlarge"], scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 2 } });
     expect(ng.parent).toBe("assistant-gpu");
     expect(resources.find((r) => r.name === "assistant-gpu")!.parent).toBe("assistant");
-    expect(types(resources, "assistant-vllm")).toContain("kubernetes:apps/v1:Deployment");
+    const deployment = resources.find((r) => r.name === "assistant-vllm-deployment")!.inputs as any;
+    expect(deployment.spec.replicas).toBe(0);
     expect(outputs.plan.budget).toMatchObject({ usdPerMonth: 5000, passed: true });
-    // The node, control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3, the NAT's public IPv4, the KMS key.
-    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((1.006 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 200 * 0.08 + 1, 6);
+    // Idle: the control plane, NAT and system nodes (2 x 50 GiB gp3), the NAT's public IPv4, the KMS key; no GPU node.
+    expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((0.1 + 0.045 + 0.2016 + 0.005) * 730 + 100 * 0.08 + 1, 6);
+    // Busy: one g5.xlarge (Spot, priced at its on-demand ceiling) and its 100 GiB root volume on top.
+    expect(outputs.plan.cost.activeUsdPerHour - outputs.plan.cost.desiredUsdPerHour).toBeCloseTo(1.006 + (100 * 0.08) / 730, 9);
+    // Monitoring is off in dev.
+    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual([
+      "cluster-autoscaler",
+      "keda",
+      "keda-add-ons-http",
+      "nvidia-device-plugin",
+    ]);
+    expect(resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com"))).toEqual([]);
     // The shipped file leaves the deployer's address to the operator: a preview goes on, `up` stops.
     expect(resources.find((r) => r.name === "cluster-cluster")!.inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true });
+  });
+
+  it("dev scales to zero: KEDA between 0 and 2 replicas on requests held by the interceptor, the nodes after them", async () => {
+    const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
+    const { outputs, resources } = await run("dev", config, secretKeys);
+    const d = outputs.plan.deployments[0]!;
+    const target = d.spec.plan.performance.maxConcurrencyWithinTargets;
+    const scaled = resources.find((r) => r.name === "assistant-vllm-scaled-object")!.inputs as any;
+    expect(scaled.spec).toMatchObject({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "assistant-vllm" },
+      minReplicaCount: 0,
+      maxReplicaCount: 2,
+      cooldownPeriod: 900,
+    });
+    expect(scaled.spec.triggers).toEqual([
+      { type: "external-push", name: "requests", metadata: { scalerAddress: "keda-add-ons-http-external-scaler.keda:9090", httpScaledObject: "assistant-vllm" } },
+    ]);
+    const held = resources.find((r) => r.name === "assistant-vllm-http-scaled-object")!.inputs as any;
+    expect(held.metadata.annotations).toEqual({ "httpscaledobject.keda.sh/skip-scaledobject-creation": "true" });
+    expect(held.spec).toMatchObject({
+      hosts: ["assistant-vllm-entry.assistant-vllm.svc.cluster.local"],
+      scaleTargetRef: { name: "assistant-vllm", service: "assistant-vllm-api", port: 8000 },
+      replicas: { min: 0, max: 2 },
+      scalingMetric: { concurrency: { targetValue: target } },
+    });
+    const scaling = d.spec.scaling;
+    if (scaling.mode !== "autoscaled") throw new Error("dev is autoscaled");
+    expect(held.spec.timeouts.conditionWait).toBe(`${scaling.holdSeconds}s`);
+    expect(scaling.holdSeconds).toBe(Math.ceil(scaling.coldStart.totalSeconds * 1.5));
+    // Clients call the interceptor by a name of the deployment's own, which it routes by host.
+    const entry = resources.find((r) => r.name === "assistant-vllm-entry")!.inputs as any;
+    expect(entry.spec).toMatchObject({ type: "ExternalName", externalName: "keda-add-ons-http-interceptor-proxy.keda.svc.cluster.local" });
+    const endpoint = await new Promise((resolve) => (outputs.outputs.deployments.assistant!.endpoint as any).apply(resolve));
+    expect(endpoint).toBe("http://assistant-vllm-entry.assistant-vllm.svc.cluster.local:8080/v1");
+    // The GPU group is discovered by the autoscaler and can be scaled up from zero.
+    const tags = resources.filter((r) => r.type === "aws:autoscaling/tag:Tag").map((r) => (r.inputs as any).tag);
+    expect(tags).toContainEqual({ key: "llm-fleet.dev/autoscaled", value: "true", propagateAtLaunch: false });
+    expect(tags).toContainEqual({ key: "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu", value: "true:NoSchedule", propagateAtLaunch: false });
+    expect((resources.find((r) => r.name === "assistant-gpu-node-group")!.inputs as any).labels).toMatchObject({ "llm-fleet.dev/gpu": "a10g" });
+    const autoscaler = resources.find((r) => r.name === "addons-cluster-autoscaler")!.inputs as any;
+    expect(autoscaler.values).toMatchObject({
+      awsRegion: "us-east-1",
+      autoDiscovery: { clusterName: "llm-fleet-dev", tags: ["llm-fleet.dev/autoscaled", "k8s.io/cluster-autoscaler/llm-fleet-dev"] },
+      image: { tag: "v1.35.2" },
+    });
+    expect(resources.find((r) => r.name === "addons-cluster-autoscaler")!.dependsOn).toContain("cluster-cluster-autoscaler");
+    const policy = JSON.parse((resources.find((r) => r.name === "cluster-cluster-autoscaler" && r.type === "aws:iam/rolePolicy:RolePolicy")!.inputs as any).policy);
+    expect(policy.Statement[1]).toMatchObject({
+      Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+      Condition: { StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/llm-fleet-dev": "owned", "aws:ResourceTag/llm-fleet.dev/autoscaled": "true" } },
+    });
+    expect(resources.find((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation" && r.name === "cluster-cluster-autoscaler")!.inputs).toMatchObject({
+      namespace: "kube-system",
+      serviceAccount: "cluster-autoscaler",
+    });
+  });
+
+  it("staging and prod: monitoring on, replicas between 1 and 2 on vLLM's queue and KV cache, read from Prometheus", async () => {
+    for (const env of ["staging", "prod"] as const) {
+      const { config, secretKeys } = readStackFile(join(STACKS, `Pulumi.${env}.yaml`));
+      const { outputs, resources } = await run(env, { ...config, "llm-fleet:apiKey": "sk-test" }, [...secretKeys, "llm-fleet:apiKey"]);
+      const d = outputs.plan.deployments[0]!;
+      const server = `${d.name}-vllm`;
+      const names = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name);
+      expect(names).toEqual(expect.arrayContaining(["kube-prometheus-stack", "dcgm-exporter", "keda", "cluster-autoscaler"]));
+      expect(names).not.toContain("keda-add-ons-http");
+      const dcgm = resources.find((r) => r.name === "addons-dcgm-exporter")!;
+      expect(dcgm.dependsOn).toContain("addons-kube-prometheus-stack");
+      expect(types(resources, d.name)).toEqual(
+        expect.arrayContaining([
+          "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+          "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+          "kubernetes:core/v1:ConfigMap",
+          "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        ]),
+      );
+      const scaled = resources.find((r) => r.name === `${server}-scaled-object`)!.inputs as any;
+      expect(scaled.spec).toMatchObject({ minReplicaCount: 1, maxReplicaCount: 2 });
+      const [sequences, kv] = scaled.spec.triggers;
+      expect(sequences).toMatchObject({ type: "prometheus", metricType: "AverageValue", metadata: { threshold: String(d.spec.plan.performance.maxConcurrencyWithinTargets) } });
+      expect(sequences.metadata.query).toBe(
+        `sum(vllm:num_requests_running{namespace="${server}",model_name="${d.spec.plan.model}"}) + sum(vllm:num_requests_waiting{namespace="${server}",model_name="${d.spec.plan.model}"})`,
+      );
+      expect(kv).toMatchObject({ type: "prometheus", metricType: "Value", metadata: { threshold: "0.9" } });
+      expect(resources.find((r) => r.name === `${server}-deployment`)!.inputs).toMatchObject({ spec: { replicas: 1 } });
+      const group = resources.find((r) => r.name === `${d.name}-gpu-node-group`)!.inputs as any;
+      expect(group.scalingConfig).toEqual({ minSize: 1, desiredSize: 1, maxSize: 2 });
+      // The Prometheus volume is priced by the stack and by the policy pack alike.
+      expect(outputs.plan.cost.items.find((i) => i.resource === "addons")!.what).toBe("Prometheus: 50 GiB gp3 volume");
+      const pack = costPreview(policyResources(resources), { region: "us-east-1", environment: env });
+      expect(pack.desiredUsdPerHour).toBeCloseTo(outputs.plan.cost.desiredUsdPerHour, 9);
+      expect(pack.maxUsdPerHour).toBeCloseTo(outputs.plan.cost.maxUsdPerHour, 9);
+    }
   });
 
   it("a first up installs the add-ons after the system nodes they run on, with time for a node group to join", async () => {
@@ -86,7 +190,7 @@ describe("the shipped stacks under mocks", () => {
     ]);
   });
 
-  it("no EBS CSI driver where every cache sits on local NVMe, and a ServiceMonitor is refused on a new cluster", async () => {
+  it("no EBS CSI driver where every cache sits on local NVMe, and a ServiceMonitor is refused on a new cluster without monitoring", async () => {
     const { config, secretKeys } = readStackFile(join(STACKS, "Pulumi.dev.yaml"));
     const { resources } = await run("dev", config, secretKeys);
     expect(resources.find((r) => r.name === "cluster-ebs-csi-driver")).toBeUndefined();
@@ -97,9 +201,11 @@ describe("the shipped stacks under mocks", () => {
       {
         path: "llm-fleet:deployments.0.serving.serviceMonitor",
         message:
-          "a new cluster has no Prometheus Operator, so a ServiceMonitor has no CRD to apply to; set serviceMonitor: false, or install kube-prometheus-stack and deploy into that cluster with mode: existing",
+          "monitoring is off, so the new cluster has no Prometheus Operator and a ServiceMonitor has no CRD to apply to; set llm-fleet:monitoring: true (kube-prometheus-stack is installed), or serviceMonitor: false",
       },
     ]);
+    const monitored = parseStackConfig(flat({ ...base, "llm-fleet:monitoring": true, "llm-fleet:deployments": [{ name: "m", preset: "edge-1.5b", serving: { serviceMonitor: true } }] }));
+    expect("config" in monitored && "plan" in planStack(monitored.config, "us-east-1")).toBe(true);
   });
 
   it("a Capacity Block that starts later: an empty group, scheduled up, a workload that does not wait for pods, priced at the block", async () => {
@@ -143,7 +249,13 @@ describe("the shipped stacks under mocks", () => {
     const plan = outputs.plan.deployments[0]!.spec.plan;
     expect(plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "p4d.24xlarge", nodesPerReplica: 1, promptTokens: 8192, outputTokens: 2048 });
     expect(plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
-    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual(["nvidia-device-plugin"]);
+    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual([
+      "cluster-autoscaler",
+      "dcgm-exporter",
+      "keda",
+      "kube-prometheus-stack",
+      "nvidia-device-plugin",
+    ]);
     expect(types(resources, "analysis-vllm")).toContain("kubernetes:apps/v1:Deployment");
     expect(outputs.plan.budget.passed).toBe(true);
   });

@@ -19,6 +19,7 @@ export const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"];
 /** An existing cluster the invoke mocks describe. */
 export const EXISTING_CLUSTER = {
   name: "shared-gpu",
+  version: "1.34",
   endpoint: "https://EXAMPLE.gr7.us-east-1.eks.amazonaws.com",
   certificateAuthorities: [{ data: "LS0tLS1CRUdJTi1leGlzdGluZw==" }],
   vpcConfig: {

@@ -202,7 +202,7 @@ describe("DeepSeek-R1 on one 8 x H200 node, weights from S3", () => {
     });
     expect(lb.spec.type).toBe("LoadBalancer");
     const monitor = one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "r1-service-monitor").inputs.spec;
-    expect(monitor.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "30s" }]);
+    expect(monitor.endpoints).toEqual([{ port: "http", path: "/metrics", interval: "15s" }]);
     // Only the ClusterIP Service carries the label it selects, so pods are scraped once.
     expect(monitor.selector.matchLabels["llm-fleet.dev/service"]).toBe("api");
     expect(one("kubernetes:core/v1:Service", "r1-service").inputs.metadata.labels["llm-fleet.dev/service"]).toBe("api");
@@ -330,15 +330,21 @@ describe("bad arguments fail before anything is registered", () => {
   });
 });
 
+const NONE = { nvidiaDevicePlugin: false, leaderWorkerSet: false, efaDevicePlugin: false, replicaAutoscaler: false, requestHolder: false, nodeAutoscaler: false, monitoring: false };
+
 describe("cluster add-ons", () => {
   const marks = { taint: { key: GPU_TAINT.key, effect: GPU_TAINT.effect }, labelKey: NODE_LABELS.gpu };
   it("installs only what the deployments need", () => {
-    expect(chartsFor({ nvidiaDevicePlugin: true, leaderWorkerSet: false, efaDevicePlugin: false })).toEqual(["nvidia-device-plugin"]);
-    expect(chartsFor({ nvidiaDevicePlugin: false, leaderWorkerSet: true, efaDevicePlugin: true })).toEqual(["lws", "aws-efa-k8s-device-plugin"]);
-    expect(chartsFor({ nvidiaDevicePlugin: false, leaderWorkerSet: false, efaDevicePlugin: false })).toEqual([]);
+    expect(chartsFor({ ...NONE, nvidiaDevicePlugin: true })).toEqual(["nvidia-device-plugin"]);
+    expect(chartsFor({ ...NONE, leaderWorkerSet: true, efaDevicePlugin: true })).toEqual(["lws", "aws-efa-k8s-device-plugin"]);
+    expect(chartsFor(NONE)).toEqual([]);
+    // Scaling on load needs KEDA; scaling to zero its HTTP add-on too; nodes the cluster autoscaler.
+    expect(chartsFor({ ...NONE, replicaAutoscaler: true, nodeAutoscaler: true })).toEqual(["keda", "cluster-autoscaler"]);
+    expect(chartsFor({ ...NONE, replicaAutoscaler: true, requestHolder: true, nodeAutoscaler: true })).toEqual(["keda", "keda-add-ons-http", "cluster-autoscaler"]);
+    expect(chartsFor({ ...NONE, monitoring: true })).toEqual(["kube-prometheus-stack", "dcgm-exporter"]);
   });
 
-  const addons = new ClusterAddons("addons", { provider, needs: { nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true }, gpuNodes: marks });
+  const addons = new ClusterAddons("addons", { provider, needs: { ...NONE, nvidiaDevicePlugin: true, leaderWorkerSet: true, efaDevicePlugin: true }, gpuNodes: marks });
   beforeAll(settle);
 
   it("pins each chart's version and repository, and sends the device plugins to the tainted GPU nodes", () => {
@@ -375,7 +381,7 @@ describe("cluster add-ons", () => {
     const saved = { ...CHARTS.lws };
     Object.assign(CHARTS.lws, { version: "latest", values: () => ({ replicaCount: "two" }) });
     try {
-      expect(() => new ClusterAddons("loose", { provider, needs: { nvidiaDevicePlugin: false, leaderWorkerSet: true, efaDevicePlugin: false }, gpuNodes: marks })).toThrow(
+      expect(() => new ClusterAddons("loose", { provider, needs: { ...NONE, leaderWorkerSet: true }, gpuNodes: marks })).toThrow(
         [
           'ClusterAddons "loose": invalid input',
           '  charts.lws.version: "latest" is not a pinned version such as 0.20.0; pin an exact release',

@@ -156,6 +156,7 @@ describe("names", () => {
     expect(spec(input(r1TwoNodes)).names).toEqual({
       workload: "r1",
       apiService: "r1-api",
+      entryService: "r1-entry",
       loadBalancer: "r1-lb",
       hfTokenSecret: "r1-hf-token",
       apiKeySecret: "r1-api-key",
