@@ -128,6 +128,8 @@ export interface DeploymentSpec {
     capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
     availabilityZone?: string | undefined;
     autoscaled: boolean;
+    /** The plan's nodes: where an autoscaled group runs when busy. */
+    plannedNodes: number;
   };
   node: NodeShape;
   addons: AddonNeeds;
@@ -195,6 +197,7 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
     capacityBlockWindow: placement.capacityBlockWindow,
     availabilityZone: placement.availabilityZone,
     autoscaled,
+    plannedNodes: plan.nodes,
   };
   const group = nodeGroupSpec({
     name: input.name,

@@ -41,6 +41,8 @@ const SUBNET = "aws:ec2/subnet:Subnet";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet";
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+/** components/aws/node-group-spec.ts PLANNED_NODES_TAG (the pack imports nothing from components). */
+const PLANNED_NODES_TAG = "llm-fleet.dev/planned-nodes";
 const SERVICE = "kubernetes:core/v1:Service";
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
@@ -115,17 +117,26 @@ export interface CostItem {
   resource: string;
   what: string;
   desiredUsdPerHour: number;
+  /** At the planned load: an autoscaled group at its planned nodes (its `llm-fleet.dev/planned-nodes` tag). */
+  activeUsdPerHour: number;
   maxUsdPerHour: number;
 }
 
 export interface CostPreview {
   items: CostItem[];
   desiredUsdPerHour: number;
+  activeUsdPerHour: number;
   maxUsdPerHour: number;
   desiredUsdPerMonth: number;
+  activeUsdPerMonth: number;
   maxUsdPerMonth: number;
   /** Node groups whose price is unknown (a Capacity Block without an override). */
   unpriced: string[];
+}
+
+/** A cost that does not change with scale. */
+function fixedCost(resource: string, what: string, usdPerHour: number): CostItem {
+  return { resource, what, desiredUsdPerHour: usdPerHour, activeUsdPerHour: usdPerHour, maxUsdPerHour: usdPerHour };
 }
 
 /** The data volume a kube-prometheus-stack release asks for, in GiB; 0 for other charts or none. */
@@ -156,10 +167,16 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
       const each = usdPerHourPerNode ?? 0;
       // A Capacity Block's group is created empty and scheduled up to its size: the block is paid for at that size.
       const desired = capacity === "capacity-block" ? Number(scaling.maxSize ?? 0) : Number(scaling.desiredSize ?? 0);
+      const planned = Number(r.props.tags?.[PLANNED_NODES_TAG]);
+      const active = capacity !== "capacity-block" && Number.isInteger(planned) && planned > desired ? planned : desired;
       items.push({
         resource: r.name,
-        what: `${desired} x ${type} (${capacity}), up to ${scaling.maxSize}`,
+        what:
+          active === desired
+            ? `${desired} x ${type} (${capacity}), up to ${scaling.maxSize}`
+            : `${active} x ${type} at the planned load (${capacity}), ${desired} when idle, up to ${scaling.maxSize}`,
         desiredUsdPerHour: each * desired,
+        activeUsdPerHour: each * active,
         maxUsdPerHour: each * Number(scaling.maxSize ?? 0),
       });
       const volumes = ((launchTemplateOf(resources, r)?.props.blockDeviceMappings ?? []) as { ebs?: { volumeSize?: number; throughput?: number; iops?: number } }[])
@@ -171,38 +188,42 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
           resource: r.name,
           what: `EBS: ${volumes.map((v) => `${v.volumeSize} GiB`).join(" + ")} gp3 per node`,
           desiredUsdPerHour: perNode * desired,
+          activeUsdPerHour: perNode * active,
           maxUsdPerHour: perNode * Number(scaling.maxSize ?? 0),
         });
       }
     } else if (r.type === EIP) {
-      items.push({ resource: r.name, what: "public IPv4 address", desiredUsdPerHour: FIXED_COSTS.publicIpv4UsdPerHour, maxUsdPerHour: FIXED_COSTS.publicIpv4UsdPerHour });
+      items.push(fixedCost(r.name, "public IPv4 address", FIXED_COSTS.publicIpv4UsdPerHour));
     } else if (r.type === KMS_KEY) {
       const kms = FIXED_COSTS.kmsKeyUsdPerMonth / HOURS_PER_MONTH;
-      items.push({ resource: r.name, what: "KMS key", desiredUsdPerHour: kms, maxUsdPerHour: kms });
+      items.push(fixedCost(r.name, "KMS key", kms));
     } else if (r.type === LOG_GROUP) {
-      items.push({ resource: r.name, what: `CloudWatch Logs: $${FIXED_COSTS.cloudWatchLogsUsdPerGbIngested.toFixed(2)} per GB ingested, not in the total`, desiredUsdPerHour: 0, maxUsdPerHour: 0 });
+      items.push(fixedCost(r.name, `CloudWatch Logs: $${FIXED_COSTS.cloudWatchLogsUsdPerGbIngested.toFixed(2)} per GB ingested, not in the total`, 0));
     } else if (r.type === SERVICE && r.props.spec?.type === "LoadBalancer") {
       const internal = isInternalLoadBalancer(r.props);
       // An internet-facing NLB holds a public address in each zone of the cluster's public subnets.
       const zones = resources.filter((x) => x.type === SUBNET && x.name.includes("-public-")).length || 2;
       const each = nlbUsdPerHour(internal, zones);
-      items.push({ resource: r.name, what: `Network Load Balancer (${internal ? "internal" : "internet-facing"}), before capacity units`, desiredUsdPerHour: each, maxUsdPerHour: each });
+      items.push(fixedCost(r.name, `Network Load Balancer (${internal ? "internal" : "internet-facing"}), before capacity units`, each));
     } else if (r.type === HELM_RELEASE) {
       const gib = releaseVolumeGiB(r.props);
-      if (gib > 0) items.push({ resource: r.name, what: `Prometheus: ${gib} GiB gp3 volume`, desiredUsdPerHour: gp3UsdPerHour(gib), maxUsdPerHour: gp3UsdPerHour(gib) });
+      if (gib > 0) items.push(fixedCost(r.name, `Prometheus: ${gib} GiB gp3 volume`, gp3UsdPerHour(gib)));
     } else if (r.type === EKS_CLUSTER) {
-      items.push({ resource: r.name, what: "EKS control plane", desiredUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour, maxUsdPerHour: FIXED_COSTS.eksClusterUsdPerHour });
+      items.push(fixedCost(r.name, "EKS control plane", FIXED_COSTS.eksClusterUsdPerHour));
     } else if (r.type === NAT_GATEWAY) {
-      items.push({ resource: r.name, what: "NAT gateway, before data", desiredUsdPerHour: FIXED_COSTS.natGatewayUsdPerHour, maxUsdPerHour: FIXED_COSTS.natGatewayUsdPerHour });
+      items.push(fixedCost(r.name, "NAT gateway, before data", FIXED_COSTS.natGatewayUsdPerHour));
     }
   }
   const desiredUsdPerHour = items.reduce((s, i) => s + i.desiredUsdPerHour, 0);
+  const activeUsdPerHour = items.reduce((s, i) => s + i.activeUsdPerHour, 0);
   const maxUsdPerHour = items.reduce((s, i) => s + i.maxUsdPerHour, 0);
   return {
     items,
     desiredUsdPerHour,
+    activeUsdPerHour,
     maxUsdPerHour,
     desiredUsdPerMonth: desiredUsdPerHour * HOURS_PER_MONTH,
+    activeUsdPerMonth: activeUsdPerHour * HOURS_PER_MONTH,
     maxUsdPerMonth: maxUsdPerHour * HOURS_PER_MONTH,
     unpriced,
   };
@@ -220,7 +241,8 @@ function forTypes(types: readonly string[], check: (args: ResourceValidationArgs
 
 export const monthlyBudget: StackValidationPolicy = {
   name: "monthly-budget",
-  description: "The stack's monthly cost at desired scale stays within its budget; the cost at maximum scale is reported beside it.",
+  description:
+    "The stack's monthly cost at the planned load (autoscaled GPU groups at their planned nodes, the rest at desired size) stays within its budget; idle and maximum costs are reported beside it.",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -233,11 +255,12 @@ export const monthlyBudget: StackValidationPolicy = {
     const config = args.getConfig<CostConfig>();
     if (config.budgetUsdPerMonth === undefined) return;
     const cost = costPreview(args.resources, config);
-    if (cost.desiredUsdPerMonth <= config.budgetUsdPerMonth) return;
-    const biggest = [...cost.items].sort((a, b) => b.desiredUsdPerHour - a.desiredUsdPerHour)[0]!;
+    if (cost.activeUsdPerMonth <= config.budgetUsdPerMonth) return;
+    const biggest = [...cost.items].sort((a, b) => b.activeUsdPerHour - a.activeUsdPerHour)[0]!;
+    const idle = cost.activeUsdPerHour > cost.desiredUsdPerHour ? `, ${usd(cost.desiredUsdPerMonth)} idle` : "";
     report(
-      `${config.environment}: ${biggest.what.replace(/ \(.*$/, "")} costs ${usd(biggest.desiredUsdPerHour * HOURS_PER_MONTH)}/month, ` +
-        `${usd(cost.desiredUsdPerMonth)} in all (${usd(cost.maxUsdPerMonth)} at maximum scale), over the ${usd(config.budgetUsdPerMonth)} budget; ` +
+      `${config.environment}: ${biggest.what.replace(/ \(.*$/, "")} costs ${usd(biggest.activeUsdPerHour * HOURS_PER_MONTH)}/month, ` +
+        `${usd(cost.activeUsdPerMonth)} in all (${usd(cost.maxUsdPerMonth)} at maximum scale${idle}), over the ${usd(config.budgetUsdPerMonth)} budget; ` +
         "lower the nodes or choose a smaller preset",
     );
   },

@@ -65,6 +65,7 @@ export interface StackPlan {
   };
   /** What the cluster runs around the deployments. */
   operations: { autoscaling: boolean; monitoring: boolean };
+  /** The budget is checked at the planned load (`activeUsdPerHour`), so scaling to zero does not hide a GPU bill. */
   budget: { usdPerMonth: number; passed: boolean; message: string };
   /**
    * What `pulumi up` needs and a preview went on without (a required API key, the deployer's
@@ -228,7 +229,7 @@ export function planStack(
     const out: CostItem[] = [
       {
         resource: `${d.name}-gpu`,
-        summary: `${g.scaling.desiredSize} x ${g.instanceType}`,
+        summary: `${activeNodes} x ${g.instanceType}`,
         what: `${g.scaling.desiredSize} x ${g.instanceType} (${g.capacityType}${priceNote(cost)})${scaled}`,
         desiredUsdPerHour: cost?.desired.usdPerHour ?? 0,
         activeUsdPerHour: perNode * activeNodes,
@@ -263,13 +264,19 @@ export function planStack(
   const maxUsdPerHour = items.reduce((s, i) => s + i.maxUsdPerHour, 0);
   const budgetUsdPerMonth = config.budgetUsdPerMonth ?? ENVIRONMENT_DEFAULTS[config.environment].budgetUsdPerMonth;
   const desiredUsdPerMonth = desiredUsdPerHour * HOURS_PER_MONTH;
-  const passed = desiredUsdPerMonth <= budgetUsdPerMonth;
-  const biggest = [...items].sort((a, b) => b.desiredUsdPerHour - a.desiredUsdPerHour)[0]!;
-  const idle = activeUsdPerHour > desiredUsdPerHour ? `, ${usd(activeUsdPerHour * HOURS_PER_MONTH)}/month if busy all month` : "";
+  const activeUsdPerMonth = activeUsdPerHour * HOURS_PER_MONTH;
+  // The budget holds at the planned load: a stack that idles at zero still pays for its GPUs when used.
+  const passed = activeUsdPerMonth <= budgetUsdPerMonth;
+  const biggest = [...items].sort((a, b) => b.activeUsdPerHour - a.activeUsdPerHour)[0]!;
+  const scales = activeUsdPerHour > desiredUsdPerHour;
+  const at = scales ? "busy at the planned load" : "at desired size";
+  const beside = scales
+    ? `${usd(desiredUsdPerMonth)}/month idle at desired size, ${usd(maxUsdPerHour * HOURS_PER_MONTH)} at maximum size`
+    : `${usd(maxUsdPerHour * HOURS_PER_MONTH)}/month at maximum size`;
   const message = passed
-    ? `${config.environment}: ${usd(desiredUsdPerMonth)}/month at desired size is within the ${usd(budgetUsdPerMonth)} budget (${usd(maxUsdPerHour * HOURS_PER_MONTH)}/month at maximum size${idle})`
-    : `${config.environment}: ${biggest.summary} costs ${usd(biggest.desiredUsdPerHour * HOURS_PER_MONTH)}/month, ` +
-      `${usd(desiredUsdPerMonth)} in all, over the ${usd(budgetUsdPerMonth)} budget; lower the nodes or choose a smaller preset`;
+    ? `${config.environment}: ${usd(activeUsdPerMonth)}/month ${at} is within the ${usd(budgetUsdPerMonth)} budget (${beside})`
+    : `${config.environment}: ${biggest.summary} costs ${usd(biggest.activeUsdPerHour * HOURS_PER_MONTH)}/month, ` +
+      `${usd(activeUsdPerMonth)} in all ${at}, over the ${usd(budgetUsdPerMonth)} budget; lower the nodes or choose a smaller preset`;
   return {
     plan: {
       environment: config.environment,

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError, type CapacityType, type PriceOverride } from "../../sizing";
 import type { GpuClusterRef } from "./gpu-cluster";
 import { NODE_TRUST_POLICY, managedPolicyArn } from "./iam";
-import { autoscalerTags, nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
+import { PLANNED_NODES_TAG, autoscalerTags, nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
 
 export interface GpuNodeGroupArgs {
   /** The cluster to join: a GpuCluster, new or existing. */
@@ -72,6 +72,12 @@ export interface GpuNodeGroupArgs {
    * @default false
    */
   autoscaled?: boolean;
+  /**
+   * Nodes the group runs at the planned load, for an autoscaled group that starts below it: tagged
+   * on the node group so the policy pack checks the budget at that size.
+   * @default scaling.desiredSize
+   */
+  plannedNodes?: number;
   /**
    * Tags for every AWS resource.
    * @default {}
@@ -220,7 +226,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
         labels: spec.labels,
         taints: spec.taints,
-        tags,
+        tags: { ...tags, [PLANNED_NODES_TAG]: String(args.plannedNodes ?? spec.scaling.desiredSize) },
       },
       // An autoscaler or a Capacity Block's schedule, when there is one, owns desiredSize once the group exists.
       { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled || spec.schedule.length > 0 ? ["scalingConfig.desiredSize"] : [] },

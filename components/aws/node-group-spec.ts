@@ -455,6 +455,8 @@ function costAt(usdPerHourPerNode: number, nodes: number) {
  * group and Capacity Blocks included, so llm-fleet marks the groups it may resize with its own.
  */
 export const AUTOSCALED_TAG = "llm-fleet.dev/autoscaled";
+/** The nodes a group runs at the planned load; the policy pack prices the budget at this size. */
+export const PLANNED_NODES_TAG = "llm-fleet.dev/planned-nodes";
 
 /**
  * Tags on a group's Auto Scaling group that let the cluster autoscaler scale it up from zero:

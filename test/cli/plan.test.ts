@@ -3,10 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Namespace, Secret, Service, ServiceAccount } from "kubernetes-models/v1";
 import { cli } from "../support/cli";
+import { validate } from "../support/models";
 import { stackNameOf } from "../../cli/plan";
 
 const DEPLOYER_CIDR_WARNING =
@@ -26,16 +24,26 @@ describe("llm-fleet plan (the dev stack by default)", () => {
       /\n {2}predicted at 16 sequence\(s\) per replica \(mean 1,024\/1,024 tokens\): TPOT [\d.]+ ms, TTFT \d+ ms, [\d,]+ output tokens\/s, \$[\d.]+ per million output tokens \[extrapolated\]\n/,
     );
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
-    // g5.xlarge at $1.006/hour (the Spot ceiling): $734/month; with the control plane ($0.10), NAT
-    // ($0.045), two system nodes ($0.2016), 100 + 2 x 50 GiB of gp3 at $0.08/GB-month, the NAT's
-    // public IPv4 ($0.005) and the KMS key ($1/month): $1.3809/hour. At most 2 GPU and 3 system nodes.
-    expect(stdout).toMatch(/assistant-gpu +1 x g5\.xlarge \(spot, priced at the on-demand ceiling\), up to 2 +\$1\.0060 +\$734 +\$2\.0120 +\$1,469/);
-    expect(stdout).toMatch(/assistant-gpu +EBS: 100 GiB gp3 per node +\$0\.0110 +\$8 /);
+    // Idle, the GPU group is at zero: the control plane ($0.10), NAT ($0.045), two system nodes
+    // ($0.2016), 2 x 50 GiB of gp3 at $0.08/GB-month, the NAT's public IPv4 ($0.005) and the KMS
+    // key ($1/month): $0.3639/hour. Busy, one g5.xlarge at $1.006/hour (the Spot ceiling) and its
+    // 100 GiB root volume: $1.3809/hour. At most 2 GPU and 3 system nodes.
+    expect(stdout).toMatch(
+      /assistant-gpu +0 x g5\.xlarge \(spot, priced at the on-demand ceiling\), autoscaled: 0 when idle, 1 at the planned load, up to 2 +\$0\.0000 +\$0 +\$2\.0120 +\$1,469/,
+    );
+    expect(stdout).toMatch(/assistant-gpu +EBS: 100 GiB gp3 per node +\$0\.0000 +\$0 +\$0\.0219 +\$16/);
+    expect(stdout).toContain(
+      "  autoscaling: 0-2 replicas (nodes follow), target 18 sequence(s) per replica, on requests held at the interceptor\n" +
+        "  scale to zero after 15 min idle; the first request then waits about 11 min [extrapolated]: node 4.0 min, image 2.4 min, weights download 2.5 min, load 0.1 min, engine start 2.0 min; held up to 17 min\n" +
+        "  monitoring: off\n",
+    );
     expect(stdout).toMatch(/cluster +KMS key for Kubernetes secrets +\$0\.0014 +\$1 /);
     expect(stdout).toMatch(/cluster +1 public IPv4 address\(es\) of the NAT gateway\(s\) +\$0\.0050 +\$4 /);
     expect(stdout).toContain("CloudWatch Logs for the control plane: $0.50 per GB ingested, not in the total");
-    expect(stdout).toMatch(/total +\$1\.3809 +\$1,008 +\$2\.5041 +\$1,828/);
-    expect(stdout).toContain("Budget: dev: $1,008/month at desired size is within the $5,000 budget ($1,828/month at maximum size)\nPolicies (12, config policy/config.dev.json): passed\n");
+    expect(stdout).toMatch(/total +\$0\.3639 +\$266 +\$2\.5041 +\$1,828\n {2}When busy at the planned load \(autoscaled groups at the plan's nodes\): \$1\.3809\/hour, \$1,008 for a month of it\n/);
+    expect(stdout).toContain(
+      "Budget: dev: $1,008/month busy at the planned load is within the $5,000 budget ($266/month idle at desired size, $1,828 at maximum size)\nPolicies (12, config policy/config.dev.json): passed\n",
+    );
   });
 });
 
@@ -51,14 +59,18 @@ describe("llm-fleet plan --json and --out", () => {
     expect(doc.deployments[0].plan.performance).toMatchObject({ confidence: "extrapolated", bottleneck: expect.any(String) });
     expect(doc.deployments[0].plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
     expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
-    // The node, the control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3, one public IPv4, a KMS key.
-    expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 200 * 0.08 + 1, 6);
+    // The node, the control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3 and Prometheus's 50 GiB, one public IPv4, a KMS key.
+    expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 250 * 0.08 + 1, 6);
+    expect(doc.operations).toEqual({ autoscaling: true, monitoring: true });
+    expect(doc.deployments[0].scaling).toMatchObject({ mode: "autoscaled", minReplicas: 1, maxReplicas: 2, scaleToZero: false, triggers: { prometheus: true, requests: false } });
     expect(doc.policy).toEqual({ passed: true, violations: [], configFile: "policy/config.staging.json" });
   });
   it("writes each deployment's Kubernetes objects as YAML that validates", () => {
     const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
-    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "Deployment", "Service"]);
+    // Monitoring and autoscaling come along: the dashboard, scraping, alert rules and the ScaledObject.
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "Deployment", "Service", "ServiceMonitor", "PrometheusRule", "ScaledObject"]);
     expect(docs.find((d) => d.kind === "Deployment").spec.template.spec.containers[0].resources.limits["nvidia.com/gpu"]).toBe("8");
+    expect(docs.find((d) => d.kind === "ConfigMap").metadata.labels.grafana_dashboard).toBe("1");
     for (const d of docs) expect(() => validate(d)).not.toThrow();
   });
 });
@@ -81,7 +93,7 @@ describe("llm-fleet plan --out for a replica over several nodes", () => {
   it("writes a LeaderWorkerSet of one pod per node", () => {
     expect(code).toBe(0);
     const docs = YAML.parseAllDocuments(readFileSync(join(dir, "analysis.yaml"), "utf8")).map((d) => d.toJSON());
-    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "LeaderWorkerSet", "Service"]);
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ConfigMap", "PodDisruptionBudget", "LeaderWorkerSet", "Service", "ServiceMonitor", "PrometheusRule"]);
     expect(docs.find((d) => d.kind === "LeaderWorkerSet").spec.leaderWorkerTemplate.size).toBe(3);
     for (const d of docs.filter((d) => d.kind !== "LeaderWorkerSet")) expect(() => validate(d)).not.toThrow();
   });
@@ -96,14 +108,14 @@ describe("llm-fleet plan, failures", () => {
   const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev", "llm-fleet:cluster": { mode: "new", publicAccessCidrs: ["34.200.10.7/32"] } };
 
   it("one verdict: a stack's own larger budget does not outvote the platform's limit in policy/config.<env>.json", () => {
-    // One g7e.48xlarge in dev: $33.14/hour at the Spot ceiling, $24,195/month, under the stack's
-    // own $30,000 but over the $5,000 that policy/config.dev.json gives the pack.
+    // One g7e.48xlarge in dev when busy: $33.14/hour at the Spot ceiling, $24,195/month, under the
+    // stack's own $30,000 but over the $5,000 that policy/config.dev.json gives the pack.
     const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 30_000, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["rtx-pro-6000"] } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
-    expect(stdout).toContain("Budget: dev: $24,469/month at desired size is within the $30,000 budget");
+    expect(stdout).toContain("Budget: dev: $24,469/month busy at the planned load is within the $30,000 budget");
     expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
-    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge costs \$24,195\/month, \$24,469 in all .* over the \$5,000 budget/);
+    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge at the planned load costs \$24,195\/month, \$24,469 in all .* over the \$5,000 budget/);
   });
 
   it("exits 3 when a mandatory policy fails: the budget and the allowed instance families", () => {
@@ -113,7 +125,7 @@ describe("llm-fleet plan, failures", () => {
     // 2 x $55.04 x 730 = $80,358; with the volumes and the cluster's own parts $80,640.
     expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
     expect(stdout).toContain(
-      "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge costs $80,358/month, $80,640 in all ($80,718 at maximum scale), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
+      "  [mandatory] monthly-budget: dev: 2 x p5.48xlarge at the planned load costs $80,358/month, $80,640 in all ($80,718 at maximum scale, $266 idle), over the $5,000 budget; lower the nodes or choose a smaller preset\n",
     );
     expect(stdout).toContain("  [mandatory] allowed-instance-types: big-gpu-node-group: p5.48xlarge (family p5) is not allowed here; allowed families: g5, g6, g6e, g7e");
     const json = JSON.parse(cli("plan", "--config", file, "--json").stdout);
@@ -177,7 +189,7 @@ describe("llm-fleet plan, failures", () => {
     const preview = cli("plan", "--stack", "prod", "--config", withKey);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toContain("reasoning: DeepSeek-R1-0528, 1 x p5en.48xlarge (8 x h200)");
-    expect(preview.stdout).toContain("Budget: prod: $46,569/month");
+    expect(preview.stdout).toContain("Budget: prod: $46,573/month at desired size is within the $150,000 budget ($92,865/month at maximum size)");
     expect(preview.stdout).toContain("Policies (12, config policy/config.prod.json): passed");
   });
 });
@@ -195,10 +207,4 @@ describe("llm-fleet plan --config names the stack as Pulumi would", () => {
   });
 });
 
-/** kubernetes-models checks the core objects written with --out. */
-function validate(o: { kind: string }) {
-  const models: Record<string, new (o: any) => { validate(): void }> = { Deployment, Namespace, Secret, Service, ServiceAccount, PodDisruptionBudget };
-  const Model = models[o.kind];
-  if (!Model) throw new Error(`no model for ${o.kind}`);
-  new Model(o).validate();
-}
+

@@ -158,7 +158,7 @@ describe("enforcement levels and the cost preview", () => {
     const cost = costPreview(policyResources(dev), { region: "us-east-1", environment: "dev" });
     expect([...cost.items.map((i) => i.what)].sort()).toEqual(
       [
-        "0 x g5.xlarge (spot), up to 2",
+        "1 x g5.xlarge at the planned load (spot), 0 when idle, up to 2",
         "2 x m7i.large (on-demand), up to 3",
         "CloudWatch Logs: $0.50 per GB ingested, not in the total",
         "EBS: 100 GiB gp3 per node",
@@ -172,6 +172,8 @@ describe("enforcement levels and the cost preview", () => {
     const gp3 = (gib: number) => (gib * 0.08) / 730;
     // The dev GPU group scales to zero: created empty, it costs nothing until a request comes.
     expect(cost.desiredUsdPerHour).toBeCloseTo(0.1 + 0.045 + 0.2016 + 2 * gp3(50) + 0.005 + 1 / 730, 9);
+    // Busy, it runs the plan's one node: what the budget is checked at.
+    expect(cost.activeUsdPerHour - cost.desiredUsdPerHour).toBeCloseTo(1.006 + gp3(100), 9);
     expect(cost.maxUsdPerHour).toBeCloseTo(2 * 1.006 + 0.1 + 0.045 + 0.3024 + 2 * gp3(100) + 3 * gp3(50) + 0.005 + 1 / 730, 9);
   });
 

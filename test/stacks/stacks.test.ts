@@ -38,6 +38,11 @@ describe("the shipped stacks under mocks", () => {
     expect(outputs.plan.cost.desiredUsdPerMonth).toBeCloseTo((0.1 + 0.045 + 0.2016 + 0.005) * 730 + 100 * 0.08 + 1, 6);
     // Busy: one g5.xlarge (Spot, priced at its on-demand ceiling) and its 100 GiB root volume on top.
     expect(outputs.plan.cost.activeUsdPerHour - outputs.plan.cost.desiredUsdPerHour).toBeCloseTo(1.006 + (100 * 0.08) / 730, 9);
+    // The budget holds at that load, and the policy pack sees the same figure through the group's tag.
+    expect(outputs.plan.budget.message).toBe("dev: $1,008/month busy at the planned load is within the $5,000 budget ($266/month idle at desired size, $1,828 at maximum size)");
+    const pack = costPreview(policyResources(resources), { region: "us-east-1", environment: "dev" });
+    expect(pack.activeUsdPerHour).toBeCloseTo(outputs.plan.cost.activeUsdPerHour, 9);
+    expect(pack.desiredUsdPerHour).toBeCloseTo(outputs.plan.cost.desiredUsdPerHour, 9);
     // Monitoring is off in dev.
     expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name).sort()).toEqual([
       "cluster-autoscaler",
@@ -140,6 +145,7 @@ describe("the shipped stacks under mocks", () => {
       const pack = costPreview(policyResources(resources), { region: "us-east-1", environment: env });
       expect(pack.desiredUsdPerHour).toBeCloseTo(outputs.plan.cost.desiredUsdPerHour, 9);
       expect(pack.maxUsdPerHour).toBeCloseTo(outputs.plan.cost.maxUsdPerHour, 9);
+      expect(pack.activeUsdPerHour).toBeCloseTo(outputs.plan.cost.activeUsdPerHour, 9);
     }
   });
 
