@@ -36,6 +36,7 @@ describe("deploymentSpec", () => {
       capacityBlockWindow: undefined,
       availabilityZone: undefined,
       autoscaled: false,
+      plannedNodes: 2,
     });
     // TP 8 x PP 2 over two 8-GPU nodes: the node group gives exactly that, with EFA on.
     expect(s.plan.tensorParallelSize * s.plan.pipelineParallelSize).toBe(s.node.gpus * s.plan.nodesPerReplica);
@@ -131,7 +132,54 @@ describe("ModelDeployment", () => {
     expect(() => new ModelDeployment("nokey", { cluster, model: "r1-distill-qwen-7b", serving: { requireApiKey: true } })).toThrow(
       "serving.apiKey: this endpoint requires an API key",
     );
+    // Autoscaled GPU nodes need the cluster autoscaler's role, which this cluster was made without.
+    expect(() => new ModelDeployment("idle", { cluster, model: "r1-distill-qwen-7b", placement: { minNodes: 0, maxNodes: 2 } })).toThrow(
+      "cluster: this deployment autoscales its GPU nodes, but the cluster has no role for the cluster autoscaler: create the GpuCluster with nodeAutoscaler: true, or set autoscaling: false",
+    );
     await settle();
     expect(recorded.length).toBe(before);
+  });
+});
+
+describe("ModelDeployment that scales to zero, with monitoring, on an existing cluster", () => {
+  const cluster = new GpuCluster("shared", { mode: "existing", clusterName: "shared-gpu", nodeAutoscaler: true });
+  const d = new ModelDeployment("chat", {
+    cluster,
+    model: "r1-distill-qwen-7b",
+    workload: { concurrency: 8, maxTpotMs: 40, maxTtftMs: 1000 },
+    placement: { minNodes: 0, maxNodes: 3 },
+    serving: { storageClassName: "gp3" },
+    monitoring: true,
+  });
+  beforeAll(settle);
+
+  it("installs KEDA, its HTTP add-on, the cluster autoscaler of the cluster's minor version and the monitoring stack", () => {
+    expect(ofType("kubernetes:helm.sh/v3:Release", "chat-addons-").map((r) => r.inputs.name).sort()).toEqual([
+      "cluster-autoscaler",
+      "dcgm-exporter",
+      "keda",
+      "keda-add-ons-http",
+      "kube-prometheus-stack",
+      "nvidia-device-plugin",
+    ]);
+    // The existing cluster runs Kubernetes 1.34 (its getCluster answer): the autoscaler follows.
+    expect(one("kubernetes:helm.sh/v3:Release", "chat-addons-cluster-autoscaler").inputs.values).toMatchObject({
+      autoDiscovery: { clusterName: "shared-gpu" },
+      image: { tag: "v1.34.5" },
+    });
+  });
+
+  it("starts at zero pods and nodes, scales on the queue and on held requests, and watches the plan's figures", async () => {
+    expect(one("aws:eks/nodeGroup:NodeGroup", "chat-gpu-node-group").inputs.scalingConfig).toEqual({ minSize: 0, desiredSize: 0, maxSize: 3 });
+    expect(one("kubernetes:apps/v1:Deployment", "chat-vllm-deployment").inputs.spec.replicas).toBe(0);
+    const triggers = one("kubernetes:keda.sh/v1alpha1:ScaledObject", "chat-vllm-scaled-object").inputs.spec.triggers.map((t: { type: string }) => t.type);
+    expect(triggers).toEqual(["prometheus", "prometheus", "external-push"]);
+    expect(await valueOf(d.endpoint)).toBe("http://chat-vllm-entry.chat-vllm.svc.cluster.local:8080/v1");
+    const rules = one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "chat-monitoring-alerts").inputs;
+    const tpot = rules.spec.groups[0].rules.find((r: { alert: string }) => r.alert === "VllmTpotAboveTarget");
+    expect(tpot.expr).toContain("> 0.04");
+    const dashboard = one("kubernetes:core/v1:ConfigMap", "chat-monitoring-dashboard").inputs;
+    expect(dashboard.metadata).toMatchObject({ namespace: "chat-vllm", labels: { grafana_dashboard: "1" } });
+    expect(JSON.parse(dashboard.data["chat-vllm.json"]).title).toBe("llm-fleet · chat-vllm");
   });
 });
