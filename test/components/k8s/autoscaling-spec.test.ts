@@ -132,7 +132,7 @@ describe("KEDA objects", () => {
       policies: [{ type: "Pods", value: 1, periodSeconds: 600 }],
     });
     // A broken trigger is caught by the same validation.
-    expect(() => validate({ ...manifest, spec: { ...manifest.spec, triggers: [{ name: "x" }] } })).toThrow();
+    expect(() => validate({ ...manifest, spec: { ...manifest.spec, triggers: [{ name: "x" }] } } as { kind: string })).toThrow();
   });
   it("reads only metrics vLLM exports, for this deployment's namespace and served model", () => {
     const q = scalingQueries(objects);
