@@ -169,6 +169,10 @@ describe("llm-fleet plan, failures", () => {
     ]);
     expect(stdout).toContain(`Secrets are not written; create them before kubectl apply:\n  ${command}\n`);
     expect(readFileSync(join(dir, "a.yaml"), "utf8")).not.toContain("v1:x");
+    // dev scales to zero: the interceptor's route, the entry Service and the ScaledObject are written too.
+    expect(a.map((o) => o.kind)).toEqual(["Namespace", "ServiceAccount", "PodDisruptionBudget", "Deployment", "Service", "Service", "HTTPScaledObject", "ScaledObject"]);
+    expect(a.find((o) => o.kind === "Deployment").spec.replicas).toBe(0);
+    expect(a.filter((o) => o.kind === "Service").map((o) => o.spec.type).sort()).toEqual(["ClusterIP", "ExternalName"]);
     for (const o of a) expect(() => validate(o)).not.toThrow();
   });
 
