@@ -207,16 +207,33 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
             : {}),
         },
       },
-      grafana: { sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL, labelValue: "1", searchNamespace: "ALL" } } },
-      // Node metrics from the GPU nodes too.
-      "prometheus-node-exporter": { tolerations: toleratingGpuTaint(context.gpuNodes) },
+      grafana: {
+        // Empty: the Grafana chart generates a random admin password into its Secret, instead of a default one.
+        adminPassword: "",
+        sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL, labelValue: "1", searchNamespace: "ALL" } },
+      },
+      // EKS runs these on its own control plane (and kube-proxy's metrics on localhost): nothing to
+      // scrape, and their stock alerts would fire for ever.
+      kubeControllerManager: { enabled: false },
+      kubeScheduler: { enabled: false },
+      kubeEtcd: { enabled: false },
+      kubeProxy: { enabled: false },
+      // node-exporter's default tolerations (every NoSchedule taint) already reach the GPU nodes.
     }),
     valuesSchema: z
       .object({
         fullnameOverride: z.literal("kube-prometheus-stack"),
         prometheus: z.object({ prometheusSpec: z.record(z.string(), z.unknown()) }).strict(),
-        grafana: z.object({ sidecar: z.object({ dashboards: z.object({ enabled: z.literal(true), label: z.string(), labelValue: z.string(), searchNamespace: z.string() }).strict() }).strict() }).strict(),
-        "prometheus-node-exporter": z.object({ tolerations: z.array(TolerationSchema).min(1) }).strict(),
+        grafana: z
+          .object({
+            adminPassword: z.literal(""),
+            sidecar: z.object({ dashboards: z.object({ enabled: z.literal(true), label: z.string(), labelValue: z.string(), searchNamespace: z.string() }).strict() }).strict(),
+          })
+          .strict(),
+        kubeControllerManager: z.object({ enabled: z.literal(false) }).strict(),
+        kubeScheduler: z.object({ enabled: z.literal(false) }).strict(),
+        kubeEtcd: z.object({ enabled: z.literal(false) }).strict(),
+        kubeProxy: z.object({ enabled: z.literal(false) }).strict(),
       })
       .strict(),
   },
@@ -259,6 +276,21 @@ export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = {
   "1.35": "v1.35.2",
   "1.36": "v1.36.1",
 };
+
+/** The image of the pinned chart (its appVersion), for a cluster version without a pin of its own. */
+export const CLUSTER_AUTOSCALER_CHART_IMAGE_TAG = "v1.35.0";
+
+/**
+ * The tag for a version read from a running cluster, where failing would leave a half-done
+ * update: the chart's own image, with a warning, when the minor has no pin.
+ */
+export function clusterAutoscalerImageTagOrDefault(kubernetesVersion: string): { tag: string; warning: string | null } {
+  try {
+    return { tag: clusterAutoscalerImageTag(kubernetesVersion), warning: null };
+  } catch (error) {
+    return { tag: CLUSTER_AUTOSCALER_CHART_IMAGE_TAG, warning: `${(error as Error).message}; using the chart's ${CLUSTER_AUTOSCALER_CHART_IMAGE_TAG}` };
+  }
+}
 
 export function clusterAutoscalerImageTag(kubernetesVersion: string): string {
   const minor = /^(\d+\.\d+)/.exec(kubernetesVersion)?.[1] ?? kubernetesVersion;

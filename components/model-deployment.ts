@@ -8,7 +8,7 @@ import { ClusterAddons } from "./k8s/cluster-addons";
 import type { MonitoredDeployment } from "./k8s/monitoring-spec";
 import { ServerMonitoring } from "./k8s/server-monitoring";
 import { VllmServer, scalingAddonProblem, vllmServerSpecInput, type VllmServerArgs } from "./k8s/vllm-server";
-import { NODE_LAUNCH_SECONDS, rolloutBudgetSeconds, vllmServerProblems } from "./k8s/vllm-spec";
+import { NODE_LAUNCH_SECONDS, vllmServerProblems, weightsSourceOf, type VllmServerSpec } from "./k8s/vllm-spec";
 
 /** How the model is served, passed to VllmServer. */
 export type Serving = Pick<
@@ -84,6 +84,9 @@ export function operationsProblems(
   if (addons) {
     const missing = scalingAddonProblem(spec.scaling, addons);
     if (missing) problems.push(missing);
+    if (spec.addons.nodeAutoscaler && !addons.installed.includes("cluster-autoscaler")) {
+      problems.push({ path: "addons", message: "this deployment autoscales its GPU nodes: give addons whose needs include nodeAutoscaler" });
+    }
     if (monitoring && !addons.installed.includes("kube-prometheus-stack")) {
       problems.push({ path: "addons", message: "monitoring needs kube-prometheus-stack among the add-ons: give addons whose needs include monitoring" });
     }
@@ -97,15 +100,13 @@ export function operationsProblems(
 }
 
 /** What the alerts and the dashboard compare with: the plan's predictions, the workload's targets, a replica's price. */
-export function monitoredDeployment(serverName: string, spec: DeploymentSpec, workload: Workload, weightsSource: "hub" | "s3"): MonitoredDeployment {
+export function monitoredDeployment(server: { spec: VllmServerSpec; namespaceName: string }, spec: DeploymentSpec, workload: Workload): MonitoredDeployment {
   const plan = spec.plan;
-  // As long as `pulumi up` gives a pod to become ready: longer is a replica that will not start.
-  const startupBudgetSeconds = rolloutBudgetSeconds(plan.checkpoint.sizeOnDiskGB, spec.node.localNvmeForWeights ? "local-nvme" : "pvc", weightsSource);
   return {
-    name: serverName,
-    namespace: serverName,
-    modelName: plan.model,
-    labels: { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": serverName, "llm-fleet.dev/model": plan.model },
+    name: server.spec.names.workload,
+    namespace: server.namespaceName,
+    modelName: server.spec.servedModelName,
+    labels: server.spec.labels,
     predicted: {
       tpotMs: plan.performance.tpotMs,
       ttftMs: plan.performance.ttftMs,
@@ -115,7 +116,8 @@ export function monitoredDeployment(serverName: string, spec: DeploymentSpec, wo
     targets: { maxTpotMs: workload.maxTpotMs ?? null, maxTtftMs: workload.maxTtftMs ?? null },
     usdPerHourPerReplica: (plan.price.usdPerHourPerNode * plan.nodesPerReplica) / plan.replicasPerNode,
     sequencesPerReplica: spec.scaling.mode === "autoscaled" ? spec.scaling.sequencesPerReplica : plan.performance.maxConcurrencyWithinTargets,
-    startupBudgetSeconds,
+    // As long as `pulumi up` gives a pod to become ready, S3 copy included: longer is a replica that will not start.
+    startupBudgetSeconds: server.spec.rolloutBudgetSeconds,
     nodeLaunchSeconds: NODE_LAUNCH_SECONDS,
   };
 }
@@ -142,7 +144,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
       autoscaling: args.autoscaling ?? true,
       monitoring,
       loadBalancer: serving.loadBalancer?.enabled ?? false,
-      weightsSource: serving.weights?.startsWith("s3://") ? "s3" : "hub",
+      weightsSource: weightsSourceOf(serving.weights),
     };
     const result = deploymentSpec({
       name: `${name}-gpu`,
@@ -209,7 +211,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
         `${name}-monitoring`,
         {
           provider: args.cluster.provider,
-          deployment: monitoredDeployment(`${name}-vllm`, spec, args.workload ?? {}, operations.weightsSource ?? "hub"),
+          deployment: monitoredDeployment(this.server, spec, args.workload ?? {}),
           namespace: this.server.namespace,
           waitFor: prometheus ? [prometheus] : [],
         },

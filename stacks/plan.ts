@@ -6,6 +6,7 @@
 import type { Placement, Workload } from "../components/deployment-spec";
 import { deploymentSpec, type DeploymentSpec } from "../components/deployment-spec";
 import { servingProblems, type Serving } from "../components/model-deployment";
+import { weightsSourceOf } from "../components/k8s/vllm-spec";
 import { existsSync } from "node:fs";
 import { EBS_STORAGE_CLASS, clusterCost, deployerCidrProblem, newClusterProblems, normalizeNewCluster } from "../components/aws/cluster-spec";
 import { HOURS_PER_MONTH, gp3UsdPerHour, nlbUsdPerHour, type InputProblem } from "../sizing";
@@ -144,7 +145,9 @@ export function planStack(
   const problems: InputProblem[] = [];
   const missingForUp: InputProblem[] = [];
   let noFit = false;
-  const monitoring = config.monitoring ?? ENVIRONMENT_DEFAULTS[config.environment].monitoring;
+  // An existing cluster may run its own Prometheus stack: a second one would clash (node-exporter's
+  // host port, the CRDs), so it is asked for there, not assumed.
+  const monitoring = config.monitoring ?? (config.cluster.mode === "new" && ENVIRONMENT_DEFAULTS[config.environment].monitoring);
   const autoscaling = config.autoscaling ?? true;
   // The cluster's own checks, so that they are reported with everything else, by config key.
   if (config.cluster.mode === "existing" && config.cluster.kubeconfigPath !== undefined && !existsSync(config.cluster.kubeconfigPath)) {
@@ -177,7 +180,7 @@ export function planStack(
         autoscaling,
         monitoring,
         loadBalancer: resolved.serving.loadBalancer?.enabled ?? false,
-        weightsSource: resolved.serving.weights?.startsWith("s3://") ? "s3" : "hub",
+        weightsSource: weightsSourceOf(resolved.serving.weights),
       },
     });
     if ("problems" in result) {
@@ -223,7 +226,7 @@ export function planStack(
     const volumes = d.spec.nodeGroup.blockDevices;
     const perNodeEbs = volumes.reduce((sum, v) => sum + gp3UsdPerHour(v.volumeSizeGiB, v.throughputMiBps, v.iops), 0);
     // An autoscaled group is created at its minimum; the plan's nodes are what it runs when busy.
-    const activeNodes = g.autoscaled ? d.spec.plan.nodes : g.scaling.desiredSize;
+    const activeNodes = g.autoscaled ? Math.max(d.spec.plan.nodes, g.scaling.desiredSize) : g.scaling.desiredSize;
     const perNode = cost?.usdPerHourPerNode ?? 0;
     const scaled = g.autoscaled ? `, autoscaled: ${g.scaling.minSize} when idle, ${activeNodes} at the planned load, up to ${g.scaling.maxSize}` : `, up to ${g.scaling.maxSize}`;
     const out: CostItem[] = [

@@ -226,7 +226,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
         labels: spec.labels,
         taints: spec.taints,
-        tags: { ...tags, [PLANNED_NODES_TAG]: String(args.plannedNodes ?? spec.scaling.desiredSize) },
+        tags: { ...tags, [PLANNED_NODES_TAG]: String(args.plannedNodes ?? desiredSize) },
       },
       // An autoscaler or a Capacity Block's schedule, when there is one, owns desiredSize once the group exists.
       { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled || spec.schedule.length > 0 ? ["scalingConfig.desiredSize"] : [] },

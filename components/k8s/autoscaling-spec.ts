@@ -13,9 +13,16 @@ import type { ColdStart } from "./vllm-spec";
 /**
  * KV-cache usage a replica is kept under: above it vLLM starts preempting sequences, whose
  * recomputation costs more than a replica (vLLM docs, "Preemption":
- * https://docs.vllm.ai/en/latest/configuration/optimization.html#preemption).
+ * https://docs.vllm.ai/en/latest/configuration/optimization.html#preemption). The alert fires here.
  */
 export const KV_CACHE_USAGE_TARGET = 0.9;
+/**
+ * The KV trigger's target, below the limit: the HPA leaves the count alone while usage is within
+ * its 10 % tolerance of the target (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#algorithm-details),
+ * so a 0.8 target adds a replica from 0.88 on, before the 0.9 where preemption starts.
+ */
+export const HPA_TOLERANCE = 0.1;
+export const KV_CACHE_SCALING_TARGET = Math.floor((KV_CACHE_USAGE_TARGET / (1 + HPA_TOLERANCE)) * 100) / 100;
 /** How often KEDA reads the triggers. */
 export const POLLING_SECONDS = 15;
 /**
@@ -107,6 +114,16 @@ export function replicaScaling(input: ReplicaScalingInput): { scaling: ReplicaSc
     };
   }
   if (maxReplicas <= minReplicas) return fixed(`minNodes and maxNodes hold the same ${minReplicas} replica(s); raise maxNodes to scale on load`);
+  if (maxReplicas < plan.replicas) {
+    return {
+      problems: [
+        {
+          path: "placement.maxNodes",
+          message: `${input.nodes.max} node(s) hold ${maxReplicas} replica(s), but the workload needs ${plan.replicas} on ${plan.nodes} node(s); raise maxNodes to ${plan.nodes}, or lower the concurrency or throughput`,
+        },
+      ],
+    };
+  }
   const scaleToZero = minReplicas === 0;
   const problems: InputProblem[] = [];
   if (scaleToZero && input.loadBalancer) {
@@ -134,7 +151,7 @@ export function replicaScaling(input: ReplicaScalingInput): { scaling: ReplicaSc
       initialReplicas: minReplicas,
       initialNodes: input.nodes.min,
       sequencesPerReplica: Math.max(1, plan.performance.maxConcurrencyWithinTargets),
-      kvCacheUsageTarget: KV_CACHE_USAGE_TARGET,
+      kvCacheUsageTarget: KV_CACHE_SCALING_TARGET,
       scaleToZero,
       triggers: { prometheus: input.prometheus, requests: scaleToZero },
       holdSeconds: scaleToZero ? Math.ceil(input.coldStart.totalSeconds * HOLD_SAFETY) : null,
@@ -183,6 +200,15 @@ export function scalingQueries(objects: Pick<ScalingObjects, "namespace" | "mode
 /** The host the interceptor routes on: the entry Service's cluster DNS name. */
 export function entryHost(objects: Pick<ScalingObjects, "namespace" | "entryService">): string {
   return `${objects.entryService}.${objects.namespace}.svc.cluster.local`;
+}
+
+/**
+ * Every name a client may call the entry Service by (the interceptor routes on the Host header
+ * without its port, and does not resolve short names itself).
+ */
+export function entryHosts(objects: Pick<ScalingObjects, "namespace" | "entryService">): string[] {
+  const { entryService: service, namespace } = objects;
+  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, entryHost(objects)];
 }
 
 /**
@@ -259,7 +285,7 @@ export function httpScaledObjectManifest(scaling: Extract<ReplicaScaling, { mode
       annotations: { "httpscaledobject.keda.sh/skip-scaledobject-creation": "true" },
     },
     spec: {
-      hosts: [entryHost(objects)],
+      hosts: entryHosts(objects),
       scaleTargetRef: { apiVersion: objects.target.apiVersion, kind: objects.target.kind, name: objects.target.name, service: objects.apiService, port: objects.apiPort },
       replicas: { min: scaling.minReplicas, max: scaling.maxReplicas },
       scalingMetric: { concurrency: { targetValue: scaling.sequencesPerReplica } },

@@ -1,6 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, CHART_IDS, chartProblems, clusterAutoscalerImageTag, type ChartContext, type ChartId, type GpuNodeMarks } from "../../charts";
+import {
+  CHARTS,
+  CHART_IDS,
+  chartProblems,
+  clusterAutoscalerImageTag,
+  clusterAutoscalerImageTagOrDefault,
+  type ChartContext,
+  type ChartId,
+  type GpuNodeMarks,
+} from "../../charts";
 import { InputError } from "../../sizing";
 
 /** What the deployments on a cluster need of it. */
@@ -102,6 +111,12 @@ export class ClusterAddons extends pulumi.ComponentResource {
     if (args.needs.nodeAutoscaler && !args.cluster) {
       problems.push({ path: "cluster", message: "the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)" });
     }
+    if (args.needs.nodeAutoscaler && (args.nodeAutoscalerIdentity ?? []).length === 0) {
+      problems.push({
+        path: "nodeAutoscalerIdentity",
+        message: "the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true and pass its nodeAutoscaler here",
+      });
+    }
     const context: ChartContext = {
       gpuNodes: args.gpuNodes,
       clusterName: args.cluster?.clusterName ?? "",
@@ -129,7 +144,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       const chart = CHARTS[id];
       const oci = chart.repository.startsWith("oci://");
       const chartValues: Record<string, unknown> =
-        id === "cluster-autoscaler" ? { ...values[id], image: { tag: pulumi.output(version!).apply(clusterAutoscalerImageTag) } } : values[id]!;
+        id === "cluster-autoscaler" ? { ...values[id], image: { tag: pulumi.output(version!).apply((v) => this.autoscalerTag(v)) } } : values[id]!;
       const before = chart.after.flatMap((other) => byId.get(other) ?? []);
       const identity = id === "cluster-autoscaler" ? (args.nodeAutoscalerIdentity ?? []) : [];
       byId.set(
@@ -155,5 +170,12 @@ export class ClusterAddons extends pulumi.ComponentResource {
     this.releases = [...byId.values()];
     this.release = (id: ChartId) => byId.get(id);
     this.registerOutputs({ installed: this.installed });
+  }
+
+  /** An existing cluster's version is read at run time: an unpinned minor warns instead of failing half-way. */
+  private autoscalerTag(version: string): string {
+    const { tag, warning } = clusterAutoscalerImageTagOrDefault(version);
+    if (warning) pulumi.log.warn(`ClusterAddons: ${warning}`, this);
+    return tag;
   }
 }

@@ -35,8 +35,8 @@ export interface MonitoredDeployment {
 }
 
 /**
- * Window of the rates and quantiles: ten of vLLM's 30 s scrapes (the ServiceMonitor's
- * interval), over Prometheus's rule of at least four per range
+ * Window of the rates and quantiles: twenty of vLLM's 15 s scrapes (the ServiceMonitor's
+ * interval), well over Prometheus's rule of at least four per range
  * (https://www.robustperception.io/what-range-should-i-use-with-rate/), and enough requests
  * for a p95 that one slow request does not move.
  */
@@ -49,8 +49,8 @@ export const SUSTAINED_FOR = "10m";
  * within its 10 s scan interval
  * (https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/FAQ.md#what-are-the-parameters-to-ca);
  * and the pod fits only once the node's device plugin has registered its GPUs (and EFA),
- * which starts with the node. 300 s in all keeps the alert ahead of the autoscaler's own
- * 15-minute max-node-provision-time, after which it gives up on the node group.
+ * which starts with the node. 300 s in all keeps the alert well ahead of the autoscaler's own
+ * max-node-provision-time (25 minutes, charts/index.ts), after which it gives up on the node group.
  */
 export const SCALE_UP_MARGIN_SECONDS = 300;
 /** Latency quantiles drawn on the dashboard; the alerts hold p95 to the target. */

@@ -159,6 +159,8 @@ export class VllmServer extends pulumi.ComponentResource {
   readonly endpoint: pulumi.Output<string>;
   readonly servedModelName: string;
   readonly namespace: pulumi.Output<string>;
+  /** The namespace's name as given, known before it exists. */
+  readonly namespaceName: string;
   readonly serviceAccountName: pulumi.Output<string>;
   readonly spec: VllmServerSpec;
 
@@ -336,6 +338,7 @@ export class VllmServer extends pulumi.ComponentResource {
     }
 
     this.namespace = namespace;
+    this.namespaceName = namespaceName;
     this.serviceAccountName = serviceAccount.metadata.name;
     this.servedModelName = spec.servedModelName;
     // A deployment that scales to zero is called through the interceptor, which holds the request.

@@ -91,6 +91,11 @@ export const STARTUP_PERIOD_SECONDS = 10;
 export type CacheKind = keyof typeof READ_MBPS;
 export type SourceKind = keyof typeof DOWNLOAD_MBPS;
 
+/** Where weights named like this come from: an `s3://` URI, or the Hub. */
+export function weightsSourceOf(weights: string | undefined): SourceKind {
+  return weights?.startsWith("s3://") ? "s3" : "hub";
+}
+
 /**
  * Seconds the vLLM container may take to become healthy: the read from the cache into GPU
  * memory and engine start, plus, for the Hub, the first download that vLLM itself does
@@ -341,7 +346,7 @@ export function vllmServerSpec(input: VllmServerSpecInput): { spec: VllmServerSp
   const gpusPerPod = multiNode ? node.gpus : plan.tensorParallelSize * plan.pipelineParallelSize * plan.dataParallelSize;
   // EFA interfaces are per node and only carry traffic between nodes: multi-node pods claim them all.
   const efaPerPod = multiNode ? node.efaInterfaces : 0;
-  const s3 = input.weights.startsWith("s3://");
+  const s3 = weightsSourceOf(input.weights) === "s3";
   const cacheKind: CacheKind = node.localNvmeForWeights ? "local-nvme" : "pvc";
   const modelPath = s3 ? `${MODEL_MOUNT}/${plan.model}` : plan.checkpoint.repo;
   const source = { kind: (s3 ? "s3" : "hub") as SourceKind, uri: input.weights, modelPath };

@@ -73,7 +73,7 @@ describe("the shipped stacks under mocks", () => {
     const held = resources.find((r) => r.name === "assistant-vllm-http-scaled-object")!.inputs as any;
     expect(held.metadata.annotations).toEqual({ "httpscaledobject.keda.sh/skip-scaledobject-creation": "true" });
     expect(held.spec).toMatchObject({
-      hosts: ["assistant-vllm-entry.assistant-vllm.svc.cluster.local"],
+      hosts: expect.arrayContaining(["assistant-vllm-entry", "assistant-vllm-entry.assistant-vllm.svc.cluster.local"]),
       scaleTargetRef: { name: "assistant-vllm", service: "assistant-vllm-api", port: 8000 },
       replicas: { min: 0, max: 2 },
       scalingMetric: { concurrency: { targetValue: target } },
@@ -136,7 +136,7 @@ describe("the shipped stacks under mocks", () => {
       expect(sequences.metadata.query).toBe(
         `sum(vllm:num_requests_running{namespace="${server}",model_name="${d.spec.plan.model}"}) + sum(vllm:num_requests_waiting{namespace="${server}",model_name="${d.spec.plan.model}"})`,
       );
-      expect(kv).toMatchObject({ type: "prometheus", metricType: "Value", metadata: { threshold: "0.9" } });
+      expect(kv).toMatchObject({ type: "prometheus", metricType: "Value", metadata: { threshold: "0.81" } });
       expect(resources.find((r) => r.name === `${server}-deployment`)!.inputs).toMatchObject({ spec: { replicas: 1 } });
       const group = resources.find((r) => r.name === `${d.name}-gpu-node-group`)!.inputs as any;
       expect(group.scalingConfig).toEqual({ minSize: 1, desiredSize: 1, maxSize: 2 });
@@ -212,6 +212,21 @@ describe("the shipped stacks under mocks", () => {
     ]);
     const monitored = parseStackConfig(flat({ ...base, "llm-fleet:monitoring": true, "llm-fleet:deployments": [{ name: "m", preset: "edge-1.5b", serving: { serviceMonitor: true } }] }));
     expect("config" in monitored && "plan" in planStack(monitored.config, "us-east-1")).toBe(true);
+  });
+
+  it("an existing cluster gets monitoring only when asked, since it may run its own Prometheus stack", () => {
+    const existing = (extra: Record<string, unknown> = {}) => {
+      const parsed = parseStackConfig(
+        flat({ ...base, ...extra, "llm-fleet:environment": "staging", "llm-fleet:cluster": { mode: "existing", clusterName: "shared-gpu" }, "llm-fleet:deployments": [{ name: "m", preset: "edge-1.5b" }] }),
+      );
+      if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+      const planned = planStack(parsed.config, "us-east-1");
+      if ("problems" in planned) throw new Error(JSON.stringify(planned.problems));
+      return planned.plan.operations;
+    };
+    expect(existing()).toEqual({ autoscaling: true, monitoring: false });
+    expect(existing({ "llm-fleet:monitoring": true })).toEqual({ autoscaling: true, monitoring: true });
+    expect(existing({ "llm-fleet:autoscaling": false })).toEqual({ autoscaling: false, monitoring: false });
   });
 
   it("a Capacity Block that starts later: an empty group, scheduled up, a workload that does not wait for pods, priced at the block", async () => {

@@ -38,7 +38,8 @@ const HttpScaledObjectSchema = z
           .optional(),
         scaledownPeriod: z.number().int().nonnegative().optional(),
         initialCooldownPeriod: z.number().int().nonnegative().optional(),
-        timeouts: z.object({ conditionWait: duration.optional(), responseHeader: duration.optional() }).strict().optional(),
+        // Both required when timeouts is given (no omitempty in the CRD type).
+        timeouts: z.object({ conditionWait: duration, responseHeader: duration }).strict().optional(),
       })
       .strict(),
   })

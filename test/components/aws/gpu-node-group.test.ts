@@ -96,7 +96,7 @@ describe("one p5en.48xlarge on demand with EFA", () => {
       launchTemplate: { id: "r1-launch-template-id", version: "1" },
       labels: { "llm-fleet.dev/node-group": "r1", "llm-fleet.dev/model": "deepseek-r1", "llm-fleet.dev/gpu": "h200" },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
-      tags: R1_TAGS,
+      tags: { ...R1_TAGS, "llm-fleet.dev/planned-nodes": "1" },
     });
   });
 
@@ -161,7 +161,7 @@ describe("two p5.48xlarge in a Capacity Block", () => {
       launchTemplate: { id: "block-launch-template-id", version: "1" },
       labels: { "llm-fleet.dev/node-group": "block", "llm-fleet.dev/model": "deepseek-r1", "llm-fleet.dev/gpu": "h100" },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
-      tags: BLOCK_TAGS,
+      tags: { ...BLOCK_TAGS, "llm-fleet.dev/planned-nodes": "2" },
     });
   });
 
@@ -210,7 +210,7 @@ describe("a g6.xlarge Spot group for a distill, scaling to zero", () => {
       launchTemplate: { id: "dev-launch-template-id", version: "1" },
       labels: { "llm-fleet.dev/node-group": "dev", "llm-fleet.dev/model": "r1-distill-qwen-7b", "llm-fleet.dev/gpu": "l4" },
       taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
-      tags: { "llm-fleet.dev/node-group": "dev", "llm-fleet.dev/model": "r1-distill-qwen-7b" },
+      tags: { "llm-fleet.dev/node-group": "dev", "llm-fleet.dev/model": "r1-distill-qwen-7b", "llm-fleet.dev/planned-nodes": "1" },
     });
   });
 

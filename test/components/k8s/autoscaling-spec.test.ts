@@ -115,6 +115,17 @@ describe("replica scaling", () => {
     expect(replicaScaling(input({ plan: r1TwoNodes, nodes: { min: 0, max: 1 } }))).toEqual({
       problems: [{ path: "placement.maxNodes", message: "1 node(s) hold no replica of 2 node(s); set maxNodes to 2 or more" }],
     });
+    // A maximum below what the planned load needs would never serve it.
+    const busy = planDeployment({ model: "r1-distill-qwen-7b", concurrency: 200, maxTpotMs: 40 }).plan!;
+    expect(busy.nodes).toBeGreaterThan(1);
+    expect(replicaScaling(input({ plan: busy, nodes: { min: 0, max: 1 } }))).toEqual({
+      problems: [
+        {
+          path: "placement.maxNodes",
+          message: `1 node(s) hold 1 replica(s), but the workload needs ${busy.replicas} on ${busy.nodes} node(s); raise maxNodes to ${busy.nodes}, or lower the concurrency or throughput`,
+        },
+      ],
+    });
   });
 });
 
@@ -126,7 +137,8 @@ describe("KEDA objects", () => {
     expect(manifest.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 2, pollingInterval: 15, cooldownPeriod: 900 });
     expect(manifest.spec.triggers.map((t) => t.name)).toEqual(["sequences", "kv-cache", "requests"]);
     expect(manifest.spec.triggers[0]).toMatchObject({ metricType: "AverageValue", metadata: { threshold: String(s.sequencesPerReplica) } });
-    expect(manifest.spec.triggers[1]).toMatchObject({ metricType: "Value", metadata: { threshold: "0.9" } });
+    // 0.81: with the HPA's 10 % tolerance a replica is added from 0.89, before preemption at 0.9.
+    expect(manifest.spec.triggers[1]).toMatchObject({ metricType: "Value", metadata: { threshold: "0.81" } });
     expect(manifest.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown).toEqual({
       stabilizationWindowSeconds: 600,
       policies: [{ type: "Pods", value: 1, periodSeconds: 600 }],
@@ -149,7 +161,7 @@ describe("KEDA objects", () => {
     expect(() => validate(held)).not.toThrow();
     expect(held.metadata.annotations).toEqual({ "httpscaledobject.keda.sh/skip-scaledobject-creation": "true" });
     expect(held.spec).toEqual({
-      hosts: ["assistant-vllm-entry.assistant-vllm.svc.cluster.local"],
+      hosts: ["assistant-vllm-entry", "assistant-vllm-entry.assistant-vllm", "assistant-vllm-entry.assistant-vllm.svc", "assistant-vllm-entry.assistant-vllm.svc.cluster.local"],
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "assistant-vllm", service: "assistant-vllm-api", port: 8000 },
       replicas: { min: 0, max: 2 },
       scalingMetric: { concurrency: { targetValue: s.sequencesPerReplica } },

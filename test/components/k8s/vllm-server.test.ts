@@ -377,6 +377,26 @@ describe("cluster add-ons", () => {
     expect(efa.values).toEqual({ tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] });
   });
 
+  it("refuses a cluster autoscaler without the cluster or its credentials, before creating anything", () => {
+    expect(() => new ClusterAddons("bare", { provider, needs: { ...NONE, nodeAutoscaler: true }, gpuNodes: marks })).toThrow(
+      [
+        'ClusterAddons "bare": invalid input',
+        "  cluster: the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)",
+        "  nodeAutoscalerIdentity: the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true and pass its nodeAutoscaler here",
+      ].join("\n"),
+    );
+    expect(
+      () =>
+        new ClusterAddons("old", {
+          provider,
+          needs: { ...NONE, nodeAutoscaler: true },
+          gpuNodes: marks,
+          cluster: { clusterName: "c", region: "us-east-1", kubernetesVersion: "1.29", autoscaledTag: "llm-fleet.dev/autoscaled" },
+          nodeAutoscalerIdentity: [provider],
+        }),
+    ).toThrow("cluster.kubernetesVersion: no cluster autoscaler release is pinned for Kubernetes 1.29");
+  });
+
   it("refuses a chart version that is not pinned, or values that fail the schema", async () => {
     const saved = { ...CHARTS.lws };
     Object.assign(CHARTS.lws, { version: "latest", values: () => ({ replicaCount: "two" }) });
