@@ -9,6 +9,10 @@ Commands:
   size <model>   the cheapest deployment of a model that vLLM can start and that meets the latency targets, with the reasons for every other candidate
   estimate <model> --gpu <id> --tp <n>
                  memory, latency and throughput of one replica in a layout you name
+  bench --deployment <name>
+                 a Kubernetes Job that benchmarks a deployed stack deployment with vllm bench serve at its plan's workload
+  calibrate --deployment <name> <result.json>...
+                 the benchmark's figures against the plan's, and the llm-fleet:calibration entry that makes the planner use them
 
 Run "llm-fleet <command> --help" for the options of a command.`;
 
@@ -24,6 +28,17 @@ export async function run(argv: readonly string[]): Promise<CommandOutput> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runPlan } = require("./plan") as typeof import("./plan");
       return runPlan(rest);
+    }
+    case "bench": {
+      // Loaded on demand, as plan: reading a stack file brings the Pulumi SDK.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runBench } = require("./bench") as typeof import("./bench");
+      return runBench(rest);
+    }
+    case "calibrate": {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runCalibrate } = require("./calibrate") as typeof import("./calibrate");
+      return runCalibrate(rest);
     }
     case undefined:
     case "help":

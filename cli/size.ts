@@ -77,8 +77,11 @@ export const SIZE_FLAGS = {
 
 type SizeFlag = keyof typeof SIZE_FLAGS;
 
-/** Request field -> the flag that sets it, so schema errors name what the user typed. */
-const FLAG_OF: { readonly [field in keyof PlanRequestInput]-?: SizeFlag | "<model>" } = {
+/**
+ * Request field -> the flag that sets it, so schema errors name what the user typed. A
+ * calibration comes from a stack file (`llm-fleet:calibration`), not from a flag.
+ */
+const FLAG_OF: { readonly [field in Exclude<keyof PlanRequestInput, "calibration">]-?: SizeFlag | "<model>" } = {
   model: "<model>",
   gpus: "gpu",
   instanceTypes: "instance",

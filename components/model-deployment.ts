@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
+import { DEFAULT_CONCURRENCY, InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
 import { AUTOSCALED_TAG, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
 import { deploymentSpec, type DeploymentSpec, type Operations, type Placement, type Workload } from "./deployment-spec";
 import { ClusterAddons } from "./k8s/cluster-addons";
 import type { MonitoredDeployment } from "./k8s/monitoring-spec";
+import { BenchmarkJob } from "./k8s/benchmark-job";
 import { ServerMonitoring } from "./k8s/server-monitoring";
 import { VllmServer, scalingAddonProblem, vllmServerSpecInput, type VllmServerArgs } from "./k8s/vllm-server";
 import { NODE_LAUNCH_SECONDS, vllmServerProblems, weightsSourceOf, type VllmServerSpec } from "./k8s/vllm-spec";
@@ -58,6 +59,12 @@ export interface ModelDeploymentArgs {
    * @default false
    */
   monitoring?: boolean;
+  /**
+   * A Kubernetes Job that runs `vllm bench serve` against the server at the plan's workload once
+   * it is up, for `llm-fleet calibrate` (its result is the Job's last log line).
+   * @default false
+   */
+  benchmark?: boolean;
   /**
    * Tags for the AWS resources.
    * @default {}
@@ -205,6 +212,27 @@ export class ModelDeployment extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (args.benchmark) {
+      const server = this.server.spec;
+      new BenchmarkJob(
+        `${name}-bench`,
+        {
+          provider: args.cluster.provider,
+          deployment: name,
+          plan: spec.plan,
+          server: { namespace: this.server.namespaceName, names: server.names, servedModelName: server.servedModelName },
+          concurrency: args.workload?.concurrency ?? DEFAULT_CONCURRENCY,
+          scaling: spec.scaling,
+          hasApiKey: serving.apiKey !== undefined,
+          hasHfToken: serving.hfToken !== undefined,
+          image: server.image,
+          // The system nodes of a new cluster; any untainted node of an existing one.
+          nodeSelector: args.cluster.systemNodes.length > 0 ? undefined : null,
+          waitFor: [this.server],
+        },
+        { parent: this },
+      );
+    }
     if (monitoring) {
       const prometheus = addons.release("kube-prometheus-stack");
       new ServerMonitoring(

@@ -1,5 +1,6 @@
 /** The sizing library: catalogs, memory and performance models, rules, planner, cost and vLLM arguments. No Pulumi imports. */
 export * from "./calibration";
+export * from "./benchmark";
 export * from "./catalog";
 export * from "./cost";
 export * from "./estimate";

@@ -76,7 +76,11 @@ export const CALIBRATED_MAX_REQUEST_TOKENS = 9216;
 export const CALIBRATED_MAX_BATCH = 128;
 
 export type Bottleneck = "memory" | "compute" | "interconnect" | "overhead";
-export type Confidence = "calibrated" | "extrapolated";
+/**
+ * `calibrated`: within the calibration set; `extrapolated`: outside it, scaled by the model;
+ * `measured`: scaled by factors measured on the deployment itself (`llm-fleet calibrate`).
+ */
+export type Confidence = "calibrated" | "extrapolated" | "measured";
 
 export interface PerformanceInput {
   model: ModelSpec;
@@ -146,6 +150,8 @@ export interface PerformanceEstimate {
   /** TTFT has its own basis: it is the weaker figure (queueing, and MoE prefill the model underrates). */
   ttftConfidence: Confidence;
   ttftExtrapolatedBecause: string[];
+  /** The measurement that scaled the figures, when the confidence is `measured`. */
+  measuredBecause?: string;
 }
 
 interface Workload {

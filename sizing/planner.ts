@@ -107,6 +107,8 @@ export interface PlanPerformance {
   extrapolatedBecause: string[];
   /** The basis of TTFT, which is weaker. */
   ttftConfidence: Confidence;
+  /** The measurement that scaled the figures, when the confidence is `measured`. */
+  measuredBecause?: string;
   /** One replica's TPOT by what it is spent on, in ms. */
   breakdown: StepBreakdown;
 }
@@ -431,7 +433,10 @@ export interface ReplicaSizing {
   estimate: PerformanceEstimate;
 }
 
-/** The performance of one replica of a planned layout at `sequences` in flight. */
+/**
+ * The performance of one replica of a planned layout at `sequences` in flight: the single place
+ * the planner asks the performance model, and where a measured calibration of the GPU applies.
+ */
 export function replicaPerformance(
   request: Pick<PlanRequest, "model" | "promptTokens" | "outputTokens" | "kvCacheDtype">,
   checkpoint: Checkpoint,
@@ -440,8 +445,10 @@ export function replicaPerformance(
   layout: Layout,
   memory: MemoryBreakdown,
   sequences: number,
+  /** The request's measured factors for this GPU (calibrationFor); none leaves the model's figures. */
+  factors?: CalibrationFactors,
 ): PerformanceEstimate {
-  return estimatePerformance({
+  const e = estimatePerformance({
     model: MODELS[request.model],
     checkpoint,
     instanceType,
@@ -457,6 +464,96 @@ export function replicaPerformance(
     kvCacheTokens: memory.kvCacheTokens,
     maxNumSeqs: memory.maxNumSeqs,
   });
+  // estimatePerformance returns a new object each call: scaling it in place is safe.
+  return factors === undefined ? e : calibrateEstimate(e, factors);
+}
+
+/** Measured / predicted factors of one model on one GPU, as the planner applies them. */
+export interface CalibrationFactors {
+  tpotFactor: number;
+  ttftFactor: number;
+  /** Said with the figures: where the factors come from. */
+  reason: string;
+}
+
+/** Per request object, its calibration entries for its model by GPU: built once, read per candidate. */
+const CALIBRATION_LOOKUPS = new WeakMap<object, Partial<Record<GpuId, CalibrationFactors>>>();
+
+/** The request's measured factors for a GPU, if it has an entry for its model on that GPU. */
+export function calibrationFor(request: Pick<PlanRequest, "model" | "calibration">, gpu: GpuId): CalibrationFactors | undefined {
+  const entries = request.calibration;
+  if (entries === undefined || entries.length === 0) return undefined;
+  let lookup = CALIBRATION_LOOKUPS.get(request);
+  if (lookup === undefined) {
+    lookup = {};
+    for (const entry of entries) {
+      if (entry.model !== request.model) continue;
+      lookup[entry.gpu] = {
+        tpotFactor: entry.tpotFactor,
+        ttftFactor: entry.ttftFactor,
+        reason:
+          `measured on ${entry.gpu} (llm-fleet:calibration, ${entry.runs} benchmark run${entry.runs === 1 ? "" : "s"} of ${entry.measuredAt}): ` +
+          `the model's TPOT x ${entry.tpotFactor}, TTFT x ${entry.ttftFactor}`,
+      };
+    }
+    CALIBRATION_LOOKUPS.set(request, lookup);
+  }
+  return lookup[gpu];
+}
+
+/**
+ * Scales a fresh estimate by measured factors, in place (the planner asks for thousands per
+ * plan; a copy each would double its time): TPOT and every part of it by tpotFactor, TTFT by
+ * ttftFactor, and the rates, which follow TPOT (B / TPOT, perf-facts.md 9), divided by tpotFactor.
+ */
+function calibrateEstimate(e: PerformanceEstimate, f: CalibrationFactors): PerformanceEstimate {
+  const t = f.tpotFactor;
+  const b = e.breakdown;
+  e.tpotMs *= t;
+  e.ttftMs *= f.ttftFactor;
+  e.outputTokensPerSecond /= t;
+  e.outputTokensPerSecondPerGpu /= t;
+  e.tokensPerSecondPerUser /= t;
+  e.prefillQueueMs *= f.ttftFactor;
+  b.weightsReadMs *= t;
+  b.kvReadMs *= t;
+  b.computeMs *= t;
+  b.collectivesMs *= t;
+  b.overheadMs *= t;
+  b.prefillMs *= t;
+  b.pipelineMs *= t;
+  e.confidence = "measured";
+  e.extrapolatedBecause = [];
+  e.ttftConfidence = "measured";
+  e.ttftExtrapolatedBecause = [];
+  e.measuredBecause = f.reason;
+  return e;
+}
+
+/**
+ * One replica of a plan at another workload, by the performance model alone (no calibration):
+ * what a benchmark of the deployment is held against, so that a factor is always relative to
+ * the model and a second calibration replaces the first instead of compounding it.
+ */
+export function planReplicaPerformance(
+  plan: Pick<Plan, "model" | "checkpoint" | "instanceType" | "nodesPerReplica" | "tensorParallelSize" | "pipelineParallelSize" | "dataParallelSize" | "memory" | "vllmArgs">,
+  workload: { promptTokens: number; outputTokens: number; sequences: number },
+): PerformanceEstimate {
+  const checkpoint = MODELS[plan.model].checkpoints.find((c) => c.repo === plan.checkpoint.repo);
+  if (!checkpoint) throw new Error(`${plan.checkpoint.repo} is not a checkpoint of ${plan.model} in catalog ${CATALOG_VERSION}`);
+  // The plan keeps the KV-cache dtype in the server's arguments: vllmServeArgs adds --kv-cache-dtype fp8, nothing for auto.
+  const dtypeAt = plan.vllmArgs.indexOf("--kv-cache-dtype");
+  const kvCacheDtype = dtypeAt >= 0 && plan.vllmArgs[dtypeAt + 1] === "fp8" ? "fp8" : "auto";
+  const layout = { tp: plan.tensorParallelSize, pp: plan.pipelineParallelSize, dp: plan.dataParallelSize };
+  return replicaPerformance(
+    { model: plan.model, promptTokens: workload.promptTokens, outputTokens: workload.outputTokens, kvCacheDtype },
+    checkpoint,
+    plan.instanceType,
+    plan.nodesPerReplica,
+    layout,
+    plan.memory,
+    workload.sequences,
+  );
 }
 
 interface SizingContext {
@@ -466,10 +563,12 @@ interface SizingContext {
   nodesPerReplica: number;
   layout: Layout;
   memory: MemoryBreakdown;
+  /** The request's measured factors for the candidate's GPU, looked up once per layout. */
+  factors: CalibrationFactors | undefined;
 }
 
 function sizedAt(c: SizingContext, sequences: number): PerformanceEstimate {
-  return replicaPerformance(c.request, c.checkpoint, c.instanceType, c.nodesPerReplica, c.layout, c.memory, sequences);
+  return replicaPerformance(c.request, c.checkpoint, c.instanceType, c.nodesPerReplica, c.layout, c.memory, sequences, c.factors);
 }
 
 /** The larger of TPOT / target and TTFT / target: above 1 when a target is missed. */
@@ -495,7 +594,15 @@ export function replicaSizing(
   layout: Layout,
   fit: MemoryFit,
 ): ReplicaSizing | { latency: string; single: PerformanceEstimate } {
-  const c: SizingContext = { request, checkpoint, instanceType, nodesPerReplica, layout, memory: fit.memory };
+  const c: SizingContext = {
+    request,
+    checkpoint,
+    instanceType,
+    nodesPerReplica,
+    layout,
+    memory: fit.memory,
+    factors: calibrationFor(request, INSTANCES[instanceType].gpu),
+  };
   const targeted = request.maxTpotMs !== undefined || request.maxTtftMs !== undefined;
   if (targeted) {
     const single = sizedAt(c, 1);
@@ -725,6 +832,7 @@ function planPerformance(sizing: ReplicaSizing, replicas: number, usdPerHour: nu
     confidence: e.confidence,
     extrapolatedBecause: e.extrapolatedBecause,
     ttftConfidence: e.ttftConfidence,
+    ...(e.measuredBecause === undefined ? {} : { measuredBecause: e.measuredBecause }),
     breakdown: e.breakdown,
   };
 }
@@ -758,9 +866,10 @@ export function candidateCurves(result: PlanResult): CandidateCurve[] {
     const checkpoint = model.checkpoints.find((c) => c.repo === plan.checkpoint.repo)!;
     const layout = { tp: plan.tensorParallelSize, pp: plan.pipelineParallelSize, dp: plan.dataParallelSize };
     const capacity = runningCapacity(request, layout, plan.memory);
+    const factors = calibrationFor(request, plan.gpu);
     const points: CurvePoint[] = [];
     for (let sequences = 1; ; sequences = Math.min(sequences * 2, capacity)) {
-      const e = replicaPerformance(request, checkpoint, plan.instanceType, plan.nodesPerReplica, layout, plan.memory, sequences);
+      const e = replicaPerformance(request, checkpoint, plan.instanceType, plan.nodesPerReplica, layout, plan.memory, sequences, factors);
       points.push({
         sequences,
         tokensPerSecondPerUser: e.tokensPerSecondPerUser,

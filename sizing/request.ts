@@ -117,6 +117,48 @@ export const PriceOverrideSchema = z
   })
   .strict();
 
+/**
+ * Measured / predicted factors a calibration may carry. A benchmark of the planned workload
+ * lands within a few times the model (its own error on the calibration set is tens of
+ * percent); a factor beyond 5 or below 1/5 says the benchmark ran something else (another
+ * load, failed requests, a server still starting), not that the GPU is that far off.
+ */
+export const CALIBRATION_FACTOR_RANGE = { min: 0.2, max: 5 } as const;
+
+export const calibrationFactor = (name: string) =>
+  z
+    .number({ error: (issue) => `${JSON.stringify(issue.input)} is not a number; give ${name} as measured / predicted, e.g. 1.1` })
+    .min(CALIBRATION_FACTOR_RANGE.min, { error: (issue) => factorRangeMessage(name, issue.input) })
+    .max(CALIBRATION_FACTOR_RANGE.max, { error: (issue) => factorRangeMessage(name, issue.input) });
+
+export function factorRangeMessage(name: string, value: unknown): string {
+  return (
+    `${JSON.stringify(value)} is outside ${CALIBRATION_FACTOR_RANGE.min}-${CALIBRATION_FACTOR_RANGE.max}: ${name} is measured / predicted, ` +
+    "and one this far from 1 means the benchmark did not run the planned workload; rerun llm-fleet bench and llm-fleet calibrate, or drop the entry"
+  );
+}
+
+/**
+ * A measurement of the performance model on one GPU for one model, as `llm-fleet calibrate`
+ * proposes it: the planner multiplies its predicted TPOT and TTFT by the factors.
+ */
+export const CalibrationEntrySchema = z
+  .object({
+    model: modelId,
+    gpu: gpuId,
+    /** Measured / predicted time per output token. */
+    tpotFactor: calibrationFactor("tpotFactor"),
+    /** Measured / predicted time to first token. */
+    ttftFactor: calibrationFactor("ttftFactor"),
+    /** When the benchmark ran (ISO 8601). */
+    measuredAt: z.string({ error: (issue) => `${JSON.stringify(issue.input)} is not a date; give ISO 8601 such as 2026-11-02T14:05:00` }),
+    /** Benchmark runs the factors average over. */
+    runs: count("runs"),
+  })
+  .strict();
+export type CalibrationEntryInput = z.input<typeof CalibrationEntrySchema>;
+export type CalibrationEntry = z.output<typeof CalibrationEntrySchema>;
+
 const PlanRequestObject = z
   .object({
     /** Catalog model id or the hub repo id of the original release. */
@@ -162,6 +204,8 @@ const PlanRequestObject = z
     kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
     /** Prices that replace the catalog's (negotiated rates, Capacity Blocks). @default [] */
     priceOverrides: z.array(PriceOverrideSchema).default([]),
+    /** Measured factors per model and GPU (`llm-fleet calibrate`); entries of other models are ignored. @default none */
+    calibration: z.array(CalibrationEntrySchema).optional(),
   })
   .strict();
 const PlanRequestShape = PlanRequestObject.shape;
@@ -197,6 +241,14 @@ export const PlanRequestSchema = PlanRequestObject
         message: `${request.maxModelLen} exceeds ${model.displayName}'s context of ${model.maxContextTokens} tokens; use at most ${model.maxContextTokens}`,
       });
     }
+    const calibrated = new Set<string>();
+    request.calibration?.forEach((entry, i) => {
+      const key = `${entry.model} on ${entry.gpu}`;
+      if (calibrated.has(key)) {
+        ctx.addIssue({ code: "custom", path: ["calibration", i], message: `${key} is calibrated twice; keep one entry per model and GPU (the latest measurement)` });
+      }
+      calibrated.add(key);
+    });
     const lengths = { ...defaultLengths(model, request.maxModelLen), ...definedOnly({ promptTokens: request.promptTokens, outputTokens: request.outputTokens }) };
     if (lengths.promptTokens + lengths.outputTokens > request.maxModelLen) {
       const given = request.promptTokens !== undefined ? "promptTokens" : request.outputTokens !== undefined ? "outputTokens" : "maxModelLen";
@@ -239,6 +291,8 @@ export function parsePlanRequest(input: unknown): PlanRequest {
 }
 
 function unknownKeysMessage(path: readonly PropertyKey[], keys: readonly string[]): string {
-  const allowed = Object.keys(path[0] === "priceOverrides" ? PriceOverrideSchema.shape : PlanRequestShape);
+  const allowed = Object.keys(
+    path[0] === "priceOverrides" ? PriceOverrideSchema.shape : path[0] === "calibration" ? CalibrationEntrySchema.shape : PlanRequestShape,
+  );
   return keys.map((key) => unknownIdMessage("key", key, allowed)).join("; ");
 }

@@ -102,6 +102,8 @@ export const DeploymentConfigSchema = z
     workload: WorkloadSchema.optional(),
     placement: PlacementSchema.optional(),
     serving: ServingSchema.optional(),
+    /** A `vllm bench serve` Job against the deployment at its plan's workload (llm-fleet bench writes the same Job). */
+    benchmark: z.boolean({ error: (issue) => `${JSON.stringify(issue.input)} is not true or false` }).optional(),
   })
   .strict()
   .refine((d) => (d.preset === undefined) !== (d.model === undefined), {

@@ -119,6 +119,7 @@ export function runProgram(): StackOutputs {
       addons,
       autoscaling: plan.operations.autoscaling,
       monitoring: plan.operations.monitoring,
+      benchmark: config.deployments.find((c) => c.name === d.name)?.benchmark ?? false,
     });
     const p = deployment.plan;
     deployments[d.name] = {

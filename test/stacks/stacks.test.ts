@@ -10,6 +10,8 @@ import { parseStackConfig } from "../../stacks/config";
 import { planStack } from "../../stacks/plan";
 import { PRESETS, PRESET_IDS } from "../../stacks/presets";
 import { runProgram, stackPlanFromConfig, StackConfigError } from "../../stacks/program";
+import { benchmarkJobManifest, stackServer } from "../../components/k8s/benchmark-spec";
+import { validate } from "../support/models";
 
 const STACKS = join(__dirname, "../../stacks");
 const flat = (config: Record<string, unknown>) =>
@@ -212,6 +214,27 @@ describe("the shipped stacks under mocks", () => {
     ]);
     const monitored = parseStackConfig(flat({ ...base, "llm-fleet:monitoring": true, "llm-fleet:deployments": [{ name: "m", preset: "edge-1.5b", serving: { serviceMonitor: true } }] }));
     expect("config" in monitored && "plan" in planStack(monitored.config, "us-east-1")).toBe(true);
+  });
+
+  it("benchmark: true creates the same vllm bench serve Job llm-fleet bench writes, after the server", async () => {
+    const config = flat({ ...base, "llm-fleet:deployments": [{ name: "assistant", preset: "assistant-7b", placement: { maxNodes: 2 }, benchmark: true }] });
+    const { outputs, resources } = await run("dev", config);
+    const job = resources.find((r) => r.type === "kubernetes:batch/v1:Job")!;
+    expect(job.name).toBe("assistant-bench-job");
+    expect(job.dependsOn).toContain("assistant-vllm-deployment");
+    const d = outputs.plan.deployments[0]!;
+    const expected = benchmarkJobManifest({
+      deployment: "assistant",
+      plan: d.spec.plan,
+      server: stackServer("assistant", d.spec.plan),
+      concurrency: 16,
+      scaling: d.spec.scaling,
+      hasApiKey: false,
+      hasHfToken: false,
+    });
+    expect((job.inputs as any).spec).toEqual(JSON.parse(JSON.stringify(expected.spec)));
+    expect(JSON.stringify((job.inputs as any).spec)).toContain("http://assistant-vllm-entry.assistant-vllm.svc.cluster.local:8080");
+    expect(() => validate({ ...(job.inputs as any), apiVersion: "batch/v1", kind: "Job" })).not.toThrow();
   });
 
   it("an existing cluster gets monitoring only when asked, since it may run its own Prometheus stack", () => {
