@@ -144,7 +144,8 @@ export function runBench(argv: readonly string[]): CommandOutput {
   if (write) {
     try {
       mkdirSync(outDir ?? ".", { recursive: true });
-      writeFileSync(path, YAML.stringify(manifest));
+      // No anchors: the manifest reads as plain YAML, the same labels written out where they are used.
+      writeFileSync(path, YAML.stringify(manifest, { aliasDuplicateObjects: false }));
     } catch (error) {
       return fail([`--out: cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
     }

@@ -141,6 +141,8 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
         `TPOT ${f.tpotMs.toFixed(1)} ms, TTFT ${Math.round(f.ttftMs)} ms${f.ttftConfidence === f.confidence ? "" : ` [TTFT ${f.ttftConfidence}]`}, ` +
         `${int(f.outputTokensPerSecond)} output tokens/s, ${usd(f.usdPerMillionOutputTokens)} per million output tokens [${f.confidence}]`,
     );
+    // Which figures the stack's own benchmark scaled (llm-fleet:calibration), and by how much.
+    if (f.measuredBecause) out.push(`  ${f.measuredBecause}`);
     out.push(...scalingLines(scaling));
   }
   out.push(`  monitoring: ${doc.operations.monitoring ? "on (kube-prometheus-stack, DCGM exporter, alert rules and a dashboard per deployment)" : "off"}`);
@@ -211,7 +213,7 @@ export function writeManifests(doc: PlanDocument, dir: string): { written: strin
     const commands = objects.filter((r) => r.type === SECRET_TYPE).map((r) => createSecretCommand(r.inputs));
     secretCommands.push(...commands);
     const header = commands.length === 0 ? "" : ["# Create these Secrets first; their values are never written here:", ...commands.map((c) => `#   ${c}`), ""].join("\n");
-    const text = header + objects.filter((r) => r.type !== SECRET_TYPE).map((r) => YAML.stringify(r.inputs)).join("---\n");
+    const text = header + objects.filter((r) => r.type !== SECRET_TYPE).map((r) => YAML.stringify(r.inputs, { aliasDuplicateObjects: false })).join("---\n");
     const path = join(dir, `${name}.yaml`);
     writeFileSync(path, text);
     written.push(path);

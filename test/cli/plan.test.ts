@@ -132,6 +132,15 @@ describe("llm-fleet plan, failures", () => {
     expect(json.policy.passed).toBe(false);
     expect(json.policy.violations.map((v: { policy: string }) => v.policy)).toEqual(["monthly-budget", "allowed-instance-types"]);
   });
+  it("labels the figures the stack's own benchmark calibrated, and says by what", () => {
+    const calibration = [{ model: "r1-distill-qwen-7b", gpu: "a10g", tpotFactor: 0.9, ttftFactor: 1.2, measuredAt: "2026-11-02T14:05:12", runs: 1 }];
+    const plain = cli("plan", "--config", stackFile({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "assistant-7b" }] }), "--json");
+    const measured = cli("plan", "--config", stackFile({ ...base, "llm-fleet:calibration": calibration, "llm-fleet:deployments": [{ name: "a", preset: "assistant-7b" }] }));
+    const before = JSON.parse(plain.stdout).deployments[0].plan.performance;
+    expect(measured.code).toBe(0);
+    expect(measured.stdout).toContain(`TPOT ${(before.tpotMs * 0.9).toFixed(1)} ms`);
+    expect(measured.stdout).toMatch(/per million output tokens \[measured\]\n {2}measured on a10g \(llm-fleet:calibration, 1 benchmark run of 2026-11-02T14:05:12\): the model's TPOT x 0\.9, TTFT x 1\.2\n/);
+  });
   it("exits 2 when nothing fits, with the planner's explanation", () => {
     const file = stackFile({ ...base, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["a100-80gb"] } }] });
     const { code, stderr } = cli("plan", "--config", file);
