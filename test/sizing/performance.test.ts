@@ -253,7 +253,12 @@ describe("performance properties", () => {
         const small = estimatePerformance(input);
         const large = estimatePerformance({ ...input, concurrency: input.concurrency + more });
         expect(large.tpotMs).toBeGreaterThanOrEqual(small.tpotMs - 1e-9);
-        expect(large.outputTokensPerSecond).toBeGreaterThanOrEqual(small.outputTokensPerSecond * (1 - 1e-9));
+        // Past prefill saturation (long prompts, a handful of output tokens, steps of seconds) the
+        // rate is flat, and each extra decode token takes a token of the step's chunk budget
+        // (--max-num-batched-tokens), so a prompt needs a little more of the saturated step: the
+        // rate may fall by a hair, at most 0.07 % over 200,000 sampled cases. Anything beyond
+        // 0.5 % is a fault of the model.
+        expect(large.outputTokensPerSecond).toBeGreaterThanOrEqual(small.outputTokensPerSecond * (1 - 5e-3));
       }),
       { numRuns: 500 },
     );
@@ -284,6 +289,29 @@ describe("performance properties", () => {
 });
 
 describe("regressions", () => {
+  it("prefill-saturated: 1.5B on one L4 at 22K-token prompts and 16-token answers keeps its rate within 0.1 % as sequences grow", () => {
+    const model = MODELS["r1-distill-qwen-1.5b"];
+    const input = {
+      model,
+      checkpoint: model.checkpoints[0]!,
+      instanceType: "g6.48xlarge" as InstanceType,
+      tensorParallelSize: 1,
+      pipelineParallelSize: 1,
+      dataParallelSize: 1,
+      nodesPerReplica: 1,
+      concurrency: 508,
+      promptTokens: 21_979,
+      outputTokens: 16,
+      kvCacheDtype: "auto" as const,
+      maxNumBatchedTokens: 8192,
+    };
+    const small = estimatePerformance(input);
+    const large = estimatePerformance({ ...input, concurrency: 866 });
+    expect(large.tpotMs).toBeGreaterThan(small.tpotMs);
+    expect(large.outputTokensPerSecond / small.outputTokensPerSecond).toBeGreaterThan(0.999);
+    expect(large.outputTokensPerSecond / small.outputTokensPerSecond).toBeLessThan(1.001);
+  });
+
   it("single-sequence R1 on 8 x H200 runs at 40 to 250 tokens/s per user", () => {
     const e = r1On("p5en.48xlarge", { concurrency: 1, promptTokens: 1024, outputTokens: 1024 });
     expect(e.tokensPerSecondPerUser).toBeGreaterThan(40);
