@@ -57,6 +57,8 @@ export interface ChartContext {
   region: string;
   /** The tag llm-fleet puts on the Auto Scaling groups the autoscaler may resize. */
   autoscaledTag: string;
+  /** A regular expression for the Auto Scaling groups the autoscaler tries last (on-demand fallbacks of Spot groups). */
+  fallbackGroupPattern: string;
   /** A StorageClass for Prometheus's volume; null keeps its data on an emptyDir (lost with the pod). */
   storageClassName: string | null;
 }
@@ -164,8 +166,10 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
         "scale-down-delay-after-add": "10m",
         // vLLM pods keep their weights cache on emptyDir or hostPath; such a node may still be removed once idle.
         "skip-nodes-with-local-storage": "false",
-        expander: "least-waste",
+        // Spot groups before their on-demand fallbacks; among equals, the least idle capacity.
+        expander: "priority,least-waste",
       },
+      expanderPriorities: { [FALLBACK_PRIORITY]: [context.fallbackGroupPattern], [PRIMARY_PRIORITY]: [".*"] },
     }),
     valuesSchema: z
       .object({
@@ -174,6 +178,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
         autoDiscovery: z.object({ clusterName: z.string().min(1), tags: z.array(z.string().min(1)).length(2) }).strict(),
         rbac: z.object({ serviceAccount: z.object({ create: z.literal(true), name: z.string().min(1) }).strict() }).strict(),
         extraArgs: z.record(z.string(), z.string()),
+        expanderPriorities: z.record(z.string().regex(/^\d+$/), z.array(z.string().min(1)).min(1)),
       })
       .strict(),
   },
@@ -257,6 +262,9 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
   },
 };
 
+/** The priority expander picks the highest number among the groups that can take a pending pod. */
+export const PRIMARY_PRIORITY = 50;
+export const FALLBACK_PRIORITY = 10;
 /** Two interceptors: a scale-to-zero deployment's requests all pass through one of them. */
 export const INTERCEPTOR_REPLICAS = 2;
 /** Prometheus keeps two weeks: enough to compare a week with the one before. */

@@ -33,7 +33,13 @@ const STACKS_DIR = join(__dirname, "..", "stacks");
 
 export interface PlanDocument {
   stack: string;
-  deployments: { name: string; plan: StackPlan["deployments"][number]["spec"]["plan"]; scaling: StackPlan["deployments"][number]["spec"]["scaling"] }[];
+  deployments: {
+    name: string;
+    plan: StackPlan["deployments"][number]["spec"]["plan"];
+    scaling: StackPlan["deployments"][number]["spec"]["scaling"];
+    /** The on-demand group behind a Spot group, when there is one. */
+    onDemandFallback: string | null;
+  }[];
   resources: RecordedResource[];
   cost: {
     usdPerHour: number;
@@ -92,7 +98,7 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
   const violations = runPolicies(resources, policyConfigFor(p, configFile));
   return {
     stack,
-    deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan, scaling: d.spec.scaling })),
+    deployments: p.deployments.map((d) => ({ name: d.name, plan: d.spec.plan, scaling: d.spec.scaling, onDemandFallback: d.spec.fallback?.name ?? null })),
     resources,
     cost: {
       usdPerHour: p.cost.desiredUsdPerHour,
@@ -127,7 +133,7 @@ function renderTree(resources: readonly RecordedResource[]): string[] {
 
 export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   const out: string[] = [`Stack ${doc.stack} · prices of ${doc.cost.pricesAsOf} · offline preview under Pulumi mocks`, ""];
-  for (const { name, plan: p, scaling } of doc.deployments) {
+  for (const { name, plan: p, scaling, onDemandFallback } of doc.deployments) {
     out.push(
       `${name}: ${p.modelName}, ${p.nodes} x ${p.instanceType} (${p.gpusPerNode} x ${p.gpu}), ${p.checkpoint.repo} (${p.checkpoint.precision}), ` +
         `TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : ""}, ${p.replicas} replica(s)`,
@@ -143,7 +149,7 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
     );
     // Which figures the stack's own benchmark scaled (llm-fleet:calibration), and by how much.
     if (f.measuredBecause) out.push(`  ${f.measuredBecause}`);
-    out.push(...scalingLines(scaling));
+    out.push(...scalingLines(scaling, onDemandFallback));
   }
   out.push(`  monitoring: ${doc.operations.monitoring ? "on (kube-prometheus-stack, DCGM exporter, alert rules and a dashboard per deployment)" : "off"}`);
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
@@ -175,13 +181,14 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
 const minutes = (seconds: number) => `${(seconds / 60).toFixed(seconds < 600 ? 1 : 0)} min`;
 
 /** How a deployment's replicas follow the load, with the cold start a request at zero waits for. */
-export function scalingLines(scaling: PlanDocument["deployments"][number]["scaling"]): string[] {
+export function scalingLines(scaling: PlanDocument["deployments"][number]["scaling"], onDemandFallback: string | null = null): string[] {
   if (scaling.mode === "fixed") return [`  replicas: fixed (${scaling.reason})`];
   const on = [scaling.triggers.prometheus ? "vLLM's running + waiting requests and KV-cache usage" : "", scaling.triggers.requests ? "requests held at the interceptor" : ""]
     .filter(Boolean)
     .join(", ");
   const lines = [
-    `  autoscaling: ${scaling.minReplicas}-${scaling.maxReplicas} replicas (nodes follow), target ${scaling.sequencesPerReplica} sequence(s) per replica, on ${on}`,
+    `  autoscaling: ${scaling.minReplicas}-${scaling.maxReplicas} replicas (nodes follow${onDemandFallback ? `, Spot first, then ${onDemandFallback} on demand` : ""}), ` +
+      `target ${scaling.sequencesPerReplica} sequence(s) per replica, on ${on}`,
   ];
   if (scaling.scaleToZero) {
     const c = scaling.coldStart;

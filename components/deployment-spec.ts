@@ -16,7 +16,7 @@ import {
   type Precision,
   type PriceOverride,
 } from "../sizing";
-import { nodeGroupSpec, rootVolumeGiB, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
+import { FALLBACK_SUFFIX, nodeGroupSpec, rootVolumeGiB, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
 import { replicaScaling, type ReplicaScaling } from "./k8s/autoscaling-spec";
 import type { AddonNeeds } from "./k8s/cluster-addons";
 import { coldStart, nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
@@ -67,6 +67,12 @@ export interface Placement {
   availabilityZone?: string;
   /** @default "al2023" */
   amiFamily?: AmiFamily;
+  /**
+   * For an autoscaled Spot group: a second, on-demand group of the same instance type, at 0 nodes,
+   * that the cluster autoscaler scales only when Spot cannot launch. Within the same maxNodes.
+   * @default true for autoscaled Spot groups
+   */
+  onDemandFallback?: boolean;
 }
 
 /** What the cluster runs around the deployment, which decides how it scales. */
@@ -135,6 +141,8 @@ export interface DeploymentSpec {
   addons: AddonNeeds;
   /** How the replicas follow the load: fixed, or autoscaled between two counts. */
   scaling: ReplicaScaling;
+  /** The on-demand group behind an autoscaled Spot group; null without one. */
+  fallback: { name: string; nodeGroup: NodeGroupSpec; nodeGroupArgs: DeploymentSpec["nodeGroupArgs"] & { fallbackFor: string } } | null;
 }
 
 /** The plan and everything derived from it, or the problems (the planner's explanation when nothing fits). */
@@ -208,6 +216,15 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
   });
   if ("problems" in group) return { problems: group.problems.map((p) => ({ ...p, path: `placement.${p.path}` })) };
   const nodeGroup = group.spec;
+  // Spot first, on demand when Spot cannot launch: the pair stays within maxNodes (KEDA's maximum).
+  let fallback: DeploymentSpec["fallback"] = null;
+  if (autoscaled && plan.capacityType === "spot" && (placement.onDemandFallback ?? true)) {
+    const name = `${input.name}${FALLBACK_SUFFIX}`;
+    const args = { ...nodeGroupArgs, capacityType: "on-demand" as const, scaling: { minSize: 0, desiredSize: 0, maxSize: nodes.max }, plannedNodes: 0, fallbackFor: input.name };
+    const backup = nodeGroupSpec({ ...args, name, selectorName: input.name, region: plan.region, ssm: false, priceOverrides: input.priceOverrides ?? [] });
+    if ("problems" in backup) return { problems: backup.problems.map((p) => ({ ...p, path: `placement.onDemandFallback.${p.path}` })) };
+    fallback = { name, nodeGroup: backup.spec, nodeGroupArgs: args };
+  }
   return {
     spec: {
       plan,
@@ -224,6 +241,7 @@ export function deploymentSpec(input: DeploymentSpecInput): { spec: DeploymentSp
         monitoring: operations.monitoring ?? false,
       },
       scaling,
+      fallback,
     },
   };
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CONCURRENCY, InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
-import { AUTOSCALED_TAG, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
+import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
 import { deploymentSpec, type DeploymentSpec, type Operations, type Placement, type Workload } from "./deployment-spec";
 import { ClusterAddons } from "./k8s/cluster-addons";
 import type { MonitoredDeployment } from "./k8s/monitoring-spec";
@@ -180,6 +180,13 @@ export class ModelDeployment extends pulumi.ComponentResource {
       { cluster: args.cluster, ...spec.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
       { parent: this },
     );
+    const fallback = spec.fallback
+      ? new GpuNodeGroup(
+          spec.fallback.name,
+          { cluster: args.cluster, ...spec.fallback.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
+          { parent: this },
+        )
+      : undefined;
     const addons =
       args.addons ??
       new ClusterAddons(
@@ -189,7 +196,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
           needs: spec.addons,
           gpuNodes: GPU_NODE_MARKS,
           waitFor: args.cluster.systemNodes,
-          cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG },
+          cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
           nodeAutoscalerIdentity: args.cluster.nodeAutoscaler,
         },
         { parent: this },
@@ -205,7 +212,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
         addons,
         cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
         // The pods need their nodes, and a volume cache the cluster's storage class and CSI driver.
-        waitFor: [this.nodeGroup, ...args.cluster.storage],
+        waitFor: [this.nodeGroup, ...(fallback ? [fallback] : []), ...args.cluster.storage],
         awaitPods: !spec.nodeGroup.startsLater,
         scaling: spec.scaling,
         ...served,

@@ -41,8 +41,9 @@ const SUBNET = "aws:ec2/subnet:Subnet";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet";
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
-/** components/aws/node-group-spec.ts PLANNED_NODES_TAG (the pack imports nothing from components). */
+/** components/aws/node-group-spec.ts PLANNED_NODES_TAG and FALLBACK_FOR_TAG (the pack imports nothing from components). */
 const PLANNED_NODES_TAG = "llm-fleet.dev/planned-nodes";
+const FALLBACK_FOR_TAG = "llm-fleet.dev/fallback-for";
 const SERVICE = "kubernetes:core/v1:Service";
 
 const usd = (n: number) => `$${Math.round(n).toLocaleString("en-US")}`;
@@ -134,6 +135,27 @@ export interface CostPreview {
   unpriced: string[];
 }
 
+function capacityOf(group: PolicyResource): CapacityType {
+  return EKS_CAPACITY[String(group.props.capacityType ?? "ON_DEMAND")] ?? "on-demand";
+}
+
+/** A node group's price per node and hour, or undefined when none is known. */
+function nodeGroupUsdPerHour(resources: readonly PolicyResource[], group: PolicyResource, config: CostConfig): number | undefined {
+  const type = instanceTypeOf(resources, group);
+  if (type && isInstanceTypeId(type)) {
+    const quote = priceQuote(type, config.region, capacityOf(group), config.priceOverrides ?? []);
+    return "problem" in quote ? undefined : quote.usdPerHourPerNode;
+  }
+  return type ? FIXED_COSTS.systemNodeUsdPerHour[type] : undefined;
+}
+
+/** The Spot group an on-demand fallback group backs up (its FALLBACK_FOR_TAG names it). */
+function fallbackPrimary(resources: readonly PolicyResource[], group: PolicyResource): PolicyResource | undefined {
+  const name = group.props.tags?.[FALLBACK_FOR_TAG];
+  if (typeof name !== "string") return undefined;
+  return resources.find((r) => r.type === NODE_GROUP && r !== group && r.props.tags?.["llm-fleet.dev/node-group"] === name);
+}
+
 /** A cost that does not change with scale. */
 function fixedCost(resource: string, what: string, usdPerHour: number): CostItem {
   return { resource, what, desiredUsdPerHour: usdPerHour, activeUsdPerHour: usdPerHour, maxUsdPerHour: usdPerHour };
@@ -155,20 +177,28 @@ export function costPreview(resources: readonly PolicyResource[], config: CostCo
     if (r.type === NODE_GROUP) {
       const type = instanceTypeOf(resources, r);
       const scaling = r.props.scalingConfig ?? {};
-      const capacity = EKS_CAPACITY[String(r.props.capacityType ?? "ON_DEMAND")] ?? "on-demand";
-      let usdPerHourPerNode: number | undefined;
-      if (type && isInstanceTypeId(type)) {
-        const quote = priceQuote(type, config.region, capacity, config.priceOverrides ?? []);
-        if (!("problem" in quote)) usdPerHourPerNode = quote.usdPerHourPerNode;
-      } else if (type) {
-        usdPerHourPerNode = FIXED_COSTS.systemNodeUsdPerHour[type];
-      }
+      const capacity = capacityOf(r);
+      const usdPerHourPerNode = nodeGroupUsdPerHour(resources, r, config);
       if (usdPerHourPerNode === undefined) unpriced.push(`${r.name} (${type ?? "no instance type"}, ${capacity})`);
       const each = usdPerHourPerNode ?? 0;
       // A Capacity Block's group is created empty and scheduled up to its size: the block is paid for at that size.
       const desired = capacity === "capacity-block" ? Number(scaling.maxSize ?? 0) : Number(scaling.desiredSize ?? 0);
       const planned = Number(r.props.tags?.[PLANNED_NODES_TAG]);
       const active = capacity !== "capacity-block" && Number.isInteger(planned) && planned > desired ? planned : desired;
+      const primary = fallbackPrimary(resources, r);
+      if (primary) {
+        // An on-demand fallback never runs beyond its Spot primary's maximum: it adds its price difference there.
+        const primaryEach = nodeGroupUsdPerHour(resources, primary, config) ?? 0;
+        const max = Number(scaling.maxSize ?? 0);
+        items.push({
+          resource: r.name,
+          what: `${desired} x ${type} (${capacity} fallback of ${primary.props.tags?.["llm-fleet.dev/node-group"]}), up to ${max} within its maximum`,
+          desiredUsdPerHour: each * desired,
+          activeUsdPerHour: each * desired,
+          maxUsdPerHour: Math.max(0, each - primaryEach) * max,
+        });
+        continue;
+      }
       items.push({
         resource: r.name,
         what:

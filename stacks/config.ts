@@ -78,6 +78,8 @@ export const PlacementSchema = z
     capacityBlockWindow: z.object({ startsAt: z.string(), endsAt: z.string() }).strict().optional(),
     availabilityZone: z.string().optional(),
     amiFamily: oneOf("AMI family", AMI_FAMILIES).optional(),
+    /** An on-demand group behind an autoscaled Spot group, used when Spot cannot launch. Default: on. */
+    onDemandFallback: z.boolean({ error: (issue) => `${JSON.stringify(issue.input)} is not true or false` }).optional(),
   })
   .strict();
 

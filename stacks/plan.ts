@@ -247,6 +247,20 @@ export function planStack(
         maxUsdPerHour: perNodeEbs * g.scaling.maxSize,
       },
     ];
+    const backup = d.spec.fallback;
+    if (backup) {
+      // The pair never runs more than the Spot group's maximum: the fallback adds only its price
+      // difference at that maximum, and nothing while Spot serves.
+      const extra = Math.max(0, (backup.nodeGroup.cost?.usdPerHourPerNode ?? 0) - perNode) * backup.nodeGroupArgs.scaling.maxSize;
+      out.push({
+        resource: backup.name,
+        summary: `0 x ${backup.nodeGroupArgs.instanceType} on demand`,
+        what: `0 x ${backup.nodeGroupArgs.instanceType} (on-demand fallback when Spot cannot launch), within ${d.name}-gpu's ${backup.nodeGroupArgs.scaling.maxSize} nodes`,
+        desiredUsdPerHour: 0,
+        activeUsdPerHour: 0,
+        maxUsdPerHour: extra,
+      });
+    }
     const lb = d.serving.loadBalancer;
     if (lb?.enabled) {
       const internal = lb.internal ?? true;

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { EBS_STORAGE_CLASS } from "../components/aws/cluster-spec";
 import { GpuCluster } from "../components/aws/gpu-cluster";
-import { AUTOSCALED_TAG, GPU_NODE_MARKS } from "../components/aws/node-group-spec";
+import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS } from "../components/aws/node-group-spec";
 import { combinedAddons } from "../components/deployment-spec";
 import { ClusterAddons } from "../components/k8s/cluster-addons";
 import { ModelDeployment } from "../components/model-deployment";
@@ -103,7 +103,7 @@ export function runProgram(): StackOutputs {
     waitFor: [...cluster.systemNodes, ...cluster.storage],
     needs,
     gpuNodes: GPU_NODE_MARKS,
-    cluster: { clusterName: cluster.clusterNameText, region: plan.region, kubernetesVersion: cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG },
+    cluster: { clusterName: cluster.clusterNameText, region: plan.region, kubernetesVersion: cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
     nodeAutoscalerIdentity: cluster.nodeAutoscaler,
     ...(config.cluster.mode === "new" ? { storageClassName: EBS_STORAGE_CLASS } : {}),
   });

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InputError, type CapacityType, type PriceOverride } from "../../sizing";
 import type { GpuClusterRef } from "./gpu-cluster";
 import { NODE_TRUST_POLICY, managedPolicyArn } from "./iam";
-import { PLANNED_NODES_TAG, autoscalerTags, nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
+import { FALLBACK_FOR_TAG, PLANNED_NODES_TAG, autoscalerTags, nodeGroupSpec, type AmiFamily, type NodeGroupCost, type NodeGroupSpec } from "./node-group-spec";
 
 export interface GpuNodeGroupArgs {
   /** The cluster to join: a GpuCluster, new or existing. */
@@ -79,6 +79,13 @@ export interface GpuNodeGroupArgs {
    */
   plannedNodes?: number;
   /**
+   * The Spot group this on-demand group backs up: it carries that group's node-group label (the
+   * same pods land on either), is tagged with its name, and the cluster autoscaler tries it only
+   * when Spot cannot launch.
+   * @default none
+   */
+  fallbackFor?: string;
+  /**
    * Tags for every AWS resource.
    * @default {}
    */
@@ -122,6 +129,7 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
       model: args.model,
       ssm: args.ssm ?? false,
       priceOverrides: args.priceOverrides ?? [],
+      selectorName: args.fallbackFor,
     });
     if ("problems" in result) throw new InputError(`GpuNodeGroup "${name}"`, result.problems);
     super("llm-fleet:aws:GpuNodeGroup", name, {}, opts);
@@ -226,7 +234,11 @@ export class GpuNodeGroup extends pulumi.ComponentResource {
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) },
         labels: spec.labels,
         taints: spec.taints,
-        tags: { ...tags, [PLANNED_NODES_TAG]: String(args.plannedNodes ?? desiredSize) },
+        tags: {
+          ...tags,
+          [PLANNED_NODES_TAG]: String(args.plannedNodes ?? desiredSize),
+          ...(args.fallbackFor ? { [FALLBACK_FOR_TAG]: args.fallbackFor } : {}),
+        },
       },
       // An autoscaler or a Capacity Block's schedule, when there is one, owns desiredSize once the group exists.
       { parent: this, dependsOn: attachments, ignoreChanges: args.autoscaled || spec.schedule.length > 0 ? ["scalingConfig.desiredSize"] : [] },

@@ -73,6 +73,11 @@ export const BOTTLEROCKET_OS_VOLUME_GIB = 4;
 export interface NodeGroupSpecInput {
   /** Name of the component, used in labels. */
   name: string;
+  /**
+   * The `llm-fleet.dev/node-group` label's value, which the pods select: an on-demand fallback
+   * group carries its Spot primary's, so the same pods land on either. @default name
+   */
+  selectorName?: string | undefined;
   instanceType: string;
   region: string;
   capacityType: CapacityType;
@@ -357,7 +362,7 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
         ]
       : [{ ...dataVolume, deviceName: "/dev/xvda" }];
   const labels = {
-    [NODE_LABELS.nodeGroup]: input.name,
+    [NODE_LABELS.nodeGroup]: input.selectorName ?? input.name,
     [NODE_LABELS.model]: input.model,
     [NODE_LABELS.gpu]: instance.gpu,
   };
@@ -398,7 +403,7 @@ export function nodeGroupSpec(input: NodeGroupSpecInput): { spec: NodeGroupSpec 
       marketType: capacityBlock ? "capacity-block" : null,
       labels,
       taints: [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }],
-      nodeSelector: { [NODE_LABELS.nodeGroup]: input.name },
+      nodeSelector: { [NODE_LABELS.nodeGroup]: input.selectorName ?? input.name },
       tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
       managedPolicies: [...NODE_MANAGED_POLICIES, ...(input.ssm ? [SSM_MANAGED_POLICY] : [])],
       cost,
@@ -457,6 +462,19 @@ function costAt(usdPerHourPerNode: number, nodes: number) {
 export const AUTOSCALED_TAG = "llm-fleet.dev/autoscaled";
 /** The nodes a group runs at the planned load; the policy pack prices the budget at this size. */
 export const PLANNED_NODES_TAG = "llm-fleet.dev/planned-nodes";
+/**
+ * On an on-demand group that backs a Spot group up: the primary's name. The pair never runs more
+ * than the primary's maximum, so the pack prices the fallback's maximum as the difference in price.
+ */
+export const FALLBACK_FOR_TAG = "llm-fleet.dev/fallback-for";
+/**
+ * The cluster autoscaler's priority expander tries Spot groups first and an on-demand fallback
+ * only when Spot cannot launch (cluster-autoscaler/expander/priority/readme.md); fallback
+ * groups are known by this part of their (and their Auto Scaling group's) name.
+ */
+export const FALLBACK_SUFFIX = "-on-demand";
+/** Auto Scaling group names of fallback groups (EKS names them eks-<node group name>-<id>). */
+export const FALLBACK_GROUP_PATTERN = `.*${FALLBACK_SUFFIX}-node-group-.*`;
 
 /**
  * Tags on a group's Auto Scaling group that let the cluster autoscaler scale it up from zero:

@@ -70,7 +70,7 @@ export interface ClusterAddonsArgs {
    * discovers node groups by.
    * @default none; required when `needs.nodeAutoscaler`
    */
-  cluster?: { clusterName: string; region: string; kubernetesVersion: pulumi.Input<string>; autoscaledTag: string };
+  cluster?: { clusterName: string; region: string; kubernetesVersion: pulumi.Input<string>; autoscaledTag: string; fallbackGroupPattern: string };
   /**
    * Resources the autoscaler's release waits for: its IAM role's Pod Identity association, so it
    * starts with credentials (GpuCluster `nodeAutoscaler`).
@@ -122,6 +122,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       clusterName: args.cluster?.clusterName ?? "",
       region: args.cluster?.region ?? "",
       autoscaledTag: args.cluster?.autoscaledTag ?? "",
+      fallbackGroupPattern: args.cluster?.fallbackGroupPattern ?? "",
       storageClassName: args.storageClassName ?? null,
     };
     const values = Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(context)]));

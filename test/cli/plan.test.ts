@@ -32,8 +32,10 @@ describe("llm-fleet plan (the dev stack by default)", () => {
       /assistant-gpu +0 x g5\.xlarge \(spot, priced at the on-demand ceiling\), autoscaled: 0 when idle, 1 at the planned load, up to 2 +\$0\.0000 +\$0 +\$2\.0120 +\$1,469/,
     );
     expect(stdout).toMatch(/assistant-gpu +EBS: 100 GiB gp3 per node +\$0\.0000 +\$0 +\$0\.0219 +\$16/);
+    // The on-demand fallback costs nothing more: it runs only in place of Spot, within the same 2 nodes.
+    expect(stdout).toMatch(/assistant-gpu-on-demand +0 x g5\.xlarge \(on-demand fallback when Spot cannot launch\), within assistant-gpu's 2 nodes +\$0\.0000 +\$0 +\$0\.0000 +\$0\n/);
     expect(stdout).toContain(
-      "  autoscaling: 0-2 replicas (nodes follow), target 18 sequence(s) per replica, on requests held at the interceptor\n" +
+      "  autoscaling: 0-2 replicas (nodes follow, Spot first, then assistant-gpu-on-demand on demand), target 18 sequence(s) per replica, on requests held at the interceptor\n" +
         "  scale to zero after 15 min idle; the first request then waits about 11 min [extrapolated]: node 4.0 min, image 2.4 min, weights download 2.5 min, load 0.1 min, engine start 2.0 min; held up to 17 min\n" +
         "  monitoring: off\n",
     );

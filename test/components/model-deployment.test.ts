@@ -55,10 +55,19 @@ describe("deploymentSpec", () => {
     expect(s.nodeGroup.capacityType).toBe("SPOT");
     expect(s.scaling).toMatchObject({ mode: "autoscaled", minReplicas: 0, maxReplicas: 2, scaleToZero: true, triggers: { prometheus: false, requests: true } });
     expect(s.addons).toMatchObject({ replicaAutoscaler: true, requestHolder: true, nodeAutoscaler: true, monitoring: false });
+    // Spot first: an on-demand group of the same type behind it, empty, with the same selector label.
+    expect(s.fallback).toMatchObject({
+      name: "dev-gpu-on-demand",
+      nodeGroupArgs: { capacityType: "on-demand", scaling: { minSize: 0, desiredSize: 0, maxSize: 2 }, plannedNodes: 0, fallbackFor: "dev-gpu", autoscaled: true },
+      nodeGroup: { capacityType: "ON_DEMAND", nodeSelector: { "llm-fleet.dev/node-group": "dev-gpu" } },
+    });
+    expect(s.fallback!.nodeGroup.labels["llm-fleet.dev/node-group"]).toBe("dev-gpu");
+    expect(spec({ name: "dev-gpu", model: "r1-distill-qwen-7b", placement: { capacityType: "spot", minNodes: 0, maxNodes: 2, onDemandFallback: false }, region: "us-east-1" }).fallback).toBeNull();
     // With autoscaling off, the group runs the plan's node from the start.
     const fixed = spec({ name: "dev-gpu", model: "r1-distill-qwen-7b", placement: { capacityType: "spot", minNodes: 0, maxNodes: 2 }, region: "us-east-1", operations: { autoscaling: false } });
     expect(fixed.nodeGroupArgs.scaling).toEqual({ minSize: 0, desiredSize: 1, maxSize: 2 });
     expect(fixed.scaling).toEqual({ mode: "fixed", replicas: 1, reason: "autoscaling is off for the stack" });
+    expect(fixed.fallback).toBeNull();
   });
 
   it("combines the add-on needs of several deployments into one install", () => {

@@ -159,6 +159,7 @@ describe("enforcement levels and the cost preview", () => {
     expect([...cost.items.map((i) => i.what)].sort()).toEqual(
       [
         "1 x g5.xlarge at the planned load (spot), 0 when idle, up to 2",
+        "0 x g5.xlarge (on-demand fallback of assistant-gpu), up to 2 within its maximum",
         "2 x m7i.large (on-demand), up to 3",
         "CloudWatch Logs: $0.50 per GB ingested, not in the total",
         "EBS: 100 GiB gp3 per node",

@@ -9,7 +9,7 @@ describe("the program as `pulumi up` loads it", () => {
     expect(result.stderr).toBe("warning: [runtime] llm-fleet:cluster.publicAccessCidrs: give the address of the machine that runs pulumi up, as a /32 (curl -s https://checkip.amazonaws.com), so the run can reach the API it creates: pulumi config set --path 'llm-fleet:cluster.publicAccessCidrs[0]' <address>/32; pulumi up stops here until it is set\n");
     expect(result.status).toBe(0);
     const out = JSON.parse(result.stdout);
-    expect(out.resources).toBe(62);
+    expect(out.resources).toBe(74);
     // dev scales to zero: its clients call the interceptor, which holds a request while a replica starts.
     expect(out.outputs.deployments.assistant.endpoint).toBe("http://assistant-vllm-entry.assistant-vllm.svc.cluster.local:8080/v1");
     expect(out.outputs.budget.passed).toBe(true);

@@ -94,7 +94,13 @@ describe("the shipped stacks under mocks", () => {
     expect(tags).toContainEqual({ key: "llm-fleet.dev/autoscaled", value: "true", propagateAtLaunch: false });
     expect(tags).toContainEqual({ key: "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu", value: "true:NoSchedule", propagateAtLaunch: false });
     expect((resources.find((r) => r.name === "assistant-gpu-node-group")!.inputs as any).labels).toMatchObject({ "llm-fleet.dev/gpu": "a10g" });
+    // Spot first, on demand when Spot cannot launch: a second group with the same selector label, tagged as the fallback.
+    const backup = resources.find((r) => r.name === "assistant-gpu-on-demand-node-group")!.inputs as any;
+    expect(backup).toMatchObject({ capacityType: "ON_DEMAND", scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 2 }, labels: { "llm-fleet.dev/node-group": "assistant-gpu" } });
+    expect(backup.tags).toMatchObject({ "llm-fleet.dev/fallback-for": "assistant-gpu", "llm-fleet.dev/planned-nodes": "0" });
     const autoscaler = resources.find((r) => r.name === "addons-cluster-autoscaler")!.inputs as any;
+    expect(autoscaler.values.extraArgs.expander).toBe("priority,least-waste");
+    expect(autoscaler.values.expanderPriorities).toEqual({ 10: [".*-on-demand-node-group-.*"], 50: [".*"] });
     expect(autoscaler.values).toMatchObject({
       awsRegion: "us-east-1",
       autoDiscovery: { clusterName: "llm-fleet-dev", tags: ["llm-fleet.dev/autoscaled", "k8s.io/cluster-autoscaler/llm-fleet-dev"] },
@@ -110,6 +116,18 @@ describe("the shipped stacks under mocks", () => {
       namespace: "kube-system",
       serviceAccount: "cluster-autoscaler",
     });
+  });
+
+  it("a negotiated Spot price below on demand: the fallback's maximum is the difference, in the plan and the pack alike", async () => {
+    const prices = [{ instanceType: "g5.xlarge", capacityType: "spot", usdPerHour: 0.4 }];
+    const config = flat({ ...base, "llm-fleet:prices": prices, "llm-fleet:deployments": [{ name: "assistant", preset: "assistant-7b", placement: { maxNodes: 2 } }] });
+    const { outputs, resources } = await run("dev", config);
+    const item = outputs.plan.cost.items.find((i) => i.resource === "assistant-gpu-on-demand")!;
+    expect(item.maxUsdPerHour).toBeCloseTo((1.006 - 0.4) * 2, 9);
+    const pack = costPreview(policyResources(resources), { region: "us-east-1", environment: "dev", priceOverrides: prices as any });
+    expect(pack.items.find((i) => i.resource === "assistant-gpu-on-demand-node-group")!.maxUsdPerHour).toBeCloseTo((1.006 - 0.4) * 2, 9);
+    expect(pack.maxUsdPerHour).toBeCloseTo(outputs.plan.cost.maxUsdPerHour, 9);
+    expect(pack.activeUsdPerHour).toBeCloseTo(outputs.plan.cost.activeUsdPerHour, 9);
   });
 
   it("staging and prod: monitoring on, replicas between 1 and 2 on vLLM's queue and KV cache, read from Prometheus", async () => {

@@ -205,7 +205,7 @@ describe("cluster autoscaler", () => {
 });
 
 describe("charts", () => {
-  const context: ChartContext = { gpuNodes: GPU_NODE_MARKS, clusterName: "llm-fleet-dev", region: "us-east-1", autoscaledTag: "llm-fleet.dev/autoscaled", storageClassName: "llm-fleet-gp3" };
+  const context: ChartContext = { gpuNodes: GPU_NODE_MARKS, clusterName: "llm-fleet-dev", region: "us-east-1", autoscaledTag: "llm-fleet.dev/autoscaled", fallbackGroupPattern: ".*-on-demand-node-group-.*", storageClassName: "llm-fleet-gp3" };
   it("every chart is pinned, its values pass its schema, and a chart comes after those it needs", () => {
     for (const id of CHART_IDS) {
       expect(chartProblems(id, CHARTS[id], CHARTS[id].values(context))).toEqual([]);

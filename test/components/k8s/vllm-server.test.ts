@@ -391,7 +391,7 @@ describe("cluster add-ons", () => {
           provider,
           needs: { ...NONE, nodeAutoscaler: true },
           gpuNodes: marks,
-          cluster: { clusterName: "c", region: "us-east-1", kubernetesVersion: "1.29", autoscaledTag: "llm-fleet.dev/autoscaled" },
+          cluster: { clusterName: "c", region: "us-east-1", kubernetesVersion: "1.29", autoscaledTag: "llm-fleet.dev/autoscaled", fallbackGroupPattern: ".*-on-demand-node-group-.*" },
           nodeAutoscalerIdentity: [provider],
         }),
     ).toThrow("cluster.kubernetesVersion: no cluster autoscaler release is pinned for Kubernetes 1.29");
