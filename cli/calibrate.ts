@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
 import YAML from "yaml";
 import {
@@ -45,7 +46,8 @@ const lines = (subject: string, problems: readonly InputProblem[]) => problems.m
 function readRuns(files: readonly string[], target: StackDeployment): BenchRun[] {
   const problems: string[] = [];
   const runs: BenchRun[] = [];
-  for (const file of files) {
+  // The same file named twice is one measurement, not two runs.
+  for (const file of [...new Map(files.map((f) => [resolve(f), f])).values()]) {
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -158,7 +160,7 @@ export function renderCalibration(c: BenchComparison, target: StackDeployment, m
     "",
     "Predicted: llm-fleet's performance model alone (no calibration), at each run's own concurrency and measured lengths.",
     // The first round starts every sequence at once; the model's TTFT is the steady state's.
-    "TTFT's mean includes the first round, whose prompts all arrive at once; a longer run (--num-prompts) weighs it less.",
+    "TTFT is the runs' median: the first round's prompts all arrive at once, and their queueing, which the model leaves out, would dominate the mean.",
   ];
   if (refused.length > 0) {
     out.push("", "No calibration proposed:", ...refused.map((r) => `  ${r.path} ${r.message}`));

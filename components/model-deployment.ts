@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_CONCURRENCY, InputError, type InputProblem, type Plan, type PriceOverride } from "../sizing";
+import { DEFAULT_CONCURRENCY, InputError, type CalibrationEntryInput, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuCluster } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
 import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
@@ -37,6 +37,12 @@ export interface ModelDeploymentArgs {
    * @default []
    */
   priceOverrides?: PriceOverride[];
+  /**
+   * Measured factors per model and GPU (`llm-fleet calibrate` proposes them): the planner scales
+   * its TPOT and TTFT by them, so the deployment is planned as `llm-fleet plan` showed it.
+   * @default []
+   */
+  calibration?: CalibrationEntryInput[];
   /**
    * How vLLM is run: weights source, secrets, load balancer, image.
    * @default weights from the Hub, no API key, ClusterIP only
@@ -161,6 +167,7 @@ export class ModelDeployment extends pulumi.ComponentResource {
       region: args.cluster.region,
       priceOverrides: args.priceOverrides,
       operations,
+      ...(args.calibration ? { calibration: args.calibration } : {}),
     });
     if ("problems" in result) throw new InputError(`ModelDeployment "${name}"`, result.problems);
     const spec = result.spec;

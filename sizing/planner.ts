@@ -504,15 +504,21 @@ export function calibrationFor(request: Pick<PlanRequest, "model" | "calibration
 /**
  * Scales a fresh estimate by measured factors, in place (the planner asks for thousands per
  * plan; a copy each would double its time): TPOT and every part of it by tpotFactor, TTFT by
- * ttftFactor, and the rates, which follow TPOT (B / TPOT, perf-facts.md 9), divided by tpotFactor.
+ * ttftFactor, and the rates through both, as the model's rate formula combines them.
  */
 function calibrateEstimate(e: PerformanceEstimate, f: CalibrationFactors): PerformanceEstimate {
   const t = f.tpotFactor;
   const b = e.breakdown;
+  // The rate is B / (TPOT + (TTFT - prefill queue) / output) (perf-facts.md 9): recovered from the
+  // model's own figures, its TTFT term then scales with ttftFactor and its TPOT term with tpotFactor.
+  const sequences = e.runningSequences + e.queuedSequences;
+  const perTokenMs = (sequences * 1000) / e.outputTokensPerSecond;
+  const ttftShareMs = Math.max(0, perTokenMs - e.tpotMs);
+  const rateScale = perTokenMs / (e.tpotMs * t + ttftShareMs * f.ttftFactor);
   e.tpotMs *= t;
   e.ttftMs *= f.ttftFactor;
-  e.outputTokensPerSecond /= t;
-  e.outputTokensPerSecondPerGpu /= t;
+  e.outputTokensPerSecond *= rateScale;
+  e.outputTokensPerSecondPerGpu *= rateScale;
   e.tokensPerSecondPerUser /= t;
   e.prefillQueueMs *= f.ttftFactor;
   b.weightsReadMs *= t;

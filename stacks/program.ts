@@ -115,6 +115,8 @@ export function runProgram(): StackOutputs {
       workload: d.workload,
       placement: d.placement,
       priceOverrides: config.prices,
+      // The same measured factors the plan used, so the cluster gets the plan llm-fleet plan shows.
+      ...(config.calibration ? { calibration: config.calibration } : {}),
       serving: { ...d.serving, ...(hfToken ? { hfToken } : {}), ...(apiKey ? { apiKey } : {}) },
       addons,
       autoscaling: plan.operations.autoscaling,

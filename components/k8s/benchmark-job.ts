@@ -83,6 +83,9 @@ export class BenchmarkJob extends pulumi.ComponentResource {
         ...manifest,
         // A benchmark runs for minutes to hours: the provider creates the Job without waiting for it to complete.
         metadata: { ...manifest.metadata, annotations: { "pulumi.com/skipAwait": "true" } },
+        // Kept until the stack removes it: deleted by its TTL, a later refresh would create it again
+        // and run a full benchmark against the deployment once more.
+        spec: { ...manifest.spec, ttlSecondsAfterFinished: undefined },
       },
       { parent: this, provider: args.provider, dependsOn: args.waitFor ?? [] },
     );

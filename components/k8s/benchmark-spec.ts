@@ -29,6 +29,8 @@ export const RESULT_TTL_SECONDS = 86_400;
 export const ROUNDS_PER_SLOT = 4;
 /** Requests at least, so that a run at concurrency 1 still averages over enough of them for a stable mean. */
 export const MIN_PROMPTS = 32;
+/** `vllm bench serve --random-range-ratio`: prompt and output lengths within +-25 % of the plan's. */
+export const RANDOM_RANGE_RATIO = 0.25;
 /**
  * The run may take this many times the plan's prediction before the Job is stopped: the largest
  * factor `llm-fleet:calibration` accepts (CALIBRATION_FACTOR_RANGE.max). A server slower than
@@ -109,13 +111,14 @@ export interface BenchmarkSpec {
 
 /**
  * Replicas that serve a benchmark at `concurrency` sequences: a fixed deployment's count; an
- * autoscaled one's as KEDA sets it for that load, ceil(sequences / per-replica target), within
- * its bounds and at least one (the held request brings a scale-to-zero deployment to one).
+ * autoscaled one's minimum, at least one (the held request brings a scale-to-zero deployment to
+ * one). `llm-fleet calibrate --replicas` says otherwise when more served the run.
  */
-export function benchmarkReplicas(scaling: ReplicaScaling, concurrency: number): number {
+export function benchmarkReplicas(scaling: ReplicaScaling, _concurrency: number): number {
   if (scaling.mode === "fixed") return scaling.replicas;
-  const wanted = Math.ceil(concurrency / scaling.sequencesPerReplica);
-  return Math.min(scaling.maxReplicas, Math.max(1, scaling.minReplicas, wanted));
+  // A replica KEDA adds for the load needs a node, the image and the weights first (minutes, see
+  // the cold start), longer than a default run: the run is served by what is up when it starts.
+  return Math.max(1, scaling.minReplicas);
 }
 
 /** The default number of requests: ROUNDS_PER_SLOT per concurrency slot, at least MIN_PROMPTS. */
@@ -177,7 +180,10 @@ export function benchmarkSpec(input: BenchmarkJobInput): { spec: BenchmarkSpec }
     "--dataset-name", "random",
     "--random-input-len", String(plan.promptTokens),
     "--random-output-len", String(plan.outputTokens),
-    // Every request generates the full output length, as the plan's mean assumes.
+    // Every request generates its full output length; lengths spread +-25 % around the plan's means
+    // (calibrate predicts at the measured means), so requests finish, and the next ones arrive,
+    // at different times instead of in synchronized rounds whose prefills queue behind each other.
+    "--random-range-ratio", String(RANDOM_RANGE_RATIO),
     "--ignore-eos",
     "--num-prompts", String(numPrompts),
     "--max-concurrency", String(concurrency),
@@ -189,7 +195,7 @@ export function benchmarkSpec(input: BenchmarkJobInput): { spec: BenchmarkSpec }
     "--result-dir", RESULT_DIR,
     "--result-filename", resultFile,
     // Saved as keys of the result: llm-fleet calibrate checks the run measured what the stack plans.
-    "--metadata", `${BENCH_METADATA.instanceType}=${plan.instanceType}`, `${BENCH_METADATA.layout}=${layoutTag(plan)}`,
+    "--metadata", `${BENCH_METADATA.instanceType}=${plan.instanceType}`, `${BENCH_METADATA.layout}=${layoutTag(plan)}`, `${BENCH_METADATA.checkpoint}=${plan.checkpoint.repo}`,
     "--ready-check-timeout-sec", String(readyCheckSeconds),
   ];
   return {

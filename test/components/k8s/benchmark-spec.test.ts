@@ -76,6 +76,7 @@ describe("the benchmark Job of a deployment", () => {
       "--dataset-name", "random",
       "--random-input-len", "1024",
       "--random-output-len", "1024",
+      "--random-range-ratio", "0.25",
       "--ignore-eos",
       "--num-prompts", "64",
       "--max-concurrency", "16",
@@ -85,7 +86,7 @@ describe("the benchmark Job of a deployment", () => {
       "--save-result",
       "--result-dir", "/results",
       "--result-filename", "assistant.json",
-      "--metadata", "llm_fleet_instance_type=g5.xlarge", "llm_fleet_layout=tp1-pp1-dp1",
+      "--metadata", "llm_fleet_instance_type=g5.xlarge", "llm_fleet_layout=tp1-pp1-dp1", "llm_fleet_checkpoint=deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
       "--ready-check-timeout-sec", "600",
     ]);
     expect(m.metadata).toEqual({
@@ -203,13 +204,14 @@ describe("the benchmark Job of a deployment", () => {
     expect(() => benchmarkJobManifest(input(fixed, { concurrency: 2.5 }))).toThrow(InputError);
   });
 
-  it("counts the replicas that serve the run as the autoscaler sets them", () => {
+  it("counts the replicas up when the run starts: a replica added for its load would start only after it", () => {
     expect(benchmarkReplicas(fixed.scaling, 16)).toBe(1);
     const scaling = scaleToZero.scaling as Extract<ReplicaScaling, { mode: "autoscaled" }>;
     const per = scaling.sequencesPerReplica;
+    // At zero, the held first request brings one replica.
     expect(benchmarkReplicas(scaling, 1)).toBe(1);
-    expect(benchmarkReplicas(scaling, per + 1)).toBe(Math.min(2, scaling.maxReplicas));
-    expect(benchmarkReplicas(scaling, 100 * per)).toBe(scaling.maxReplicas);
+    expect(benchmarkReplicas(scaling, 100 * per)).toBe(1);
+    expect(benchmarkReplicas({ ...scaling, minReplicas: 2 }, 100 * per)).toBe(2);
   });
 });
 
