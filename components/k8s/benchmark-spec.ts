@@ -23,8 +23,9 @@ export const RESULT_TTL_SECONDS = 86_400;
 /**
  * Requests each concurrency slot runs one after another, at least. The first round starts every
  * sequence at once (a burst of prompts, whose TTFT the planner's steady state does not model);
- * from the second on, a request starts as another finishes, staggered by that first prefill, as
- * in the steady state. With 4 rounds the burst is at most a quarter of the requests.
+ * the spread lengths (RANDOM_RANGE_RATIO) make later requests finish, and the next start, at
+ * different times. Four rounds put the burst in a quarter of the requests, so the median TTFT
+ * that calibrate compares sits outside it.
  */
 export const ROUNDS_PER_SLOT = 4;
 /** Requests at least, so that a run at concurrency 1 still averages over enough of them for a stable mean. */
