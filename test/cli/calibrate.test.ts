@@ -6,8 +6,9 @@ import YAML from "yaml";
 import { readStackFile } from "../../cli/offline";
 import { parseStackConfig } from "../../stacks/config";
 import { planStack } from "../../stacks/plan";
-import { MODELS, estimatePerformance, type Plan } from "../../sizing";
+import type { Plan } from "../../sizing";
 import { cli } from "../support/cli";
+import { predictedFor } from "../support/predict";
 
 const FIXTURES = join(__dirname, "../fixtures/bench");
 const at = (name: string) => join(FIXTURES, name);
@@ -32,25 +33,7 @@ function planOf(file: string, deployment = "assistant"): Plan {
 }
 
 /** The performance model asked directly, with the plan's layout and memory and a workload of our own. */
-function predicted(plan: Plan, promptTokens: number, outputTokens: number, sequences: number) {
-  const model = MODELS[plan.model];
-  return estimatePerformance({
-    model,
-    checkpoint: model.checkpoints.find((c) => c.repo === plan.checkpoint.repo)!,
-    instanceType: plan.instanceType,
-    tensorParallelSize: plan.tensorParallelSize,
-    pipelineParallelSize: plan.pipelineParallelSize,
-    dataParallelSize: plan.dataParallelSize,
-    nodesPerReplica: plan.nodesPerReplica,
-    concurrency: sequences,
-    promptTokens,
-    outputTokens,
-    kvCacheDtype: "auto",
-    maxNumBatchedTokens: plan.memory.maxNumBatchedTokens,
-    kvCacheTokens: plan.memory.kvCacheTokens,
-    maxNumSeqs: plan.memory.maxNumSeqs,
-  });
-}
+const predicted = predictedFor;
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 

@@ -1,17 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { predictedFor } from "../support/predict";
 import { parseStackConfig } from "../../stacks/config";
 import { planStack } from "../../stacks/plan";
 import {
   InputError,
-  MODELS,
   benchDate,
   benchTargetProblems,
   calibrationProblems,
   compareWithPlan,
   layoutTag,
-  estimatePerformance,
   mergeCalibration,
   parseBenchResults,
   planDeployment,
@@ -180,26 +179,8 @@ describe("parseBenchResults", () => {
 
 describe("compareWithPlan", () => {
   const plan = planned(ASSISTANT);
-  const model = MODELS[plan.model];
-  const checkpoint = model.checkpoints.find((c) => c.repo === plan.checkpoint.repo)!;
   /** The performance model at a workload, asked directly with the plan's layout and memory. */
-  const predict = (promptTokens: number, outputTokens: number, sequences: number) =>
-    estimatePerformance({
-      model,
-      checkpoint,
-      instanceType: plan.instanceType,
-      tensorParallelSize: plan.tensorParallelSize,
-      pipelineParallelSize: plan.pipelineParallelSize,
-      dataParallelSize: plan.dataParallelSize,
-      nodesPerReplica: plan.nodesPerReplica,
-      concurrency: sequences,
-      promptTokens,
-      outputTokens,
-      kvCacheDtype: "auto",
-      maxNumBatchedTokens: plan.memory.maxNumBatchedTokens,
-      kvCacheTokens: plan.memory.kvCacheTokens,
-      maxNumSeqs: plan.memory.maxNumSeqs,
-    });
+  const predict = (promptTokens: number, outputTokens: number, sequences: number) => predictedFor(plan, promptTokens, outputTokens, sequences);
 
   it("the plan under test: one A10G replica of the 7B distill", () => {
     expect(plan).toMatchObject({ instanceType: "g5.xlarge", gpu: "a10g", replicas: 1, tensorParallelSize: 1 });
