@@ -71,7 +71,7 @@ export interface ChartSpec {
   namespace: string;
   /** Why llm-fleet needs it. */
   purpose: string;
-  /** Where its pods run and what they cost: the system nodes are priced with the cluster. */
+  /** Where its pods run and what they cost, after "runs": "on the system nodes (priced with the cluster)". */
   runsOn: string;
   /** Charts whose CRDs or controllers it needs installed first. */
   after: readonly ChartId[];
@@ -86,7 +86,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "0.20.0",
     namespace: "kube-system",
     purpose: "advertises nvidia.com/gpu on AL2023 NVIDIA nodes (Bottlerocket ships its own)",
-    runsOn: "a DaemonSet on the GPU nodes",
+    runsOn: "as a DaemonSet on the GPU nodes (no cost of its own)",
     after: [],
     // The chart's default affinity wants node-feature-discovery labels that EKS nodes lack.
     values: (context) => onGpuNodes(context.gpuNodes),
@@ -99,7 +99,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "0.10.0",
     namespace: "lws-system",
     purpose: "the LeaderWorkerSet controller that runs multi-node vLLM replicas",
-    runsOn: "the system nodes",
+    runsOn: "on the system nodes (priced with the cluster)",
     after: [],
     values: () => ({}),
     valuesSchema: z.object({}).strict(),
@@ -110,7 +110,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "v0.5.30",
     namespace: "kube-system",
     purpose: "advertises vpc.amazonaws.com/efa on nodes with EFA interfaces",
-    runsOn: "a DaemonSet on the EFA nodes",
+    runsOn: "as a DaemonSet on the EFA nodes (no cost of its own)",
     after: [],
     // The chart places its pods by its own list of EFA instance types (supportedInstanceLabels)
     // and reads no affinity value: it only needs to tolerate the GPU taint.
@@ -124,7 +124,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "2.20.2",
     namespace: "keda",
     purpose: "scales vLLM replicas on vLLM's queue and KV-cache usage (ScaledObjects), to zero where allowed",
-    runsOn: "the system nodes (operator, metrics API server, admission webhooks)",
+    runsOn: "on the system nodes (operator, metrics API server, admission webhooks; priced with the cluster)",
     after: [],
     // The chart's defaults: its metrics API server is on, and it stays off the tainted GPU nodes.
     values: () => ({}),
@@ -138,7 +138,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "0.15.0",
     namespace: "keda",
     purpose: "holds requests to a deployment at zero replicas until one is ready (the interceptor), and reports them to KEDA",
-    runsOn: "the system nodes (interceptor, external scaler, operator)",
+    runsOn: "on the system nodes (interceptor, external scaler, operator; priced with the cluster)",
     after: ["keda"],
     values: () => ({ interceptor: { replicas: { min: INTERCEPTOR_REPLICAS } } }),
     valuesSchema: z.object({ interceptor: z.object({ replicas: z.object({ min: z.number().int().min(1) }).strict() }).strict() }).strict(),
@@ -150,7 +150,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "9.59.0",
     namespace: "kube-system",
     purpose: "adds GPU nodes for pending replicas and removes idle ones, down to each group's minimum (0 in dev)",
-    runsOn: "the system nodes",
+    runsOn: "on the system nodes (priced with the cluster)",
     after: [],
     values: (context) => ({
       cloudProvider: "aws",
@@ -189,7 +189,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "88.5.3",
     namespace: "monitoring",
     purpose: "Prometheus (scrapes vLLM and the GPUs; feeds KEDA), Grafana with llm-fleet's dashboards, Alertmanager with its alert rules",
-    runsOn: "the system nodes, node-exporter on every node; Prometheus keeps its data on a gp3 volume where the cluster has the class",
+    runsOn: "on the system nodes, node-exporter on every node; Prometheus keeps its data on a gp3 volume where the cluster has the class (priced below)",
     after: [],
     values: (context) => ({
       // Fixed names: KEDA's triggers and the README address kube-prometheus-stack-prometheus.monitoring.
@@ -249,7 +249,7 @@ export const CHARTS: { readonly [id in ChartId]: ChartSpec } = {
     version: "4.8.2",
     namespace: "monitoring",
     purpose: "GPU utilisation, memory, power and XID errors per GPU, labelled with the pod that holds it",
-    runsOn: "a DaemonSet on the GPU nodes",
+    runsOn: "as a DaemonSet on the GPU nodes (no cost of its own)",
     after: ["kube-prometheus-stack"],
     values: (context) => ({
       ...onGpuNodes(context.gpuNodes),

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import YAML from "yaml";
+import { CHARTS, CHART_IDS } from "../charts";
 import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
 import { ENVIRONMENTS } from "../stacks/config";
 import { parsePolicyConfig, type PolicyConfig } from "../policy/config";
@@ -153,6 +154,7 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   }
   out.push(`  monitoring: ${doc.operations.monitoring ? "on (kube-prometheus-stack, DCGM exporter, alert rules and a dashboard per deployment)" : "off"}`);
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
+  out.push(...addonLines(doc.resources));
   out.push("Cost (USD):");
   const rows = doc.cost.items.map((i) => [
     i.resource,
@@ -176,6 +178,18 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   );
   for (const v of doc.policy.violations) out.push(`  [${v.level}] ${v.policy}: ${v.message}`);
   return out.join("\n") + "\n";
+}
+
+/** The charts the stack installs: version, what each does, where it runs (and so what it costs). */
+function addonLines(resources: readonly RecordedResource[]): string[] {
+  const releases = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.inputs.name as string);
+  const ids = CHART_IDS.filter((id) => releases.includes(id));
+  if (ids.length === 0) return [];
+  return [
+    "Add-ons (pinned Helm charts):",
+    ...ids.map((id) => `  ${id} ${CHARTS[id].version}: ${CHARTS[id].purpose}; runs ${CHARTS[id].runsOn}`),
+    "",
+  ];
 }
 
 const minutes = (seconds: number) => `${(seconds / 60).toFixed(seconds < 600 ? 1 : 0)} min`;

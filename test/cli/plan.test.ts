@@ -24,6 +24,11 @@ describe("llm-fleet plan (the dev stack by default)", () => {
       /\n {2}predicted at 16 sequence\(s\) per replica \(mean 1,024\/1,024 tokens\): TPOT [\d.]+ ms, TTFT \d+ ms, [\d,]+ output tokens\/s, \$[\d.]+ per million output tokens \[extrapolated\]\n/,
     );
     expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
+    // Each chart with its pinned version, what it does and where it runs, so what it costs.
+    expect(stdout).toContain("\nAdd-ons (pinned Helm charts):\n  nvidia-device-plugin 0.20.0: ");
+    expect(stdout).toContain("\n  keda-add-ons-http 0.15.0: holds requests to a deployment at zero replicas until one is ready (the interceptor), and reports them to KEDA; runs on the system nodes (interceptor, external scaler, operator; priced with the cluster)\n");
+    expect(stdout).toContain("\n  cluster-autoscaler 9.59.0: ");
+    expect(stdout).not.toContain("kube-prometheus-stack 88.5.3");
     // Idle, the GPU group is at zero: the control plane ($0.10), NAT ($0.045), two system nodes
     // ($0.2016), 2 x 50 GiB of gp3 at $0.08/GB-month, the NAT's public IPv4 ($0.005) and the KMS
     // key ($1/month): $0.3639/hour. Busy, one g5.xlarge at $1.006/hour (the Spot ceiling) and its
