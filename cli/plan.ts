@@ -17,7 +17,7 @@ import type { CommandOutput } from "./size";
 export const PLAN_FLAGS = {
   stack: { type: "string", value: ENVIRONMENTS.join("|"), help: "stack to preview, from stacks/Pulumi.<stack>.yaml (default dev)" },
   config: { type: "string", value: "stack-file.yaml", help: "a stack file of your own instead" },
-  json: { type: "boolean", help: "print { stack, deployments, resources, cost, policy } as JSON" },
+  json: { type: "boolean", help: "print { stack, deployments, resources, cost, operations, policy, outputs } as JSON" },
   out: { type: "string", value: "dir", help: "write each deployment's Kubernetes objects as YAML into dir" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;

@@ -58,8 +58,9 @@ describe("llm-fleet plan --json and --out", () => {
   const dir = mkdtempSync(join(tmpdir(), "llm-fleet-plan-"));
   const { code, stdout } = cli("plan", "--stack", "staging", "--json", "--out", dir);
   const doc = JSON.parse(stdout);
-  it("prints { stack, deployments, resources, cost, policy }", () => {
+  it("prints { stack, deployments, resources, cost, operations, policy, outputs }", () => {
     expect(code).toBe(0);
+    expect(Object.keys(doc)).toEqual(["stack", "deployments", "resources", "cost", "operations", "policy", "outputs"]);
     expect(doc.stack).toBe("staging");
     expect(doc.deployments.map((d: { name: string }) => d.name)).toEqual(["analysis"]);
     expect(doc.deployments[0].plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "p4d.24xlarge", nodes: 1 });
