@@ -288,28 +288,35 @@ export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Readonly<Record<string, string>> = {
 /** The image of the pinned chart (its appVersion), for a cluster version without a pin of its own. */
 export const CLUSTER_AUTOSCALER_CHART_IMAGE_TAG = "v1.35.0";
 
+/** The pinned tag for a Kubernetes version's minor, or undefined when none is pinned. */
+function pinnedAutoscalerTag(kubernetesVersion: string): string | undefined {
+  const minor = /^(\d+\.\d+)/.exec(kubernetesVersion)?.[1] ?? kubernetesVersion;
+  return CLUSTER_AUTOSCALER_IMAGE_TAGS[minor];
+}
+
+function unpinnedMessage(kubernetesVersion: string): string {
+  return (
+    `no cluster autoscaler release is pinned for Kubernetes ${kubernetesVersion}; pinned: ${Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS).join(", ")} ` +
+    "(charts/index.ts CLUSTER_AUTOSCALER_IMAGE_TAGS), or turn autoscaling off"
+  );
+}
+
+/** The tag for a version known before anything is created (a new cluster's): an unpinned minor is an error. */
+export function clusterAutoscalerImageTag(kubernetesVersion: string): string {
+  const tag = pinnedAutoscalerTag(kubernetesVersion);
+  if (!tag) throw new Error(unpinnedMessage(kubernetesVersion));
+  return tag;
+}
+
 /**
  * The tag for a version read from a running cluster, where failing would leave a half-done
  * update: the chart's own image, with a warning, when the minor has no pin.
  */
 export function clusterAutoscalerImageTagOrDefault(kubernetesVersion: string): { tag: string; warning: string | null } {
-  try {
-    return { tag: clusterAutoscalerImageTag(kubernetesVersion), warning: null };
-  } catch (error) {
-    return { tag: CLUSTER_AUTOSCALER_CHART_IMAGE_TAG, warning: `${(error as Error).message}; using the chart's ${CLUSTER_AUTOSCALER_CHART_IMAGE_TAG}` };
-  }
-}
-
-export function clusterAutoscalerImageTag(kubernetesVersion: string): string {
-  const minor = /^(\d+\.\d+)/.exec(kubernetesVersion)?.[1] ?? kubernetesVersion;
-  const tag = CLUSTER_AUTOSCALER_IMAGE_TAGS[minor];
-  if (!tag) {
-    throw new Error(
-      `no cluster autoscaler release is pinned for Kubernetes ${kubernetesVersion}; pinned: ${Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS).join(", ")} ` +
-        "(charts/index.ts CLUSTER_AUTOSCALER_IMAGE_TAGS), or turn autoscaling off",
-    );
-  }
-  return tag;
+  const tag = pinnedAutoscalerTag(kubernetesVersion);
+  return tag
+    ? { tag, warning: null }
+    : { tag: CLUSTER_AUTOSCALER_CHART_IMAGE_TAG, warning: `${unpinnedMessage(kubernetesVersion)}; using the chart's ${CLUSTER_AUTOSCALER_CHART_IMAGE_TAG}` };
 }
 
 const SEMVER = /^v?\d+\.\d+\.\d+$/;

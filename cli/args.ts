@@ -98,6 +98,20 @@ export function numberFlag(raw: string, kind: "integer" | "decimal"): number | s
   return (kind === "integer" ? INTEGER : DECIMAL).test(raw) ? Number(raw) : raw;
 }
 
+/**
+ * A count flag (`--replicas 2`): a whole number of at least 1, or undefined when not given; any
+ * other text is a UsageError that repeats it, says what it counts, and how to fix it.
+ */
+export function countFlag(values: Record<string, unknown>, flag: string, unit: string, fix: string): number | undefined {
+  const raw = values[flag] as string | undefined;
+  if (raw === undefined) return undefined;
+  const value = numberFlag(raw, "integer");
+  if (typeof value !== "number" || value < 1) {
+    throw new UsageError(`--${flag}: ${JSON.stringify(raw)} is not a whole number of ${unit} of at least 1; ${fix}, or leave it out`);
+  }
+  return value;
+}
+
 export function helpText(usage: string, flags: FlagSpecs): string {
   const rows = Object.entries(flags).map(([name, spec]) => {
     const left = `  ${spec.short ? `-${spec.short}, ` : ""}--${name}${spec.value ? ` <${spec.value}>` : ""}`;

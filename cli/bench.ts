@@ -5,7 +5,7 @@ import { DEFAULT_CONCURRENCY, DEFAULT_REGION, InputError, unknownIdMessage, type
 import { benchmarkJobManifest, benchmarkSpec, stackServer, type BenchmarkJobInput } from "../components/k8s/benchmark-spec";
 import { ENVIRONMENTS, parseStackConfig, type StackConfig } from "../stacks/config";
 import { planStack, type ResolvedDeployment, type StackPlan } from "../stacks/plan";
-import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { UsageError, helpText, countFlag, parseFlags, type FlagSpecs } from "./args";
 import { readStackFile } from "./offline";
 import { int } from "./render";
 import type { CommandOutput } from "./size";
@@ -109,11 +109,7 @@ export function runBench(argv: readonly string[]): CommandOutput {
     values = parsed.values;
     if (values.help) return { code: 0, stdout: helpText(BENCH_USAGE, BENCH_FLAGS) + "\n", stderr: "" };
     if (parsed.positionals.length > 0) throw new UsageError(`takes no positional arguments; got ${parsed.positionals.join(" ")}`);
-    const rawPrompts = values["num-prompts"] as string | undefined;
-    const numPrompts = rawPrompts === undefined ? undefined : numberFlag(rawPrompts, "integer");
-    if (numPrompts !== undefined && (typeof numPrompts !== "number" || numPrompts < 1)) {
-      throw new UsageError(`--num-prompts: ${JSON.stringify(rawPrompts)} is not a whole number of requests of at least 1; give one such as 64, or leave it out`);
-    }
+    const numPrompts = countFlag(values, "num-prompts", "requests", "give one such as 64");
     target = loadStackDeployment(values);
     const d = target.deployment;
     input = {

@@ -14,7 +14,7 @@ import {
   type InputProblem,
 } from "../sizing";
 import { benchmarkReplicas } from "../components/k8s/benchmark-spec";
-import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { UsageError, helpText, countFlag, parseFlags, type FlagSpecs } from "./args";
 import { CommandError, DEPLOYMENT_FLAGS, loadStackDeployment, workloadConcurrency, type StackDeployment } from "./bench";
 import { int, table } from "./render";
 import type { CommandOutput } from "./size";
@@ -85,11 +85,7 @@ export function runCalibrate(argv: readonly string[]): CommandOutput {
     const parsed = parseFlags(argv, CALIBRATE_FLAGS);
     values = parsed.values;
     if (values.help) return { code: 0, stdout: helpText(CALIBRATE_USAGE, CALIBRATE_FLAGS) + "\n", stderr: "" };
-    const rawReplicas = values.replicas as string | undefined;
-    const replicasFlag = rawReplicas === undefined ? undefined : numberFlag(rawReplicas, "integer");
-    if (replicasFlag !== undefined && (typeof replicasFlag !== "number" || replicasFlag < 1)) {
-      throw new UsageError(`--replicas: ${JSON.stringify(rawReplicas)} is not a whole number of replicas of at least 1; give the replicas that served the benchmark, or leave it out`);
-    }
+    const replicasFlag = countFlag(values, "replicas", "replicas", "give the replicas that served the benchmark");
     target = loadStackDeployment(values);
     if (parsed.positionals.length === 0) {
       throw new UsageError(
