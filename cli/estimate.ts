@@ -13,7 +13,7 @@ import {
   type LayoutEstimate,
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
-import { gib, int, memoryBar } from "./render";
+import { activationsLine, gib, int, memoryBar } from "./render";
 import type { CommandOutput } from "./size";
 
 export const ESTIMATE_FLAGS = {
@@ -32,7 +32,13 @@ export const ESTIMATE_FLAGS = {
   },
   "max-model-len": { type: "string", value: "tokens", help: `vLLM's --max-model-len (default ${DEFAULT_MAX_MODEL_LEN})` },
   "gpu-memory-utilization": { type: "string", value: "fraction", help: `vLLM's share of GPU memory (default ${DEFAULT_GPU_MEMORY_UTILIZATION})` },
-  "kv-cache-dtype": { type: "string", value: KV_CACHE_DTYPES.join("|"), help: "KV-cache precision (default auto)" },
+  "kv-cache-dtype": { type: "string", value: KV_CACHE_DTYPES.join("|"), help: "KV-cache precision; fp8 halves the cache, on FP8 GPUs (default auto)" },
+  "max-num-batched-tokens": {
+    type: "string",
+    value: "tokens",
+    help: "tokens one engine step carries; sizes the activation peak (default: vLLM's, 8192 on GPUs of 70 GiB and more except A100, else 2048)",
+  },
+  "enforce-eager": { type: "boolean", help: "run without CUDA graphs: their memory goes to the KV cache, small batches decode slower" },
   json: { type: "boolean", help: "print { request, estimate, memory } as JSON" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;
@@ -53,6 +59,8 @@ const FLAG_OF: { readonly [field in keyof EstimateRequestInput]-?: EstimateFlag 
   maxModelLen: "max-model-len",
   gpuMemoryUtilization: "gpu-memory-utilization",
   kvCacheDtype: "kv-cache-dtype",
+  maxNumBatchedTokens: "max-num-batched-tokens",
+  enforceEager: "enforce-eager",
 };
 
 export const ESTIMATE_USAGE = [
@@ -89,6 +97,8 @@ export function estimateRequest(argv: readonly string[]): { request: EstimateReq
     maxModelLen: num("max-model-len"),
     gpuMemoryUtilization: num("gpu-memory-utilization", "decimal"),
     kvCacheDtype: str("kv-cache-dtype"),
+    maxNumBatchedTokens: num("max-num-batched-tokens"),
+    enforceEager: values["enforce-eager"] === true ? true : undefined,
   };
   for (const key of Object.keys(request) as (keyof EstimateRequestInput)[]) {
     if (request[key] === undefined) delete request[key];
@@ -173,8 +183,10 @@ export function renderEstimate(result: LayoutEstimate): string {
   out.push(`Memory per GPU (W weights, K KV cache, A activations, . free):`);
   out.push(`  ${memoryBar(m.perGpuMemoryGiB)}`);
   out.push(
-    `  weights ${gib(m.perGpuMemoryGiB.weights)} | KV cache ${gib(m.perGpuMemoryGiB.kvCache)} | activations ${gib(m.perGpuMemoryGiB.activations)} | free ${gib(m.perGpuMemoryGiB.free)}`,
+    `  weights ${gib(m.perGpuMemoryGiB.weights)} | KV cache ${gib(m.perGpuMemoryGiB.kvCache)} | activations ${gib(m.perGpuMemoryGiB.activations)} | free ${gib(m.perGpuMemoryGiB.free)}` +
+      ` (vLLM claims ${gib(m.breakdown.budgetGiB)} at ${r.gpuMemoryUtilization})`,
   );
+  out.push(activationsLine(m.breakdown));
   out.push(`  KV cache ${int(m.kvCacheTokens)} tokens: ${m.maxConcurrentSequences} concurrent ${int(r.maxModelLen)}-token sequences`);
   out.push("");
   const e = result.estimate;
@@ -191,7 +203,8 @@ export function renderEstimate(result: LayoutEstimate): string {
   const b = e.breakdown;
   out.push(
     `  per token: weights ${ms(b.weightsReadMs)} + KV ${ms(b.kvReadMs)} + compute ${ms(b.computeMs)} + collectives ${ms(b.collectivesMs)} + ` +
-      `fixed ${ms(b.overheadMs)} + prefill ${ms(b.prefillMs)} + pipeline ${ms(b.pipelineMs)}`,
+      `fixed ${ms(b.overheadMs)} + prefill ${ms(b.prefillMs)} + pipeline ${ms(b.pipelineMs)}` +
+      (b.hostLaunchMs > 0 ? ` + eager launches ${ms(b.hostLaunchMs)}` : ""),
   );
   if (e.extrapolatedBecause.length > 0) out.push(`  extrapolated: ${e.extrapolatedBecause.join("; ")}`);
   const ttftOnly = e.ttftExtrapolatedBecause.filter((w) => !e.extrapolatedBecause.includes(w));

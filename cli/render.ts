@@ -1,4 +1,5 @@
 /** Plain-text rendering helpers: numbers with units, tables, and the memory bar. */
+import type { MemoryBreakdown } from "../sizing";
 
 export const usd = (n: number, digits = 2) =>
   `$${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
@@ -37,4 +38,15 @@ export function memoryBar(parts: { weights: number; kvCache: number; activations
     cells.map(([ch, n], i) => ch.repeat(i === largest ? n + drift : n)).join("") +
     "]"
   );
+}
+
+/**
+ * What the activations share holds, in the terms of vLLM's startup log ("torch peak memory
+ * increase", "non-torch forward increase memory", CUDA graphs): the profiling pass's peak at
+ * its batch, non-torch memory and the graphs.
+ */
+export function activationsLine(m: MemoryBreakdown): string {
+  const seqs = `${int(m.maxNumBatchedTokens)} batched tokens, ${int(m.maxNumSeqs)} sequences`;
+  const graphs = m.enforceEager ? "no CUDA graphs (--enforce-eager)" : `CUDA graphs ${gib(m.reserves.cudaGraphsGiB)}`;
+  return `  activations = profile peak ${gib(m.reserves.activationPeakGiB)} (${seqs}) + non-torch ${gib(m.reserves.nonTorchGiB)} + ${graphs}`;
 }

@@ -26,7 +26,7 @@ import {
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
 import { renderFrontier } from "./chart";
-import { gib, int, memoryBar, table, usd } from "./render";
+import { activationsLine, gib, int, memoryBar, table, usd } from "./render";
 
 const list = (values: readonly string[]) => values.join("|");
 
@@ -63,7 +63,13 @@ export const SIZE_FLAGS = {
     value: "fraction",
     help: `vLLM's share of GPU memory (default ${DEFAULT_GPU_MEMORY_UTILIZATION})`,
   },
-  "kv-cache-dtype": { type: "string", value: list(KV_CACHE_DTYPES), help: "KV-cache precision (default auto: the model's 16-bit dtype)" },
+  "kv-cache-dtype": { type: "string", value: list(KV_CACHE_DTYPES), help: "KV-cache precision; fp8 halves the cache, on FP8 GPUs (default auto: the model's 16-bit dtype)" },
+  "max-num-batched-tokens": {
+    type: "string",
+    value: "tokens",
+    help: "tokens one engine step carries; sizes the activation peak (default: vLLM's, 8192 on GPUs of 70 GiB and more except A100, else 2048)",
+  },
+  "enforce-eager": { type: "boolean", help: "run without CUDA graphs: their memory goes to the KV cache, small batches decode slower" },
   price: {
     type: "string",
     repeatable: true,
@@ -100,6 +106,8 @@ const FLAG_OF: { readonly [field in Exclude<keyof PlanRequestInput, "calibration
   objective: "objective",
   gpuMemoryUtilization: "gpu-memory-utilization",
   kvCacheDtype: "kv-cache-dtype",
+  maxNumBatchedTokens: "max-num-batched-tokens",
+  enforceEager: "enforce-eager",
   priceOverrides: "price",
 };
 
@@ -159,6 +167,8 @@ export function sizeRequest(argv: readonly string[]): { request: PlanRequestInpu
     objective: str("objective") as PlanRequestInput["objective"],
     gpuMemoryUtilization: num("gpu-memory-utilization", "decimal"),
     kvCacheDtype: str("kv-cache-dtype") as PlanRequestInput["kvCacheDtype"],
+    maxNumBatchedTokens: num("max-num-batched-tokens"),
+    enforceEager: values["enforce-eager"] === true ? true : undefined,
     priceOverrides: (strs("price") ?? []).map(priceOverride),
   };
   // Unset flags stay out of the request so the schema's defaults apply.
@@ -221,7 +231,8 @@ export function sizeJson(result: PlanResult) {
 }
 
 /** A relaxation as the command line to change: `--precision fp8,int4` or `without --gpu`. */
-const relaxationFlag = (x: Relaxation) => (x.value === "any" ? `without --${FLAG_OF[x.field]}` : `--${FLAG_OF[x.field]} ${x.value}`);
+const relaxationFlag = (x: Relaxation) =>
+  x.value === "any" ? `without --${FLAG_OF[x.field]}` : x.value === "true" ? `--${FLAG_OF[x.field]}` : `--${FLAG_OF[x.field]} ${x.value}`;
 
 function requestLine(result: PlanResult, input: readonly string[]): string {
   const r = result.request;
@@ -315,6 +326,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
       `  weights ${gib(m.weightsGiB)} | KV cache ${gib(m.kvCacheGiB)} | activations ${gib(m.activationsGiB)} | free ${gib(m.freeGiB)}` +
         ` (vLLM claims ${gib(m.budgetGiB)} at ${r.gpuMemoryUtilization})`,
     );
+    out.push(activationsLine(m));
     out.push("");
     out.push(`vLLM (${plan.image}):`);
     out.push(`  vllm serve ${plan.vllmArgs.join(" ")}`);

@@ -10,6 +10,7 @@ import {
   planDeployment,
   type CapacityType,
   type InputProblem,
+  type KvCacheDtype,
   type Objective,
   type Plan,
   type PlanRequestInput,
@@ -40,6 +41,14 @@ export interface Workload {
   precisions?: Precision[];
   /** `cost`: the lowest USD/hour meeting every target; `throughput`: the lowest USD per million output tokens. @default "cost" */
   objective?: Objective;
+  /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
+  gpuMemoryUtilization?: number;
+  /** vLLM's `--kv-cache-dtype`: `fp8` halves the cache, on FP8 GPUs. @default "auto" */
+  kvCacheDtype?: KvCacheDtype;
+  /** vLLM's `--max-num-batched-tokens`: the tokens one engine step carries. @default vLLM's default for the GPU */
+  maxNumBatchedTokens?: number;
+  /** vLLM's `--enforce-eager`: no CUDA graphs. @default false */
+  enforceEager?: boolean;
 }
 
 export interface Placement {
@@ -259,6 +268,10 @@ function requestPath(path: string): string {
     outputTokensPerSecond: "workload",
     precisions: "workload",
     objective: "workload",
+    gpuMemoryUtilization: "workload",
+    kvCacheDtype: "workload",
+    maxNumBatchedTokens: "workload",
+    enforceEager: "workload",
     region: "placement",
     capacityType: "placement",
     gpus: "placement",

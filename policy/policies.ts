@@ -25,6 +25,7 @@ import {
   nlbUsdPerHour,
   memoryBreakdown,
   priceQuote,
+  serveEngineOptions,
   type CapacityType,
   type GpuId,
   type PriceOverride,
@@ -482,8 +483,8 @@ export const checkpointFitsGpus: StackValidationPolicy = {
       const pp = Number(flagValue(c.args, "--pipeline-parallel-size") ?? 1);
       const dp = Number(flagValue(c.args, "--data-parallel-size") ?? 1);
       const maxModelLen = Number(flagValue(c.args, "--max-model-len") ?? model.maxContextTokens);
-      const utilization = Number(flagValue(c.args, "--gpu-memory-utilization") ?? 0.9);
-      const batched = flagValue(c.args, "--max-num-batched-tokens");
+      const engine = serveEngineOptions(c.args);
+      const instanceType = nodeGroup ? instanceTypeOf(args.resources, nodeGroup) : undefined;
       const m = memoryBreakdown({
         model,
         checkpoint,
@@ -492,9 +493,12 @@ export const checkpointFitsGpus: StackValidationPolicy = {
         pipelineParallelSize: pp,
         dataParallelSize: dp,
         maxModelLen,
-        gpuMemoryUtilization: utilization,
-        kvCacheDtype: flagValue(c.args, "--kv-cache-dtype") === "fp8" ? "fp8" : "auto",
-        maxNumBatchedTokens: batched === undefined ? undefined : Number(batched),
+        gpuMemoryUtilization: engine.gpuMemoryUtilization,
+        kvCacheDtype: engine.kvCacheDtype,
+        maxNumBatchedTokens: engine.maxNumBatchedTokens,
+        maxNumSeqs: engine.maxNumSeqs,
+        enforceEager: engine.enforceEager,
+        ...(instanceType && isInstanceTypeId(instanceType) ? { gpusPerNode: INSTANCES[instanceType].gpuCount } : {}),
       });
       if (m.kvCacheGiB <= 0) {
         report(`${w.name}: ${checkpoint.repo} needs ${m.weightsGiB.toFixed(1)} GiB weights + ${m.activationsGiB.toFixed(1)} GiB activations per GPU; ${gpuId} leaves ${m.budgetGiB.toFixed(1)} GiB; re-plan with llm-fleet size`);

@@ -5,16 +5,16 @@
 import { z } from "zod";
 import { GPUS, GPU_IDS, INSTANCES, INSTANCE_TYPES, MODELS, PRECISIONS, type InstanceType } from "./catalog";
 import { InputError, type InputProblem } from "./errors";
-import { DEFAULT_GPU_MEMORY_UTILIZATION, KV_CACHE_DTYPES, memoryBreakdown, type MemoryBreakdown } from "./memory";
+import { memoryBreakdown, type MemoryBreakdown } from "./memory";
 import type { PerformanceEstimate } from "./performance";
 import { replicaPerformance } from "./planner";
 import {
   DEFAULT_MAX_MODEL_LEN,
+  ENGINE_FIELDS,
   MAX_NODES_PER_REPLICA,
   count,
   defaultLengths,
   gpuId,
-  gpuMemoryUtilization,
   instanceType,
   modelId,
   oneOf,
@@ -41,10 +41,7 @@ export const EstimateRequestSchema = z
     outputTokens: count("tokens").optional(),
     /** @default 32768, or the model's context when shorter */
     maxModelLen: count("tokens").optional(),
-    /** @default 0.9 */
-    gpuMemoryUtilization: gpuMemoryUtilization.default(DEFAULT_GPU_MEMORY_UTILIZATION),
-    /** @default "auto" */
-    kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
+    ...ENGINE_FIELDS,
   })
   .strict();
 
@@ -110,8 +107,14 @@ export function parseEstimateRequest(input: unknown): EstimateRequest {
   const instance = INSTANCES[instanceType];
   if (instance.gpu !== r.gpu) problems.push({ path: "instanceType", message: `${instanceType} carries ${instance.gpu}, not ${r.gpu}; name an instance type with ${r.gpu} GPUs or leave it out` });
   const perNode = instance.gpuCount;
-  if (perNode % r.tensorParallelSize !== 0) {
-    problems.push({ path: "tensorParallelSize", message: `${r.tensorParallelSize} does not divide the ${perNode} GPUs of ${instanceType}; TP stays inside a node: give one of ${divisors(perNode).join(", ")}` });
+  const acrossNodes = r.tensorParallelSize > perNode;
+  if (acrossNodes ? r.tensorParallelSize % perNode !== 0 : perNode % r.tensorParallelSize !== 0) {
+    problems.push({
+      path: "tensorParallelSize",
+      message:
+        `${r.tensorParallelSize} neither divides the ${perNode} GPUs of ${instanceType} nor spans whole nodes of them: ` +
+        `give one of ${divisors(perNode).join(", ")} inside a node, or ${[2, 3, 4].map((n) => n * perNode).join(", ")} across nodes`,
+    });
   } else {
     const tp = tensorParallelRule(model, r.tensorParallelSize, perNode);
     if (tp) problems.push({ path: "tensorParallelSize", message: tp });
@@ -173,6 +176,9 @@ export function estimateLayout(input: unknown): LayoutEstimate {
     maxModelLen: request.maxModelLen,
     gpuMemoryUtilization: request.gpuMemoryUtilization,
     kvCacheDtype: request.kvCacheDtype,
+    maxNumBatchedTokens: request.maxNumBatchedTokens,
+    enforceEager: request.enforceEager,
+    gpusPerNode: INSTANCES[request.instanceType].gpuCount,
   });
   const problem =
     architectureRule(checkpoint, request.gpu, gpu) ??
@@ -182,7 +188,7 @@ export function estimateLayout(input: unknown): LayoutEstimate {
   const estimate =
     problem === null
       ? replicaPerformance(
-          { model: request.model, promptTokens: request.promptTokens, outputTokens: request.outputTokens, kvCacheDtype: request.kvCacheDtype },
+          { model: request.model, promptTokens: request.promptTokens, outputTokens: request.outputTokens },
           checkpoint,
           request.instanceType,
           request.nodes,

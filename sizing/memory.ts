@@ -1,9 +1,12 @@
 /**
- * Per-GPU memory of a vLLM replica, the way vLLM's v1 engine budgets it:
- * it claims `gpu_memory_utilization` x device memory, loads the weights, profiles a
- * forward pass at `max_num_batched_tokens` (activations, non-torch memory, CUDA graphs),
- * and turns what is left into KV-cache blocks.
- * Source: shared/reference/sizing-facts.md "How vLLM budgets GPU memory".
+ * Per-GPU memory of a vLLM replica, the way vLLM's v1 engine budgets it
+ * (vllm `v1/worker/gpu_worker.py` `determine_available_memory`, `utils/mem_utils.py`):
+ * it claims `gpu_memory_utilization` x device memory, loads the weights, runs one profiling
+ * forward pass of `max_num_batched_tokens` tokens and a sampler pass over `max_num_seqs`
+ * sequences (the activation peak), counts what NCCL and the CUDA libraries took meanwhile
+ * (non-torch memory), estimates the CUDA graphs it will capture, and turns what is left into
+ * KV-cache blocks. Source: shared/reference/sizing-facts.md "How vLLM budgets GPU memory";
+ * the rows of shared/reference/vllm-startup-logs.md are reproduced in test/sizing/startup-logs.test.ts.
  */
 import type { Checkpoint, GpuSpec, ModelSpec } from "./catalog";
 
@@ -12,22 +15,100 @@ export const GIB = 2 ** 30;
 /** vLLM's default `gpu_memory_utilization`. */
 export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 
-/** vLLM's KV-cache block size in tokens: capacity is counted in whole blocks. */
+/** vLLM's KV-cache block size in tokens (`CacheConfig.DEFAULT_BLOCK_SIZE`): capacity is counted in whole blocks. */
 export const KV_BLOCK_TOKENS = 16;
 
+/** Bytes of one activation value: the models run in BF16. */
+const ACTIVATION_BYTES = 2;
+
 /**
- * Activation peak per batched token per unit of hidden size, in bytes: 0.85 GiB measured
- * for the 8B distill (hidden 4096) at 2048 batched tokens on an A10G (awslabs/ai-on-eks),
- * 0.85 x 2^30 / (2048 x 4096) = 108.8. It also lands inside the 4.8-7.4 GiB peaks seen on
- * H100 at 8192 tokens (llm-d-benchmark).
+ * What changed between vLLM generations in how memory is profiled; the pinned release is
+ * `v1`. `v0` (vLLM <= 0.8 with `VLLM_USE_V1=0`) is kept to check the model on published V0 logs.
  */
-export const ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN = (0.85 * GIB) / (2048 * 4096);
+export interface EngineMemoryBehaviour {
+  /**
+   * Bytes per sequence per vocabulary entry the profiling sampler pass holds at its peak.
+   * v1: bf16 logits (2), their fp32 copy (4), softmax probabilities (4), the exponential noise
+   * (4) and probs / noise (4) = 18 (vllm `v1/sample/sampler.py`, `ops/topk_topp_sampler.py`,
+   * FlashInfer sampling by default since vllm#40376). v0: the top-k/top-p sort adds fp32
+   * values (4) and int64 indices (8) = 30 (`model_executor/layers/sampler.py` `_apply_top_k_top_p`).
+   */
+  samplerBytesPerSeqVocab: number;
+  /**
+   * Tokens the fused-MoE kernels take at once: their workspace is sized for this many. v1 has no
+   * chunking (vllm#34086) and keeps one persistent workspace (`v1/worker/workspace.py`); v0
+   * chunked at `VLLM_FUSED_MOE_CHUNK_SIZE` = 32768 and allocated per call.
+   */
+  moeChunkTokens: number;
+  /** The MoE workspace stays allocated after the pass (v1's workspace manager), so it adds to every later peak. */
+  persistentMoeWorkspace: boolean;
+  /** CUDA-graph memory is estimated and subtracted before the KV cache is sized (`VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`, default since vLLM 0.21, vllm#38284). */
+  cudaGraphsInBudget: boolean;
+  /**
+   * GiB of NCCL buffers inside the budget per doubling of the replica's ranks. v1 takes its
+   * memory snapshot after NCCL's init (vllm#25359): only what NCCL allocates lazily at the first
+   * collectives counts, 0.42 GiB from TP 1 to TP 2 on H100 (0.13 -> 0.55 GiB non-torch,
+   * llm-d-benchmark). v0 counted NCCL's init too: 1.79 GiB from TP 1 to TP 2 on H100
+   * (1.79 -> 3.58 GiB, vllm#10511).
+   */
+  ncclGiBPerRankDoubling: number;
+  /** MLA cache entries padded to this many bytes (v0's `align_to_256bytes`, removed by vllm#14842); 1 for none. */
+  mlaEntryAlignBytes: number;
+  /**
+   * MLA weights kept beside the checkpoint's, per layer per rank, in parameters and bytes each.
+   * v1 de-quantizes `kv_b_proj` once into a BF16 copy that W_UK and W_UV view
+   * (`layers/attention/mla_attention.py` `process_weights_after_loading`); v0 stored the
+   * absorbed W_Q_UK and W_UV_O products at the checkpoint's precision
+   * (`VLLM_MLA_PERFORM_MATRIX_ABSORPTION`, vLLM 0.7).
+   */
+  mlaExtraWeights: "kv-b-bf16-copy" | "absorbed-products";
+}
 
-/** NCCL buffers and CUDA context outside torch's allocator: upper end of 0.1-0.6 GiB (llm-d-benchmark). */
-export const NON_TORCH_RESERVE_GIB = 0.6;
+export const ENGINES = ["v1", "v0"] as const;
+export type Engine = (typeof ENGINES)[number];
 
-/** CUDA-graph capture: about +/-1 GiB on H100 (llm-d-benchmark); the upper end is reserved. */
-export const CUDA_GRAPH_RESERVE_GIB = 1.0;
+export const ENGINE_MEMORY: { readonly [engine in Engine]: EngineMemoryBehaviour } = {
+  v1: {
+    samplerBytesPerSeqVocab: 18,
+    moeChunkTokens: Infinity,
+    persistentMoeWorkspace: true,
+    cudaGraphsInBudget: true,
+    ncclGiBPerRankDoubling: 0.55 - 0.13,
+    mlaEntryAlignBytes: 1,
+    mlaExtraWeights: "kv-b-bf16-copy",
+  },
+  v0: {
+    samplerBytesPerSeqVocab: 30,
+    moeChunkTokens: 32768,
+    persistentMoeWorkspace: false,
+    cudaGraphsInBudget: false,
+    ncclGiBPerRankDoubling: 3.58 - 1.79,
+    mlaEntryAlignBytes: 256,
+    mlaExtraWeights: "absorbed-products",
+  },
+};
+
+/**
+ * Non-torch memory the first forward pass adds on one GPU with no peers: cuBLAS and kernel
+ * workspaces (0.13 GiB for Llama-3.1-8B at TP 1 on H100, llm-d-benchmark
+ * `config_explorer/empirical-vllm-memory-results.md`).
+ */
+export const NON_TORCH_BASE_GIB = 0.13;
+
+/**
+ * Hidden-state-sized buffers one captured CUDA graph keeps at the largest capture size (its
+ * input, residual and output). 2 modes x 51 sizes x 3 x 512 x 7168 x 2 B = 2.2 GiB for
+ * DeepSeek-R1, where vLLM logged "Graph capturing ... took 2.27 GiB" at TP 8 on H200
+ * (vLLM 0.18, ashishkamra/vllm-memory-estimator `test_data/validation_db.json`); per graph
+ * 6-28 MiB for 8B-class models (vllm#22897 logs).
+ */
+export const CUDA_GRAPH_HIDDEN_COPIES = 3;
+
+/** CUDA-graph modes vLLM captures by default: FULL for uniform decode and PIECEWISE for mixed batches (vllm#25444). */
+export const CUDA_GRAPH_MODES = 2;
+
+/** Tokens of context the MLA profiling pass up-projects at most (`determine_chunked_prefill_workspace_size`). */
+const MLA_WORKSPACE_MAX_TOKENS = 64 * 1024;
 
 export const KV_CACHE_DTYPES = ["auto", "fp8"] as const;
 export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
@@ -171,13 +252,16 @@ export function kvCacheDtypeBytes(dtype: KvCacheDtype): number {
 }
 
 /** KV-cache bytes one token occupies in one layer on one GPU. */
-export function kvBytesPerTokenPerLayer(model: ModelSpec, tp: number, kvCacheDtype: KvCacheDtype): number {
+export function kvBytesPerTokenPerLayer(model: ModelSpec, tp: number, kvCacheDtype: KvCacheDtype, engine: Engine = "v1"): number {
   const bytes = kvCacheDtypeBytes(kvCacheDtype);
   const a = model.attention;
   switch (a.kind) {
-    case "mla":
-      // One compressed latent plus the rope key per token, replicated on every TP rank.
-      return (a.kvLoraRank + a.qkRopeHeadDim) * bytes;
+    case "mla": {
+      // One compressed latent plus the rope key per token, replicated on every TP rank
+      // (vllm `v1/kv_cache_interface.py` `MLAAttentionSpec`: 576 values, no padding in v1).
+      const align = ENGINE_MEMORY[engine].mlaEntryAlignBytes;
+      return Math.ceil(((a.kvLoraRank + a.qkRopeHeadDim) * bytes) / align) * align;
+    }
     case "gqa": {
       // K and V heads split across TP ranks; past TP = kvHeads each rank keeps one replica.
       const headsPerRank = Math.max(1, model.kvHeads / tp);
@@ -188,6 +272,151 @@ export function kvBytesPerTokenPerLayer(model: ModelSpec, tp: number, kvCacheDty
       throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Bytes one rank keeps per MLA layer beside the checkpoint's tensors (see
+ * EngineMemoryBehaviour.mlaExtraWeights): v1's BF16 copy of `kv_b_proj` when the checkpoint
+ * stores it quantized (kv_lora_rank x heads/TP x (qk_nope + v_head) x 2 B, 4 MiB per layer at
+ * TP 8 for DeepSeek-V3), v0's absorbed q_b x W_UK and W_UV x o_proj products.
+ */
+export function mlaExtraWeightBytesPerLayer(model: ModelSpec, checkpoint: Checkpoint, tp: number, engine: Engine): number {
+  const a = model.attention;
+  if (a.kind !== "mla") return 0;
+  const heads = model.attentionHeads / tp;
+  switch (ENGINE_MEMORY[engine].mlaExtraWeights) {
+    case "kv-b-bf16-copy":
+      return checkpoint.precision === "bf16" ? 0 : a.kvLoraRank * heads * (a.qkNopeHeadDim + a.vHeadDim) * ACTIVATION_BYTES;
+    case "absorbed-products":
+      return (a.qLoraRank * heads * a.kvLoraRank + heads * a.kvLoraRank * model.hiddenSize) * (checkpoint.weightBits / 8);
+    default: {
+      const unreachable: never = ENGINE_MEMORY[engine].mlaExtraWeights;
+      throw new Error(`unknown MLA weight handling ${String(unreachable)}`);
+    }
+  }
+}
+
+/** What the profiling pass sizes the activation peak by. */
+export interface ProfileShape {
+  model: ModelSpec;
+  tensorParallelSize: number;
+  /** Data-parallel attention ranks: the MoE layers see all their tokens. */
+  dataParallelSize: number;
+  maxNumBatchedTokens: number;
+  maxNumSeqs: number;
+  maxModelLen: number;
+  /** Only the last pipeline stage samples. */
+  lastStage: boolean;
+  engine: Engine;
+}
+
+/** The activation peak of the profiling pass on one GPU, in bytes, by where it comes from. */
+export interface ActivationPeak {
+  /** The largest layer's transient tensors in the forward pass. */
+  forwardBytes: number;
+  /** The sampler pass over max_num_seqs sequences, with the pass's hidden states still held; 0 on stages before the last. */
+  samplerBytes: number;
+  /** v1's persistent fused-MoE workspace, held through the sampler pass. */
+  moeWorkspaceBytes: number;
+  /** persistent + the larger of forward and sampler. */
+  peakBytes: number;
+}
+
+/**
+ * The profiling pass (vllm `v1/worker/gpu_model_runner.py` `profile_run`): one forward of
+ * T = max_num_batched_tokens tokens, activations freed layer by layer, so the largest layer
+ * sets the peak; then, on the last stage, the sampler over S = min(T, max_num_seqs) rows of
+ * logits. Per layer, with b = 2 bytes and h the hidden size, on one rank:
+ * - dense MLP: hidden, residual and output b T 3h, gate/up and its activation b T 3i/TP;
+ * - GQA attention: b T 3h plus q, k, v and the output b T (2H + 2H_kv) d/TP;
+ * - MLA attention: b T (3h + q_lora + kv_lora + rope + H/TP (qk_nope + rope + v)) plus the
+ *   stand-in for the context up-projection, b W H/TP (qk_nope + v) with W = the chunked-prefill
+ *   workspace, at most 64K tokens (`mla_attention.py`, `determine_chunked_prefill_workspace_size`);
+ * - MoE: hidden and residual b T 2h, the shared expert b T 3i_s/TP, and the fused-MoE workspace
+ *   b M topk (max(N/2, K) + max(N, K)) with N = 2 i_e / TP, K = h and M the tokens the rank's
+ *   experts see: T, or DP x T when data-parallel attention ranks gather their tokens for the
+ *   experts (`fused_moe/modular_kernel.py` `workspace_shapes`; `all2all_backend`
+ *   allgather_reducescatter); the router logits and top-k ids add M (4E + 12 topk + K).
+ * Attention kernels do not run in the pass (no attention metadata), so their workspaces are not
+ * in it. Sources: vllm `model_executor/models/llama.py`, `deepseek_v2.py`.
+ */
+export function activationPeak(shape: ProfileShape): ActivationPeak {
+  const { model, engine } = shape;
+  const b = ACTIVATION_BYTES;
+  const behaviour = ENGINE_MEMORY[engine];
+  const tp = shape.tensorParallelSize;
+  const T = shape.maxNumBatchedTokens;
+  const h = model.hiddenSize;
+  const a = model.attention;
+  let attention: number;
+  switch (a.kind) {
+    case "gqa":
+      attention = b * T * (3 * h + ((2 * model.attentionHeads + 2 * model.kvHeads) * a.headDim) / tp);
+      break;
+    case "mla": {
+      const heads = model.attentionHeads / tp;
+      const workspaceTokens = Math.max(
+        Math.min(Math.max(8 * shape.maxModelLen, 4 * shape.maxNumSeqs * KV_BLOCK_TOKENS), MLA_WORKSPACE_MAX_TOKENS),
+        shape.maxNumSeqs * KV_BLOCK_TOKENS,
+      );
+      attention =
+        b * T * (3 * h + a.qLoraRank + a.kvLoraRank + a.qkRopeHeadDim + heads * (a.qkNopeHeadDim + a.qkRopeHeadDim + a.vHeadDim)) +
+        b * workspaceTokens * heads * (a.qkNopeHeadDim + a.vHeadDim);
+      break;
+    }
+    default: {
+      const unreachable: never = a;
+      throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
+    }
+  }
+  const moe = model.moe;
+  const denseMlp = moe && moe.denseLayers === 0 ? 0 : b * T * (3 * h + (3 * model.intermediateSize) / tp);
+  let moeWorkspace = 0;
+  let moeLayer = 0;
+  if (moe) {
+    const m = Math.min(T * shape.dataParallelSize, behaviour.moeChunkTokens);
+    const n = (2 * moe.expertIntermediateSize) / tp;
+    moeWorkspace = b * m * moe.expertsPerToken * (Math.max(n / 2, h) + Math.max(n, h));
+    const routing = m * (4 * moe.routedExperts + 12 * moe.expertsPerToken + h);
+    const shared = (b * T * 3 * moe.sharedExperts * moe.expertIntermediateSize) / tp;
+    moeLayer = b * T * 2 * h + shared + routing + (behaviour.persistentMoeWorkspace ? 0 : moeWorkspace);
+  }
+  const forwardBytes = Math.max(attention, denseMlp, moeLayer);
+  const samplerBytes = shape.lastStage
+    ? b * T * h + Math.min(T, shape.maxNumSeqs) * model.vocabSize * behaviour.samplerBytesPerSeqVocab
+    : 0;
+  const moeWorkspaceBytes = behaviour.persistentMoeWorkspace ? moeWorkspace : 0;
+  return { forwardBytes, samplerBytes, moeWorkspaceBytes, peakBytes: moeWorkspaceBytes + Math.max(forwardBytes, samplerBytes) };
+}
+
+/**
+ * Non-torch memory inside vLLM's budget on one GPU: the CUDA libraries' workspaces
+ * (NON_TORCH_BASE_GIB) and NCCL's buffers, which grow with each doubling of the ranks the
+ * replica's communicators join (TP, PP and DP groups together).
+ */
+export function nonTorchGiB(ranks: number, engine: Engine): number {
+  return NON_TORCH_BASE_GIB + ENGINE_MEMORY[engine].ncclGiBPerRankDoubling * Math.log2(ranks);
+}
+
+/**
+ * CUDA-graph sizes vLLM captures (`VllmConfig._set_cudagraph_sizes`): up to
+ * min(2 x max_num_seqs, 512, max_num_batched_tokens) tokens, as 1, 2, 4, then steps of 8 to
+ * 255 and of 16 from 256: 51 sizes at the defaults.
+ */
+export function cudaGraphCaptureSizes(maxNumSeqs: number, maxNumBatchedTokens: number): number[] {
+  const largest = Math.min(2 * maxNumSeqs, 512, maxNumBatchedTokens);
+  const sizes = [1, 2, 4].filter((n) => n <= largest);
+  for (let n = 8; n <= Math.min(largest, 255); n += 8) sizes.push(n);
+  for (let n = 256; n <= largest; n += 16) sizes.push(n);
+  return sizes;
+}
+
+/** Memory of the captured CUDA graphs on one GPU, in bytes; 0 with `--enforce-eager`. */
+export function cudaGraphBytes(model: ModelSpec, maxNumSeqs: number, maxNumBatchedTokens: number, enforceEager: boolean): number {
+  if (enforceEager) return 0;
+  const sizes = cudaGraphCaptureSizes(maxNumSeqs, maxNumBatchedTokens);
+  const largest = sizes[sizes.length - 1] ?? 0;
+  return CUDA_GRAPH_MODES * sizes.length * CUDA_GRAPH_HIDDEN_COPIES * largest * model.hiddenSize * ACTIVATION_BYTES;
 }
 
 export interface MemoryInput {
@@ -203,6 +432,14 @@ export interface MemoryInput {
   kvCacheDtype: KvCacheDtype;
   /** vLLM's `--max-num-batched-tokens`; the GPU class's default when omitted. */
   maxNumBatchedTokens?: number;
+  /** vLLM's `--max-num-seqs`; the GPU class's default when omitted, lowered to max_num_batched_tokens as vLLM does. */
+  maxNumSeqs?: number;
+  /** vLLM's `--enforce-eager`: no CUDA graphs. @default false */
+  enforceEager?: boolean;
+  /** GPUs of one node; TP beyond it spans nodes. @default the replica's GPUs */
+  gpusPerNode?: number;
+  /** The vLLM engine generation whose profiling is modelled. @default "v1" (the pinned release) */
+  engine?: Engine;
 }
 
 /** Per-GPU memory of the pipeline stage that limits the replica, in GiB. */
@@ -210,9 +447,11 @@ export interface MemoryBreakdown {
   /** What vLLM claims: utilization x device memory. */
   budgetGiB: number;
   weightsGiB: number;
-  /** Activation peak plus non-torch and CUDA-graph reserves. */
+  /** Activation peak plus non-torch and CUDA-graph memory: what the budget keeps beside weights and KV. */
   activationsGiB: number;
   reserves: { activationPeakGiB: number; nonTorchGiB: number; cudaGraphsGiB: number };
+  /** The activation peak by source, in GiB. */
+  activationPeak: { forwardGiB: number; samplerGiB: number; moeWorkspaceGiB: number };
   /** KV-cache memory; negative when the weights and activations do not fit the budget. */
   kvCacheGiB: number;
   /** Device memory outside vLLM's claim. */
@@ -226,6 +465,9 @@ export interface MemoryBreakdown {
   maxConcurrentSequences: number;
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
+  kvCacheDtype: KvCacheDtype;
+  enforceEager: boolean;
+  engine: Engine;
   /** Pipeline stage whose numbers are shown (0-based). */
   stage: number;
 }
@@ -234,48 +476,69 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const { model, checkpoint, gpu, maxModelLen } = input;
   const tp = input.tensorParallelSize;
   const pp = input.pipelineParallelSize;
+  const dp = input.dataParallelSize ?? 1;
+  const engine = input.engine ?? "v1";
+  const enforceEager = input.enforceEager ?? false;
   const defaults = schedulerDefaults(gpu);
-  const maxNumSeqs = defaults.maxNumSeqs;
   const maxNumBatchedTokens = input.maxNumBatchedTokens ?? defaults.maxNumBatchedTokens;
+  // vLLM lowers its default max_num_seqs to max_num_batched_tokens (`arg_utils.py`).
+  const maxNumSeqs = input.maxNumSeqs ?? Math.min(defaults.maxNumSeqs, maxNumBatchedTokens);
 
   const budgetGiB = gpu.memoryGiB * input.gpuMemoryUtilization;
-  const activationPeakGiB = (maxNumBatchedTokens * model.hiddenSize * ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN) / GIB;
-  const reserves = { activationPeakGiB, nonTorchGiB: NON_TORCH_RESERVE_GIB, cudaGraphsGiB: CUDA_GRAPH_RESERVE_GIB };
-  const activationsGiB = activationPeakGiB + NON_TORCH_RESERVE_GIB + CUDA_GRAPH_RESERVE_GIB;
+  const nonTorch = nonTorchGiB(tp * pp * dp, engine);
+  const cudaGraphsGiB = ENGINE_MEMORY[engine].cudaGraphsInBudget ? cudaGraphBytes(model, maxNumSeqs, maxNumBatchedTokens, enforceEager) / GIB : 0;
 
-  const dp = input.dataParallelSize ?? 1;
   // Embeddings and the LM head stay 16-bit in every checkpoint format; they are vocab-parallel across TP.
   const embeddingBytes = model.vocabSize * model.hiddenSize * 2;
   const headBytes = model.tieWordEmbeddings ? 0 : embeddingBytes;
   // The checkpoint's bytes per layer parameter, applied to what one rank holds of each layer.
   const bytesPerParam = layerBytesPerParam(model, checkpoint);
   const perRank = layerParamsPerRank(model, tp, dp);
-  const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype);
+  const mlaExtra = mlaExtraWeightBytesPerLayer(model, checkpoint, tp, engine);
+  const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype, engine);
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
   let first = 0;
-  let limiting: { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerTokenPerGpu: number } | undefined;
+  let limiting:
+    | { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerTokenPerGpu: number; peak: ActivationPeak }
+    | undefined;
   stageLayers.forEach((count, stage) => {
     const stageParamsPerRank = perRank.slice(first, first + count).reduce((sum, p) => sum + p, 0);
     first += count;
-    let stageBytes = stageParamsPerRank * bytesPerParam;
+    let stageBytes = stageParamsPerRank * bytesPerParam + count * mlaExtra;
     if (stage === 0) stageBytes += embeddingBytes / tp;
     if (stage === pp - 1) stageBytes += headBytes / tp;
     const weightsGiB = stageBytes / GIB;
-    const kvCacheGiB = budgetGiB - weightsGiB - activationsGiB;
+    const peak = activationPeak({
+      model,
+      tensorParallelSize: tp,
+      dataParallelSize: dp,
+      maxNumBatchedTokens,
+      maxNumSeqs,
+      maxModelLen,
+      lastStage: stage === pp - 1,
+      engine,
+    });
+    const kvCacheGiB = budgetGiB - weightsGiB - peak.peakBytes / GIB - nonTorch - cudaGraphsGiB;
     const kvBytesPerTokenPerGpu = perLayer * count;
     const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerTokenPerGpu * KV_BLOCK_TOKENS)) : 0;
     const tokens = blocks * KV_BLOCK_TOKENS;
     if (!limiting || tokens < limiting.tokens || (tokens === limiting.tokens && kvCacheGiB < limiting.kvCacheGiB)) {
-      limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerTokenPerGpu };
+      limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerTokenPerGpu, peak };
     }
   });
   const worst = limiting!;
+  const activationPeakGiB = worst.peak.peakBytes / GIB;
   return {
     budgetGiB,
     weightsGiB: worst.weightsGiB,
-    activationsGiB,
-    reserves,
+    activationsGiB: activationPeakGiB + nonTorch + cudaGraphsGiB,
+    reserves: { activationPeakGiB, nonTorchGiB: nonTorch, cudaGraphsGiB },
+    activationPeak: {
+      forwardGiB: worst.peak.forwardBytes / GIB,
+      samplerGiB: worst.peak.samplerBytes / GIB,
+      moeWorkspaceGiB: worst.peak.moeWorkspaceBytes / GIB,
+    },
     kvCacheGiB: worst.kvCacheGiB,
     freeGiB: gpu.memoryGiB - budgetGiB,
     kvCacheTokens: worst.tokens * dp,
@@ -284,6 +547,9 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     maxConcurrentSequences: Math.min(Math.floor(worst.tokens / maxModelLen), maxNumSeqs) * dp,
     maxNumSeqs,
     maxNumBatchedTokens,
+    kvCacheDtype: input.kvCacheDtype,
+    enforceEager,
+    engine,
     stage: worst.stage,
   };
 }

@@ -66,6 +66,14 @@ export const REQUEST_OVERHEAD_MS = 40;
  */
 export const PIPELINE_HOP_LATENCY_MS = { intraNode: 0.01, efa: 0.03, tcp: 0.1 } as const;
 
+/**
+ * Host time per decoder layer of an eager step (`--enforce-eager`): without CUDA graphs the CPU
+ * launches every kernel of the forward, and a small batch waits for it. Qwen2.5-Omni-7B's
+ * thinker (28 Qwen2 layers) on 2 x A800 decodes at ~22 ms per token eager and ~13 ms with
+ * graphs (vllm-project/vllm-omni#7960): 22 ms / 28 layers, less the step's own overhead.
+ */
+export const EAGER_HOST_MS_PER_LAYER = 0.7;
+
 /** Bytes of one activation value on the wire: bf16 (perf-facts.md 4 times bf16 elements). */
 const ACTIVATION_BYTES = 2;
 
@@ -103,6 +111,8 @@ export interface PerformanceInput {
   /** Mean output length in tokens. */
   outputTokens: number;
   kvCacheDtype: KvCacheDtype;
+  /** vLLM's `--enforce-eager`: every step pays the host's kernel launches. @default false */
+  enforceEager?: boolean;
   /** vLLM's `--max-num-batched-tokens`: the largest prefill chunk a step carries. */
   maxNumBatchedTokens: number;
   /** KV-cache tokens of the replica; sequences beyond what it holds wait in the queue. @default unlimited */
@@ -125,6 +135,8 @@ export interface StepBreakdown {
   prefillMs: number;
   /** Hops between pipeline stages. */
   pipelineMs: number;
+  /** Without CUDA graphs (`--enforce-eager`): the host's kernel launches beyond what the GPU's work hides. */
+  hostLaunchMs: number;
 }
 
 export interface PerformanceEstimate {
@@ -166,11 +178,18 @@ interface StepParts {
   attentionMs: number;
   collectivesMs: number;
   overheadMs: number;
+  /** Host time to launch the step's kernels without CUDA graphs; 0 with them. */
+  hostMs: number;
 }
 
 // Plain functions, not closures, on the planner's hot path: it calls them thousands of times per plan.
+function gpuWorkMs(p: StepParts): number {
+  return Math.max(p.weightsMs, p.gemmMs) + Math.max(p.kvMs, p.attentionMs) + p.collectivesMs;
+}
+
 function sumParts(p: StepParts): number {
-  return Math.max(p.weightsMs, p.gemmMs) + Math.max(p.kvMs, p.attentionMs) + p.collectivesMs + p.overheadMs;
+  // An eager step runs as fast as the host launches its kernels, or the GPU runs them.
+  return Math.max(gpuWorkMs(p), p.hostMs) + p.overheadMs;
 }
 
 /** Dense tensor throughput the checkpoint's kernels run at on this GPU, in TFLOPS. */
@@ -298,6 +317,9 @@ interface Resolved {
   pp: number;
   dp: number;
   nodes: number;
+  /** Nodes one TP group spans: 1 inside a node, more when TP crosses nodes over EFA. */
+  tpNodes: number;
+  eager: boolean;
   kind: "dense" | "moe";
   /** Per GPU, per stage: bytes of weights every step reads, and of routed experts all touched. */
   fixedWeightBytes: number;
@@ -321,7 +343,7 @@ const RESOLVED_LIMIT = 20_000;
 function resolveCached(input: PerformanceInput): Resolved {
   // A caller's own GPU or link variant is resolved afresh: it has no stable key.
   if (input.gpu || input.interconnect) return resolve(input);
-  const key = `${input.checkpoint.repo}|${input.instanceType}|${input.tensorParallelSize}|${input.pipelineParallelSize}|${input.dataParallelSize ?? 1}|${input.nodesPerReplica ?? 1}|${input.kvCacheDtype}`;
+  const key = `${input.checkpoint.repo}|${input.instanceType}|${input.tensorParallelSize}|${input.pipelineParallelSize}|${input.dataParallelSize ?? 1}|${input.nodesPerReplica ?? 1}|${input.kvCacheDtype}|${input.enforceEager === true}`;
   let r = RESOLVED.get(key);
   if (r === undefined || r.model !== input.model || r.checkpoint !== input.checkpoint) {
     if (RESOLVED.size >= RESOLVED_LIMIT) RESOLVED.clear();
@@ -340,7 +362,8 @@ function resolve(input: PerformanceInput): Resolved {
   const dp = input.dataParallelSize ?? 1;
   const moe = model.moe;
   const kind = moe ? "moe" : "dense";
-  const link = instance.gpuCount > 1 || input.interconnect ? (input.interconnect ?? INTERCONNECTS[familyOf(input.instanceType)]) : null;
+  // TP across single-GPU nodes has no link inside a node, only EFA between them.
+  const link = instance.gpuCount > 1 || input.interconnect || tp > instance.gpuCount ? (input.interconnect ?? INTERCONNECTS[familyOf(input.instanceType)]) : null;
   const bytesPerParam = layerBytesPerParam(model, checkpoint);
   let perRank = 0;
   for (const p of layerParamsPerRank(model, tp, dp)) perRank += p;
@@ -360,6 +383,8 @@ function resolve(input: PerformanceInput): Resolved {
     pp,
     dp,
     nodes: input.nodesPerReplica ?? 1,
+    tpNodes: tp > instance.gpuCount ? tp / instance.gpuCount : 1,
+    eager: input.enforceEager === true,
     kind,
     fixedWeightBytes: ((perRank - routedPerRank) * bytesPerParam + headBytes) / pp,
     routedWeightBytes: (routedPerRank * bytesPerParam) / pp,
@@ -371,7 +396,7 @@ function resolve(input: PerformanceInput): Resolved {
     bandwidth: gpu.memoryBandwidthGBps * 1e9 * BANDWIDTH_EFFICIENCY[kind],
     flops: computeTflops(checkpoint, gpu) * 1e12 * COMPUTE_UTILISATION[kind],
     // Whether a measured curve prices the collectives depends on the link and ranks, not the size.
-    measuredCollectives: link === null || ((tp === 1 || allReduceUs(link, tp, 1).measured) && dp === 1),
+    measuredCollectives: link === null || ((tp === 1 || (tp <= instance.gpuCount && allReduceUs(link, tp, 1).measured)) && dp === 1),
     extrapolatedBecause: [],
   };
   resolved.extrapolatedBecause = confidenceOf(resolved);
@@ -407,7 +432,7 @@ function stageStep(r: Resolved, w: Workload, decode: number, prefill: number, bu
   const attentionMs = (attentionFlops / r.flops) * 1e3;
   let collectivesUs = 0;
   if (r.link) {
-    const tpReduceUs = allReduceUs(r.link, r.tp, rankTokens * model.hiddenSize).us;
+    const tpReduceUs = tpAllReduceUs(r, rankTokens * model.hiddenSize);
     if (r.dp === 1) {
       // Two all-reduces per layer over the TP group: after attention and after the MLP or MoE.
       collectivesUs += 2 * r.layersPerStage * tpReduceUs;
@@ -426,7 +451,26 @@ function stageStep(r: Resolved, w: Workload, decode: number, prefill: number, bu
     attentionMs,
     collectivesMs: collectivesUs / 1e3,
     overheadMs: STEP_OVERHEAD_MS / r.pp + r.moeLayersPerStage * MOE_LAYER_OVERHEAD_MS,
+    hostMs: r.eager ? r.layersPerStage * EAGER_HOST_MS_PER_LAYER : 0,
   };
+}
+
+/**
+ * One all-reduce over the TP group. Across nodes NCCL reduces inside each node over NVLink,
+ * exchanges each GPU's 1/gpusPerNode slice with the other nodes over EFA (a ring of `tpNodes`:
+ * 2(n-1) hops, 2(n-1)/n of the slice on the wire) and gathers inside the node again; the two
+ * node-local halves cost about one node-local all-reduce.
+ */
+function tpAllReduceUs(r: Resolved, elements: number): number {
+  const link = r.link!;
+  if (r.tpNodes === 1) return allReduceUs(link, r.tp, elements).us;
+  const instance = INSTANCES[r.instanceType];
+  const gpusPerNode = instance.gpuCount;
+  const sliceBytes = (elements * ACTIVATION_BYTES) / gpusPerNode;
+  const efaBytesPerSecondPerGpu = (instance.networkGbps / 8 / gpusPerNode) * 1e9;
+  const interNodeUs =
+    2 * (r.tpNodes - 1) * PIPELINE_HOP_LATENCY_MS.efa * 1e3 + ((ringFactor(r.tpNodes) * sliceBytes) / efaBytesPerSecondPerGpu) * 1e6;
+  return allReduceUs(link, gpusPerNode, elements).us + interNodeUs;
 }
 
 /** Milliseconds of one hop between pipeline stages for `sequences` hidden states. */
@@ -449,7 +493,9 @@ function confidenceOf(r: Resolved): string[] {
   if (!CALIBRATED_GPUS.includes(gpuId) || r.gpuOverridden) {
     why.push(`${r.gpu.name} is not in the calibration set (${CALIBRATED_GPUS.join(", ")}); scaled by its bandwidth and FLOPS`);
   }
-  if (r.link && (r.link.kind === "pcie4" || r.link.kind === "pcie5") && r.tp * r.dp > 1) {
+  if (r.tpNodes > 1) {
+    why.push(`tensor parallelism across ${r.tpNodes} nodes (all-reduces over EFA) is not in the calibration set`);
+  } else if (r.link && (r.link.kind === "pcie4" || r.link.kind === "pcie5") && r.tp * r.dp > 1) {
     why.push(`tensor parallelism over ${r.link.kind === "pcie4" ? "PCIe 4" : "PCIe 5"} is not in the calibration set`);
   } else if (!r.measuredCollectives) {
     why.push("collective times scaled from another link or rank count");
@@ -457,6 +503,7 @@ function confidenceOf(r: Resolved): string[] {
   if (r.gpu.denseTflops.fp8 === null && checkpoint.precision === "fp8") why.push("FP8 runs weight-only on Ampere (no FP8 tensor cores)");
   if (checkpoint.precision !== "fp8") why.push(`${checkpoint.precision} kernels are not in the calibration set (FP8 only)`);
   if (model.moe && checkpoint.precision === "int4") why.push("INT4 MoE (Marlin) kernels are not measured");
+  if (r.eager) why.push("eager mode (--enforce-eager) is not in the calibration set");
   if (r.dp > 1) why.push("data-parallel attention with expert parallelism is not in the calibration set");
   if (r.pp > 1) why.push("pipeline parallelism is not in the calibration set");
   return why;
@@ -532,12 +579,13 @@ export function estimatePerformance(input: PerformanceInput): PerformanceEstimat
     overheadMs: r.pp * pure.overheadMs,
     prefillMs: r.pp * (stepMs - pureMs),
     pipelineMs,
+    hostLaunchMs: r.pp * Math.max(0, pure.hostMs - gpuWorkMs(pure)),
   };
   const shares: [Bottleneck, number][] = [
     ["memory", breakdown.weightsReadMs + breakdown.kvReadMs],
     ["compute", breakdown.computeMs + breakdown.prefillMs],
     ["interconnect", breakdown.collectivesMs + breakdown.pipelineMs],
-    ["overhead", breakdown.overheadMs],
+    ["overhead", breakdown.overheadMs + breakdown.hostLaunchMs],
   ];
   let bottleneck = shares[0]![0];
   let largestMs = shares[0]![1];

@@ -22,7 +22,7 @@ import {
   type Precision,
 } from "./catalog";
 import { HOURS_PER_MONTH, offeringProblem, priceQuote, type PriceBasis } from "./cost";
-import { GIB, memoryBreakdown, type MemoryBreakdown } from "./memory";
+import { GIB, memoryBreakdown, schedulerDefaults, type MemoryBreakdown } from "./memory";
 import { estimatePerformance, type Bottleneck, type Confidence, type PerformanceEstimate, type StepBreakdown } from "./performance";
 import { MAX_NODES_PER_REPLICA, parsePlanRequest, type PlanRequest } from "./request";
 import {
@@ -142,6 +142,7 @@ export interface Relaxation {
     | "instanceTypes"
     | "nodesPerReplica"
     | "kvCacheDtype"
+    | "enforceEager"
     | "capacityType"
     | "region"
     | "maxModelLen"
@@ -188,9 +189,11 @@ export interface Layout {
 }
 
 /**
- * Layouts of one replica: TP x PP within a node (any split of up to its GPUs) or PP across
- * whole nodes; for MoE models also data-parallel attention with expert parallelism inside a
- * node (`--data-parallel-size dp --tensor-parallel-size tp`, vLLM
+ * Layouts of one replica: TP x PP within a node (any split of up to its GPUs); across whole
+ * nodes, PP between them or TP over all their GPUs (TP 16 over two 8-GPU nodes, as published R1
+ * runs on 16 x H100 use: KempnerInstitute/distributed-inference-vllm `README_DeepSeekR1.md`);
+ * for MoE models also data-parallel attention with expert parallelism inside a node
+ * (`--data-parallel-size dp --tensor-parallel-size tp`, vLLM
  * docs/serving/data_parallel_deployment.md), which keeps one copy of each sequence's MLA cache.
  */
 export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = false): Layout[] {
@@ -209,6 +212,7 @@ export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = fals
   for (const tp of powersOfTwoUpTo(gpusPerNode)) {
     if (gpusPerNode % tp === 0) out.push({ tp, pp: (gpusPerNode / tp) * nodesPerReplica, dp: 1 });
   }
+  out.push({ tp: gpusPerNode * nodesPerReplica, pp: 1, dp: 1 });
   return out;
 }
 
@@ -386,7 +390,7 @@ function evaluateCandidate(
       structural ??= reject("pipeline-parallel", ppProblem, layout);
       continue;
     }
-    const fit = fitMemory(request, checkpoint, gpu, instance.gpu, layout);
+    const fit = fitMemory(request, checkpoint, gpu, instance.gpu, layout, instance.gpuCount);
     if ("rule" in fit) {
       if (fit.shortfallGiB < nearestShortfall) {
         nearestShortfall = fit.shortfallGiB;
@@ -438,7 +442,7 @@ export interface ReplicaSizing {
  * the planner asks the performance model, and where a measured calibration of the GPU applies.
  */
 export function replicaPerformance(
-  request: Pick<PlanRequest, "model" | "promptTokens" | "outputTokens" | "kvCacheDtype">,
+  request: Pick<PlanRequest, "model" | "promptTokens" | "outputTokens">,
   checkpoint: Checkpoint,
   instanceType: InstanceType,
   nodesPerReplica: number,
@@ -459,7 +463,8 @@ export function replicaPerformance(
     concurrency: sequences,
     promptTokens: request.promptTokens,
     outputTokens: request.outputTokens,
-    kvCacheDtype: request.kvCacheDtype,
+    kvCacheDtype: memory.kvCacheDtype,
+    enforceEager: memory.enforceEager,
     maxNumBatchedTokens: memory.maxNumBatchedTokens,
     kvCacheTokens: memory.kvCacheTokens,
     maxNumSeqs: memory.maxNumSeqs,
@@ -528,6 +533,7 @@ function calibrateEstimate(e: PerformanceEstimate, f: CalibrationFactors): Perfo
   b.overheadMs *= t;
   b.prefillMs *= t;
   b.pipelineMs *= t;
+  b.hostLaunchMs *= t;
   e.confidence = "measured";
   e.extrapolatedBecause = [];
   e.ttftConfidence = "measured";
@@ -542,17 +548,14 @@ function calibrateEstimate(e: PerformanceEstimate, f: CalibrationFactors): Perfo
  * the model and a second calibration replaces the first instead of compounding it.
  */
 export function planReplicaPerformance(
-  plan: Pick<Plan, "model" | "checkpoint" | "instanceType" | "nodesPerReplica" | "tensorParallelSize" | "pipelineParallelSize" | "dataParallelSize" | "memory" | "vllmArgs">,
+  plan: Pick<Plan, "model" | "checkpoint" | "instanceType" | "nodesPerReplica" | "tensorParallelSize" | "pipelineParallelSize" | "dataParallelSize" | "memory">,
   workload: { promptTokens: number; outputTokens: number; sequences: number },
 ): PerformanceEstimate {
   const checkpoint = MODELS[plan.model].checkpoints.find((c) => c.repo === plan.checkpoint.repo);
   if (!checkpoint) throw new Error(`${plan.checkpoint.repo} is not a checkpoint of ${plan.model} in catalog ${CATALOG_VERSION}`);
-  // The plan keeps the KV-cache dtype in the server's arguments: vllmServeArgs adds --kv-cache-dtype fp8, nothing for auto.
-  const dtypeAt = plan.vllmArgs.indexOf("--kv-cache-dtype");
-  const kvCacheDtype = dtypeAt >= 0 && plan.vllmArgs[dtypeAt + 1] === "fp8" ? "fp8" : "auto";
   const layout = { tp: plan.tensorParallelSize, pp: plan.pipelineParallelSize, dp: plan.dataParallelSize };
   return replicaPerformance(
-    { model: plan.model, promptTokens: workload.promptTokens, outputTokens: workload.outputTokens, kvCacheDtype },
+    { model: plan.model, promptTokens: workload.promptTokens, outputTokens: workload.outputTokens },
     checkpoint,
     plan.instanceType,
     plan.nodesPerReplica,
@@ -655,19 +658,26 @@ export function replicaSizing(
   return { replicas, maxSequences, sequences, sequencesInFlight, estimate };
 }
 
-/** The prefill batch tried when vLLM's large default leaves too little memory (its 256-sequence default). */
+/**
+ * The step size and sequence cap tried when vLLM's large defaults leave too little memory: the
+ * defaults vLLM gives GPUs under 70 GiB (`arg_utils.py`), which shrink the profiling pass's
+ * MoE workspace and its sampler over max_num_seqs rows of logits.
+ */
 export const SMALL_BATCHED_TOKENS = 2048;
+export const SMALL_MAX_NUM_SEQS = 256;
 
 export interface MemoryFit {
   memory: MemoryBreakdown;
-  /** `--max-num-batched-tokens`, when the default had to be lowered to fit. */
+  /** `--max-num-batched-tokens`, when the request set one or the default had to be lowered to fit. */
   maxNumBatchedTokens: number | null;
+  /** `--max-num-seqs`, when it differs from vLLM's default for the GPU. */
+  maxNumSeqs: number | null;
 }
 
 /**
- * Checks memory and the start condition at vLLM's default batch for the GPU; where that
- * default is large and does not fit, again at SMALL_BATCHED_TOKENS, so that a GPU with
- * more memory never fits less than a smaller one.
+ * Checks memory and the start condition at the request's `maxNumBatchedTokens`, or at vLLM's
+ * default batch for the GPU; where that default is large and does not fit, again at
+ * SMALL_BATCHED_TOKENS, so that a GPU with more memory never fits less than a smaller one.
  */
 export function fitMemory(
   request: PlanRequest,
@@ -675,9 +685,11 @@ export function fitMemory(
   gpu: GpuSpec,
   gpuId: GpuId,
   layout: Layout,
+  /** GPUs of one node: TP past it crosses nodes. @default the layout's GPUs */
+  gpusPerNode = layout.tp * layout.pp * layout.dp,
 ): MemoryFit | { rule: RuleId; reason: string; shortfallGiB: number } {
   const model = MODELS[request.model];
-  const attempt = (maxNumBatchedTokens?: number) =>
+  const attempt = (maxNumBatchedTokens = request.maxNumBatchedTokens, maxNumSeqs?: number) =>
     memoryBreakdown({
       model,
       checkpoint,
@@ -689,7 +701,16 @@ export function fitMemory(
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
       maxNumBatchedTokens,
+      maxNumSeqs,
+      enforceEager: request.enforceEager,
+      gpusPerNode,
     });
+  const defaultSeqs = schedulerDefaults(gpu).maxNumSeqs;
+  const fitOf = (memory: MemoryBreakdown, maxNumBatchedTokens: number | null): MemoryFit => ({
+    memory,
+    maxNumBatchedTokens,
+    maxNumSeqs: memory.maxNumSeqs === defaultSeqs ? null : memory.maxNumSeqs,
+  });
   const check = (memory: MemoryBreakdown) => {
     const memoryProblem = memoryRule(memory, gpuId, request.gpuMemoryUtilization);
     if (memoryProblem) {
@@ -706,10 +727,11 @@ export function fitMemory(
   };
   const memory = attempt();
   const problem = check(memory);
-  if (!problem) return { memory, maxNumBatchedTokens: null };
-  if (memory.maxNumBatchedTokens > SMALL_BATCHED_TOKENS) {
-    const small = attempt(SMALL_BATCHED_TOKENS);
-    if (!check(small)) return { memory: small, maxNumBatchedTokens: SMALL_BATCHED_TOKENS };
+  if (!problem) return fitOf(memory, request.maxNumBatchedTokens ?? null);
+  // A step size the user chose is kept: the plan says it does not fit rather than change it.
+  if (request.maxNumBatchedTokens === undefined && memory.maxNumBatchedTokens > SMALL_BATCHED_TOKENS) {
+    const small = attempt(SMALL_BATCHED_TOKENS, Math.min(SMALL_MAX_NUM_SEQS, memory.maxNumSeqs));
+    if (!check(small)) return fitOf(small, SMALL_BATCHED_TOKENS);
   }
   return problem;
 }
@@ -815,6 +837,8 @@ function buildPlan(
       gpuMemoryUtilization: request.gpuMemoryUtilization,
       kvCacheDtype: request.kvCacheDtype,
       maxNumBatchedTokens: fit.maxNumBatchedTokens,
+      maxNumSeqs: fit.maxNumSeqs,
+      enforceEager: request.enforceEager,
     }),
     performance: planPerformance(sizing, replicas, usdPerHour, layout),
   };
@@ -908,6 +932,8 @@ function relaxations(request: PlanRequest, rejected: readonly Rejection[]): Rela
   if (request.kvCacheDtype !== "fp8") {
     tries.push({ field: "kvCacheDtype", value: "fp8", request: { ...request, kvCacheDtype: "fp8" } });
   }
+  // No CUDA graphs: their memory goes to the KV cache, at the price of slower small-batch steps.
+  if (!request.enforceEager) tries.push({ field: "enforceEager", value: "true", request: { ...request, enforceEager: true } });
   if (request.capacityType !== "on-demand") {
     tries.push({ field: "capacityType", value: "on-demand", request: { ...request, capacityType: "on-demand" } });
   }

@@ -106,6 +106,31 @@ export const gpuMemoryUtilization = z
   .gt(0, { error: (issue) => `${JSON.stringify(issue.input)} is not above 0; give a fraction such as 0.9` })
   .max(1, { error: (issue) => `${JSON.stringify(issue.input)} is above 1; give a fraction such as 0.9` });
 
+/**
+ * vLLM's `--max-num-batched-tokens`: the tokens one engine step (and the profiling pass that
+ * sizes the activations) carries. Below max_num_seqs vLLM refuses to start, so the plan then
+ * also lowers `--max-num-seqs` to it (vllm `config/scheduler.py`, `verify_max_model_len`).
+ */
+export const maxNumBatchedTokens = count("tokens");
+
+/** vLLM's `--enforce-eager`: no CUDA graphs, so no graph memory and a slower step. */
+export const enforceEager = z.boolean({ error: (issue) => `${JSON.stringify(issue.input)} is not true or false` });
+
+/**
+ * The engine knobs users set on `vllm serve`, in planner, estimate and stack form alike; each
+ * moves the memory model as vLLM moves (sizing/memory.ts).
+ */
+export const ENGINE_FIELDS = {
+  /** vLLM's `--gpu-memory-utilization`: the share of device memory vLLM budgets. @default 0.9 */
+  gpuMemoryUtilization: gpuMemoryUtilization.default(DEFAULT_GPU_MEMORY_UTILIZATION),
+  /** vLLM's `--kv-cache-dtype`: `auto` keeps the model's 16-bit dtype, `fp8` halves the cache (FP8 GPUs only). @default "auto" */
+  kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
+  /** vLLM's `--max-num-batched-tokens`. @default vLLM's default for the GPU: 8192 on GPUs of 70 GiB and more except A100, else 2048 */
+  maxNumBatchedTokens: maxNumBatchedTokens.optional(),
+  /** vLLM's `--enforce-eager`: no CUDA graphs, their memory goes to the KV cache, decode steps are slower. @default false */
+  enforceEager: enforceEager.default(false),
+};
+
 export const PriceOverrideSchema = z
   .object({
     instanceType,
@@ -198,10 +223,7 @@ const PlanRequestObject = z
     capacityType: oneOf("capacity type", CAPACITY_TYPES).default("on-demand"),
     /** `cost`: the lowest USD/hour that meets every target; `throughput`: the lowest USD per million output tokens that does. @default "cost" */
     objective: oneOf("objective", OBJECTIVES).default("cost"),
-    /** vLLM's `--gpu-memory-utilization`. @default 0.9 */
-    gpuMemoryUtilization: gpuMemoryUtilization.default(DEFAULT_GPU_MEMORY_UTILIZATION),
-    /** vLLM's `--kv-cache-dtype`: `auto` keeps the model's 16-bit dtype, `fp8` halves the cache. @default "auto" */
-    kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).default("auto"),
+    ...ENGINE_FIELDS,
     /** Prices that replace the catalog's (negotiated rates, Capacity Blocks). @default [] */
     priceOverrides: z.array(PriceOverrideSchema).default([]),
     /** Measured factors per model and GPU (`llm-fleet calibrate`); entries of other models are ignored. @default none */

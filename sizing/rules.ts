@@ -60,10 +60,13 @@ export function multiNodeRule(instanceType: InstanceType, instance: InstanceSpec
 /**
  * vLLM shards attention heads over TP ranks: TP must divide the query heads, and the KV
  * heads must divide evenly over the ranks or be replicated evenly (vllm `config.py`).
- * TP stays inside one node, where NVLink or PCIe carries its all-reduces.
+ * TP spans part of one node or whole nodes: every node then runs the same share of ranks
+ * (vLLM's multi-node launch, `--nnodes` with `--tensor-parallel-size` over all of them).
  */
 export function tensorParallelRule(model: ModelSpec, tp: number, gpusPerNode: number): string | null {
-  if (tp > gpusPerNode) return `TP ${tp} exceeds the ${gpusPerNode} GPUs of one node; TP stays inside a node`;
+  if (tp > gpusPerNode && tp % gpusPerNode !== 0) {
+    return `TP ${tp} spans ${(tp / gpusPerNode).toFixed(2)} nodes of ${gpusPerNode} GPUs; across nodes TP takes whole nodes (${gpusPerNode * 2}, ${gpusPerNode * 3}, ...)`;
+  }
   if (model.attentionHeads % tp !== 0) {
     return `TP ${tp} does not divide ${model.displayName}'s ${model.attentionHeads} attention heads`;
   }

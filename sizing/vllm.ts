@@ -3,7 +3,7 @@
  * emitted is one of VLLM_SERVE_FLAGS, the subset of 0.33.0's flags llm-fleet uses.
  */
 import type { Checkpoint, ModelId, ModelSpec } from "./catalog";
-import type { KvCacheDtype } from "./memory";
+import { DEFAULT_GPU_MEMORY_UTILIZATION, type KvCacheDtype } from "./memory";
 
 /** Pinned vLLM release (shared/reference/pulumi-notes.md: newest release, 2026-11). */
 export const VLLM_VERSION = "0.33.0";
@@ -27,6 +27,8 @@ export const VLLM_SERVE_FLAGS = [
   "--quantization",
   "--kv-cache-dtype",
   "--max-num-batched-tokens",
+  "--max-num-seqs",
+  "--enforce-eager",
   // Added by the Kubernetes component: the port, the API key, and multi-node launch flags
   // (vLLM's LeaderWorkerSet guide, docs/deployment/frameworks/lws.md).
   "--port",
@@ -48,8 +50,11 @@ export interface ServeArgsInput {
   maxModelLen: number;
   gpuMemoryUtilization: number;
   kvCacheDtype: KvCacheDtype;
-  /** Set only when the plan needs a smaller prefill batch than vLLM's default for the GPU. */
+  /** Set only when the user or the plan chose another step size than vLLM's default for the GPU. */
   maxNumBatchedTokens: number | null;
+  /** Set only when `--max-num-batched-tokens` is below vLLM's default max_num_seqs, which vLLM refuses. */
+  maxNumSeqs: number | null;
+  enforceEager: boolean;
 }
 
 /**
@@ -65,7 +70,7 @@ export function vllmServeArgs(input: ServeArgsInput): string[] {
   // Data-parallel attention: each rank its own sequences and MLA cache, experts sharded over all ranks.
   if (input.dataParallelSize > 1) args.push("--data-parallel-size", String(input.dataParallelSize));
   args.push("--max-model-len", String(input.maxModelLen));
-  args.push("--gpu-memory-utilization", String(input.gpuMemoryUtilization));
+  if (input.gpuMemoryUtilization !== DEFAULT_GPU_MEMORY_UTILIZATION) args.push("--gpu-memory-utilization", String(input.gpuMemoryUtilization));
   // vLLM's DeepSeek recipes shard the 256 experts across ranks instead of slicing each one.
   if (model.moe && input.tensorParallelSize * input.dataParallelSize > 1) args.push("--enable-expert-parallel");
   // vLLM's DeepSeek recipes pass it; the AWQ release patches the model code for FP16 overflow.
@@ -75,5 +80,36 @@ export function vllmServeArgs(input: ServeArgsInput): string[] {
   if (checkpoint.quantizationFlag) args.push("--quantization", checkpoint.quantizationFlag);
   if (input.kvCacheDtype === "fp8") args.push("--kv-cache-dtype", "fp8");
   if (input.maxNumBatchedTokens !== null) args.push("--max-num-batched-tokens", String(input.maxNumBatchedTokens));
+  if (input.maxNumSeqs !== null) args.push("--max-num-seqs", String(input.maxNumSeqs));
+  if (input.enforceEager) args.push("--enforce-eager");
   return args;
+}
+
+/** The engine knobs a `vllm serve` command line sets, vLLM's defaults where it sets none. */
+export interface ServeEngineOptions {
+  gpuMemoryUtilization: number;
+  kvCacheDtype: KvCacheDtype;
+  /** Undefined: vLLM's default for the GPU. */
+  maxNumBatchedTokens: number | undefined;
+  maxNumSeqs: number | undefined;
+  enforceEager: boolean;
+}
+
+/** Reads the engine knobs back from arguments vllmServeArgs wrote (the policy pack checks a workload's memory with them). */
+export function serveEngineOptions(args: readonly string[]): ServeEngineOptions {
+  const value = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const number = (flag: string) => {
+    const raw = value(flag);
+    return raw === undefined ? undefined : Number(raw);
+  };
+  return {
+    gpuMemoryUtilization: number("--gpu-memory-utilization") ?? DEFAULT_GPU_MEMORY_UTILIZATION,
+    kvCacheDtype: value("--kv-cache-dtype") === "fp8" ? "fp8" : "auto",
+    maxNumBatchedTokens: number("--max-num-batched-tokens"),
+    maxNumSeqs: number("--max-num-seqs"),
+    enforceEager: args.includes("--enforce-eager"),
+  };
 }

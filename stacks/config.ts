@@ -9,11 +9,15 @@ import { AMI_FAMILIES } from "../components/aws/node-group-spec";
 import {
   CAPACITY_TYPES,
   GPU_IDS,
+  KV_CACHE_DTYPES,
   MODEL_IDS,
   OBJECTIVES,
   PRECISIONS,
   PriceOverrideSchema,
   calibrationFactor,
+  enforceEager,
+  gpuMemoryUtilization,
+  maxNumBatchedTokens,
   unknownIdMessage,
   type InputProblem,
 } from "../sizing";
@@ -61,6 +65,11 @@ export const WorkloadSchema = z
       .optional(),
     precisions: z.array(oneOf("precision", PRECISIONS)).min(1).optional(),
     objective: oneOf("objective", OBJECTIVES).optional(),
+    /** vLLM's engine knobs; each one that differs from vLLM's default becomes its flag on `vllm serve`. */
+    gpuMemoryUtilization: gpuMemoryUtilization.optional(),
+    kvCacheDtype: oneOf("KV-cache dtype", KV_CACHE_DTYPES).optional(),
+    maxNumBatchedTokens: maxNumBatchedTokens.optional(),
+    enforceEager: enforceEager.optional(),
   })
   .strict();
 

@@ -99,7 +99,9 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
     computeCapability: 8.0,
     marketedMemoryGB: 80,
     nvidiaSmiMemoryMiB: 81920, // modal-labs/modal-client#2797
-    memoryGiB: fromNvidiaSmi(81920),
+    // vLLM's "total_gpu_memory (79.15GiB)" on A100-SXM4-80GB (vllm-project/vllm#10533): the A100's
+    // reservation below nvidia-smi's total is 0.85 GiB, not the H100's 0.45.
+    memoryGiB: 79.15,
     memoryBandwidthGBps: 2039,
     denseTflops: { bf16: 312, fp8: null, int8: 624, fp4: null }, // aiconfigurator systems/a100_sxm.yaml; A100 datasheet
     nativePrecisions: ["bf16", "int8", "int4"],
@@ -107,6 +109,7 @@ export const GPUS: { readonly [id in GpuId]: GpuSpec } = {
       AICONFIGURATOR_SYSTEMS,
       "https://www.nvidia.com/en-us/data-center/a100/",
       "https://github.com/modal-labs/modal-client/pull/2797",
+      "https://github.com/vllm-project/vllm/issues/10533",
       CUDA_GPUS,
     ],
   },

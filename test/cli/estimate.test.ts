@@ -16,7 +16,10 @@ describe("llm-fleet estimate", () => {
     expect(stderr).toBe("");
     expect(stdout.split("\n")[0]).toBe("deepseek-ai/DeepSeek-R1 on 1 x p5en.48xlarge (NVIDIA H200 141GB), TP 8 x PP 1");
     expect(stdout).toContain("Workload: 32 sequences in flight, mean 1,024 prompt / 1,024 output tokens, max_model_len 32,768\n");
-    expect(stdout).toContain("  weights 79.4 GiB | KV cache 39.0 GiB | activations 7.5 GiB | free 14.0 GiB\n");
+    expect(stdout).toContain(
+      "  weights 79.6 GiB | KV cache 38.8 GiB | activations 7.6 GiB | free 14.0 GiB (vLLM claims 126.0 GiB at 0.9)\n" +
+        "  activations = profile peak 4.1 GiB (8,192 batched tokens, 1,024 sequences) + non-torch 1.4 GiB + CUDA graphs 2.1 GiB\n",
+    );
     expect(stdout).toContain("Performance [calibrated on measurements]:\n  TPOT 25.7 ms (38.9 tokens/s per user), TTFT");
     expect(stdout).toMatch(/\n {2}1,241 output tokens\/s for the replica, 155 per GPU; bottleneck: memory\n/);
     expect(stdout).toMatch(/\n {2}per token: weights [\d.]+ ms \+ KV [\d.]+ ms \+ compute [\d.]+ ms \+ collectives [\d.]+ ms \+ fixed [\d.]+ ms \+ prefill [\d.]+ ms \+ pipeline 0\.00 ms\n/);
@@ -41,7 +44,7 @@ describe("llm-fleet estimate", () => {
   it("exits 2 with the reason when the layout does not fit", () => {
     const { code, stdout } = cli("estimate", "deepseek-r1", "--gpu", "h100", "--tp", "8");
     expect(code).toBe(2);
-    expect(stdout).toContain("Does not fit: needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90\n");
+    expect(stdout).toContain("Does not fit: needs 79.6 GiB weights + 7.6 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90\n");
     const json = JSON.parse(cli("estimate", "deepseek-r1", "--gpu", "a100-80gb", "--tp", "8", "--json").stdout);
     expect(json.estimate).toBeNull();
     expect(json.memory.problem).toMatch(/runs on ada\/hopper\/blackwell; a100-80gb is ampere/);
@@ -49,7 +52,7 @@ describe("llm-fleet estimate", () => {
 
   it("refuses bad input with exit 1 and a message that names the flag", () => {
     expect(bad("deepseek-r1", "--gpu", "h200", "--tp", "3")).toBe(
-      "llm-fleet estimate: --tp: 3 does not divide the 8 GPUs of p5en.48xlarge; TP stays inside a node: give one of 1, 2, 4, 8\n",
+      "llm-fleet estimate: --tp: 3 neither divides the 8 GPUs of p5en.48xlarge nor spans whole nodes of them: give one of 1, 2, 4, 8 inside a node, or 16, 24, 32 across nodes\n",
     );
     expect(bad("deepseek-r1", "--gpu", "h200", "--tp", "8", "--output-tokens", "-2")).toBe("llm-fleet estimate: --output-tokens: -2 is below 1; give at least 1 token\n");
     expect(bad("r1-distill-llama-8b", "--gpu", "h200", "--tp", "1", "--dp", "2")).toBe(

@@ -116,14 +116,14 @@ describe("llm-fleet plan, failures", () => {
   const base = { "aws:region": "us-east-1", "llm-fleet:environment": "dev", "llm-fleet:cluster": { mode: "new", publicAccessCidrs: ["34.200.10.7/32"] } };
 
   it("one verdict: a stack's own larger budget does not outvote the platform's limit in policy/config.<env>.json", () => {
-    // One g7e.48xlarge in dev when busy: $33.14/hour at the Spot ceiling, $24,195/month, under the
-    // stack's own $30,000 but over the $5,000 that policy/config.dev.json gives the pack.
-    const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 30_000, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["rtx-pro-6000"] } }] });
+    // Three g7e.24xlarge in dev when busy: $49.72/hour at the Spot ceiling, $36,293/month, under the
+    // stack's own $40,000 but over the $5,000 that policy/config.dev.json gives the pack.
+    const file = stackFile({ ...base, "llm-fleet:budgetUsdPerMonth": 40_000, "llm-fleet:deployments": [{ name: "r1", model: "deepseek-r1", placement: { gpus: ["rtx-pro-6000"] } }] });
     const { code, stdout } = cli("plan", "--config", file);
     expect(code).toBe(3);
-    expect(stdout).toContain("Budget: dev: $24,469/month busy at the planned load is within the $30,000 budget");
+    expect(stdout).toContain("Budget: dev: $36,583/month busy at the planned load is within the $40,000 budget");
     expect(stdout).toContain("Policies (12, config policy/config.dev.json): FAILED:\n");
-    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 1 x g7e\.48xlarge at the planned load costs \$24,195\/month, \$24,469 in all .* over the \$5,000 budget/);
+    expect(stdout).toMatch(/\[mandatory\] monthly-budget: dev: 3 x g7e\.24xlarge at the planned load costs \$36,293\/month, \$36,583 in all .* over the \$5,000 budget/);
   });
 
   it("exits 3 when a mandatory policy fails: the budget and the allowed instance families", () => {

@@ -17,9 +17,10 @@ describe("llm-fleet size, human output", () => {
       "Request: max_model_len 32,768 (default) · concurrency 1 sequence (default) · mean 1,024 prompt (default) / 4,096 output tokens (default) · " +
         "no latency target · precision fp8 (native, default) · us-east-1 on-demand · objective cost",
     );
-    expect(stdout).toContain("Plan: 1 x g7e.48xlarge (8 x rtx-pro-6000 each), $33.14/hour, $24,195/month");
-    expect(stdout).toContain("  parallelism  TP 8 x PP 1, 1 replica");
-    expect(stdout).toContain("  KV cache     48,464 tokens per replica: 1 concurrent 32,768-token sequence\n");
+    // One 8-GPU g7e.48xlarge misses a 32k request by its CUDA graphs (test/sizing/planner.test.ts).
+    expect(stdout).toContain("Plan: 3 x g7e.24xlarge (4 x rtx-pro-6000 each), $49.72/hour, $36,293/month");
+    expect(stdout).toContain("  parallelism  TP 4 x PP 3, 1 replica, each over 3 nodes");
+    expect(stdout).toContain("  KV cache     968,256 tokens per replica: 29 concurrent 32,768-token sequences\n");
   });
 
   it("draws the per-GPU memory bar with its four parts", () => {
@@ -27,18 +28,18 @@ describe("llm-fleet size, human output", () => {
     expect(bar).toMatch(/^ {2}\[W+K+A+\.+\]$/);
     expect(bar.length).toBe(2 + 62);
     expect(stdout).toContain(
-      "  weights 79.4 GiB | KV cache 3.2 GiB | activations 3.1 GiB | free 9.5 GiB (vLLM claims 85.6 GiB at 0.9)",
+      "  weights 56.8 GiB | KV cache 21.8 GiB | activations 7.0 GiB | free 9.5 GiB (vLLM claims 85.6 GiB at 0.9)\n" +
+        "  activations = profile peak 3.3 GiB (8,192 batched tokens, 1,024 sequences) + non-torch 1.6 GiB + CUDA graphs 2.1 GiB\n",
     );
   });
 
   it("prints the vllm serve command, the alternatives and the dropped candidates by reason", () => {
     expect(stdout).toContain(
-      "  vllm serve deepseek-ai/DeepSeek-R1 --served-model-name deepseek-r1 --tensor-parallel-size 8 --max-model-len 32768" +
-        " --gpu-memory-utilization 0.9 --enable-expert-parallel --trust-remote-code --reasoning-parser deepseek_r1" +
-        " --max-num-batched-tokens 2048\n",
+      "  vllm serve deepseek-ai/DeepSeek-R1 --served-model-name deepseek-r1 --tensor-parallel-size 4 --pipeline-parallel-size 3" +
+        " --max-model-len 32768 --enable-expert-parallel --trust-remote-code --reasoning-parser deepseek_r1\n",
     );
     expect(stdout).toMatch(
-      /Next best \(latency and throughput at the same workload\):\n {2}instance +nodes +layout +checkpoint +replicas +\$\/hour +\$\/month +TPOT ms +tok\/s\/user +\$\/Mtok +basis\n {2}g7e\.24xlarge +2 +4x2 /,
+      /Next best \(latency and throughput at the same workload\):\n {2}instance +nodes +layout +checkpoint +replicas +\$\/hour +\$\/month +TPOT ms +tok\/s\/user +\$\/Mtok +basis\n {2}p5en\.48xlarge +1 +8x1 /,
     );
     expect(stdout).toMatch(/\n {2}p5en\.48xlarge +1 +8x1 +deepseek-ai\/DeepSeek-R1 +1 +\$63\.30 +\$46,206 +8\.1 +122\.8 +\$143\.57 +calibrated\n/);
     expect(stdout).toMatch(/ {2}memory \(\d+\): weights and activations exceed the GPU memory budget/);
@@ -48,9 +49,9 @@ describe("llm-fleet size, human output", () => {
   });
 
   it("labels the predicted latency and throughput, and says why they are extrapolated", () => {
-    expect(stdout).toContain("  latency      TPOT 12.5 ms (79.7 tokens/s per user) [extrapolated], TTFT 224 ms at 1 sequence per replica\n");
-    expect(stdout).toContain("  throughput   79 output tokens/s (10 per GPU), $115.99 per million output tokens [extrapolated]\n");
-    expect(stdout).toContain("  headroom     up to 15 sequences per replica within the KV cache; bottleneck: memory\n");
+    expect(stdout).toContain("  latency      TPOT 16.2 ms (61.6 tokens/s per user) [extrapolated], TTFT 299 ms at 1 sequence per replica\n");
+    expect(stdout).toContain("  throughput   61 output tokens/s (5 per GPU), $225.30 per million output tokens [extrapolated]\n");
+    expect(stdout).toContain("  headroom     up to 315 sequences per replica within the KV cache; bottleneck: memory\n");
     expect(stdout).toContain("tensor parallelism over PCIe 5 is not in the calibration set");
   });
 });
@@ -69,9 +70,9 @@ describe("llm-fleet size with a workload and latency targets", () => {
 
   it("drops what misses a target even alone, closest first, and suggests the nearest target that plans", () => {
     const tight = cli("size", "deepseek-r1", "--max-tpot-ms", "10");
-    expect(tight.stdout).toContain("  latency (9): misses a latency target even at one sequence per replica\n");
+    expect(tight.stdout).toContain("  latency (7): misses a latency target even at one sequence per replica\n");
     expect(tight.stdout).toContain(
-      "    g7e.48xlarge x1 TP 8 x PP 1, deepseek-ai/DeepSeek-R1: TPOT 12.5 ms at 1 sequence per replica, target 10 ms: " +
+      "    g7e.48xlarge x2 TP 8 x PP 2, deepseek-ai/DeepSeek-R1: TPOT 12.6 ms at 1 sequence per replica, target 10 ms: " +
         "more replicas cannot help; try a faster GPU, a wider layout or a looser target\n",
     );
     const none = cli("size", "deepseek-r1", "--max-tpot-ms", "5");
@@ -164,7 +165,7 @@ describe("llm-fleet size when nothing fits", () => {
     expect(stdout).toContain("No deployment fits.");
     expect(stdout).toContain("Closest miss: p4de.24xlarge x1, deepseek-ai/DeepSeek-R1: deepseek-ai/DeepSeek-R1 (block FP8 W8A8 (128x128 scales)) runs on ada/hopper/blackwell; a100-80gb is ampere");
     expect(stdout).toContain("  --precision fp8,bf16,int4,fp4: 1 x p4de.24xlarge, ISTA-DASLab/DeepSeek-R1-GPTQ-4b-128g (int4), $27.45/hour");
-    expect(stdout).toContain("  without --gpu: 1 x g7e.48xlarge, deepseek-ai/DeepSeek-R1 (fp8), $33.14/hour");
+    expect(stdout).toContain("  without --gpu: 3 x g7e.24xlarge, deepseek-ai/DeepSeek-R1 (fp8), $49.72/hour");
   });
 
   it("prints plan null in JSON", () => {
@@ -172,7 +173,7 @@ describe("llm-fleet size when nothing fits", () => {
     expect(code).toBe(2);
     const doc = JSON.parse(stdout);
     expect(doc.plan).toBeNull();
-    expect(doc.closestMiss.reason).toBe("needs 39.2 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90");
+    expect(doc.closestMiss.reason).toBe("needs 38.5 GiB weights + 4.5 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90");
   });
 });
 

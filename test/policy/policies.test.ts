@@ -98,7 +98,7 @@ describe("one mutation per rule makes it fire, with the numbers and the fix", ()
   });
   it("checkpoint-fits-gpus: the node group swapped to H100s under R1", () => {
     expect(after(prod, prodConfig, "checkpoint-fits-gpus", "reasoning-gpu-node-group", (p) => (p.labels["llm-fleet.dev/gpu"] = "h100"))).toEqual([
-      "reasoning-vllm-deployment: deepseek-ai/DeepSeek-R1-0528 needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB; re-plan with llm-fleet size",
+      "reasoning-vllm-deployment: deepseek-ai/DeepSeek-R1-0528 needs 79.6 GiB weights + 7.6 GiB activations per GPU; h100 leaves 71.3 GiB; re-plan with llm-fleet size",
     ]);
   });
   it("pinned-vllm-image: an unpinned image", () => {

@@ -163,11 +163,18 @@ describe("instance specs agree with the price sheet they were taken from", () =>
 });
 
 describe("derived catalog numbers", () => {
-  it("GPU memory without a CUDA reading is nvidia-smi's total less the H100 gap of 0.45 GiB", () => {
+  it("GPU memory is vLLM's reading where one is published, else nvidia-smi's total less the H100 gap of 0.45 GiB", () => {
     expect(GPUS.h200.memoryGiB).toBe(139.95); // 143771 MiB / 1024 = 140.40 GiB
     expect(GPUS.b200.memoryGiB).toBe(178.61); // 183359 MiB = 179.06 GiB
-    expect(GPUS["a100-80gb"].memoryGiB).toBe(79.55); // 81920 MiB = 80.00 GiB
-    expect(GPUS.h100.memoryGiB).toBe(79.2); // measured
+    expect(GPUS["a100-80gb"].memoryGiB).toBe(79.15); // vLLM's total_gpu_memory (vllm#10533)
+    expect(GPUS.h100.memoryGiB).toBe(79.2); // vLLM's, llm-d-benchmark
+    expect(GPUS.a10g.memoryGiB).toBe(22.3); // vLLM's, awslabs/ai-on-eks
+    // Every GPU sits below nvidia-smi's total, by at most the A100 80GB's 0.85 GiB.
+    for (const gpu of Object.values(GPUS)) {
+      const smiGiB = gpu.nvidiaSmiMemoryMiB / 1024;
+      expect(gpu.memoryGiB).toBeLessThan(smiGiB);
+      expect(smiGiB - gpu.memoryGiB).toBeLessThanOrEqual(0.85 + 1e-9);
+    }
   });
 
   it("quantized distill sizes keep embeddings and LM head at 16 bits", () => {

@@ -29,35 +29,49 @@ describe("MLA: DeepSeek-R1 native FP8 on 8 x H200, TP 8, max_model_len 32768", (
     kvCacheDtype: "auto",
   });
 
-  // Worked by hand:
+  // Worked by hand (vLLM v1, the pinned release):
   // loaded   688.6e9 B x 671/685 (MTP skipped) = 674,526,423,357.66 B
   // replicated on every rank: per layer the fused q_a/kv_a projection 7168 x (1536 + 512 + 64),
   //          per MoE layer the router 7168 x 256:
   //          61 x 15,138,816 + 58 x 1,835,008 = 1,029,898,240 parameters
   // weights  loaded / 8 + replicated x 7/8 x bytes per layer parameter = 79.367 GiB
+  //          + the BF16 copy of kv_b_proj, 512 x 16 heads x 256 x 2 B = 4 MiB x 61 layers = 79.605 GiB
   // budget   139.95 GiB x 0.9 = 125.955 GiB
-  // reserve  8192 tokens x 7168 hidden x 108.8 B = 5.95 GiB activations + 0.6 non-torch + 1.0 graphs = 7.55 GiB
-  // KV       125.955 - 79.367 - 7.55 = 39.038 GiB
+  // profile  T = 8192 tokens, S = 1024 sequences:
+  //          MoE workspace 2 B x 8192 x 8 x (7168 + 7168)              = 1,879,048,192 B (held)
+  //          largest layer: MLA 2 x 8192 x (3 x 7168 + 2112 + 16 x 320)
+  //                         + 2 x 65,536 x 16 x 256 (context stand-in)  = 1,007,681,536 B
+  //          sampler 2 x 8192 x 7168 + 1024 x 129,280 x 18              = 2,500,329,472 B
+  //          peak = workspace + max(layer, sampler)                     = 4,379,377,664 B = 4.0786 GiB
+  // non-torch 0.13 + 0.42 x log2(8) = 1.39 GiB
+  // graphs   2 modes x 51 sizes x 3 x 512 x 7168 x 2 B = 2,246,049,792 B = 2.0918 GiB
+  // KV       125.955 - 79.605 - 4.0786 - 1.39 - 2.0918 = 38.79 GiB
   // per token 61 layers x (512 + 64) x 2 B = 70,272 B, the same on every TP rank
-  // tokens   floor(39.038 GiB / (70,272 B x 16)) x 16 = 596,496
-  it("splits the weights over the 8 ranks, MTP module excluded, replicated projections whole", () => {
+  it("splits the weights over the 8 ranks, MTP module excluded, replicated projections whole, kv_b_proj also in BF16", () => {
     const loaded = 674_526_423_357.66;
     expect(loadedWeightBytes(r1, r1Fp8)).toBeCloseTo(loaded, 1);
     const embeddings = 2 * 129280 * 7168 * 2;
     const bytesPerLayerParam = (loaded - embeddings) / layerParams(r1).reduce((s, p) => s + p, 0);
     const replicated = 61 * 7168 * (1536 + 512 + 64) + 58 * 7168 * 256;
     expect(replicated).toBe(1_029_898_240);
-    expect(m.weightsGiB).toBeCloseTo((loaded / 8 + replicated * (7 / 8) * bytesPerLayerParam) / GIB, 9);
-    expect(m.weightsGiB).toBeCloseTo(79.367, 3);
+    const kvBCopy = 61 * 512 * 16 * 256 * 2;
+    expect(m.weightsGiB).toBeCloseTo((loaded / 8 + replicated * (7 / 8) * bytesPerLayerParam + kvBCopy) / GIB, 9);
+    expect(m.weightsGiB).toBeCloseTo(79.605, 3);
   });
   it("claims 90 % of the device", () => {
     expect(m.budgetGiB).toBeCloseTo(125.955, 6);
     expect(m.freeGiB).toBeCloseTo(13.995, 6);
   });
-  it("reserves activations for 8192 batched tokens plus non-torch and CUDA-graph memory", () => {
+  it("profiles 8192 tokens and 1024 sequences: the MoE workspace held through the sampler pass", () => {
     expect(m.maxNumBatchedTokens).toBe(8192);
-    expect(m.reserves.activationPeakGiB).toBeCloseTo(5.95, 6);
-    expect(m.activationsGiB).toBeCloseTo(7.55, 6);
+    expect(m.maxNumSeqs).toBe(1024);
+    expect(m.activationPeak.moeWorkspaceGiB * GIB).toBe(1_879_048_192);
+    expect(m.activationPeak.forwardGiB * GIB).toBe(1_007_681_536);
+    expect(m.activationPeak.samplerGiB * GIB).toBe(2_500_329_472);
+    expect(m.reserves.activationPeakGiB * GIB).toBe(4_379_377_664);
+    expect(m.reserves.nonTorchGiB).toBeCloseTo(1.39, 9);
+    expect(m.reserves.cudaGraphsGiB * GIB).toBe(2_246_049_792);
+    expect(m.activationsGiB).toBeCloseTo(4_379_377_664 / GIB + 1.39 + 2_246_049_792 / GIB, 9);
   });
   it("replicates the MLA latent cache on every rank", () => {
     expect(kvBytesPerTokenPerLayer(r1, 8, "auto")).toBe(1152);
@@ -66,10 +80,11 @@ describe("MLA: DeepSeek-R1 native FP8 on 8 x H200, TP 8, max_model_len 32768", (
     expect(m.kvBytesPerTokenPerGpu).toBe(70_272);
   });
   it("turns what is left into whole 16-token blocks", () => {
-    expect(m.kvCacheGiB).toBeCloseTo(125.955 - m.weightsGiB - 7.55, 9);
+    expect(m.kvCacheGiB).toBeCloseTo(125.955 - m.weightsGiB - m.activationsGiB, 9);
+    expect(m.kvCacheGiB).toBeCloseTo(38.79, 2);
     expect(m.kvCacheTokens).toBe(Math.floor((m.kvCacheGiB * GIB) / (70_272 * 16)) * 16);
-    expect(m.kvCacheTokens).toBe(596_496);
-    expect(m.maxConcurrentSequences).toBe(18); // floor(596,496 / 32,768)
+    expect(m.kvCacheTokens).toBe(592_688);
+    expect(m.maxConcurrentSequences).toBe(18); // floor(592,688 / 32,768)
   });
   it("adds up to the device memory", () => {
     expect(m.weightsGiB + m.kvCacheGiB + m.activationsGiB + m.freeGiB).toBeCloseTo(GPUS.h200.memoryGiB, 9);
@@ -104,16 +119,24 @@ describe("MLA with pipeline parallelism: DeepSeek-R1 on 2 x 8 H100, TP 8 x PP 2"
     const bytesPerParam = (loadedWeightBytes(r1, r1Fp8) - 2 * embedding) / total;
     // Stage 0: layers 0-30 (3 dense + 28 MoE) and the embedding; stage 1: 30 MoE layers and the LM head.
     const stageParams = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => perRank(from + k)).reduce((s, p) => s + p, 0);
+    const kvBCopy = 512 * 16 * 256 * 2; // per layer per rank
     const weights = [
-      (stageParams(0, 31) * bytesPerParam + embedding / 8) / GIB,
-      (stageParams(31, 61) * bytesPerParam + embedding / 8) / GIB,
+      (stageParams(0, 31) * bytesPerParam + 31 * kvBCopy + embedding / 8) / GIB,
+      (stageParams(31, 61) * bytesPerParam + 30 * kvBCopy + embedding / 8) / GIB,
     ];
-    const reserve = (8192 * 7168 * ((0.85 * GIB) / (2048 * 4096))) / GIB + 1.6;
+    // Both stages hold the MoE workspace and their largest layer; only the last one samples.
+    const workspace = 1_879_048_192;
+    const layer = 1_007_681_536;
+    const sampler = 2_500_329_472;
+    const peaks = [workspace + layer, workspace + sampler];
+    const nonTorch = 0.13 + 0.42 * 4; // 16 ranks
+    const graphs = 2_246_049_792 / GIB;
     const tokens = [31, 30].map(
-      (layers, i) => Math.floor(((79.2 * 0.9 - weights[i]! - reserve) * GIB) / (layers * 1152 * 16)) * 16,
+      (layers, i) => Math.floor(((79.2 * 0.9 - weights[i]! - peaks[i]! / GIB - nonTorch - graphs) * GIB) / (layers * 1152 * 16)) * 16,
     );
-    expect(weights[0]).toBeCloseTo(38.45, 2);
-    expect(weights[1]).toBeCloseTo(40.92, 2);
+    expect(weights[0]).toBeCloseTo(38.57, 2);
+    expect(weights[1]).toBeCloseTo(41.04, 2);
+    expect(m.reserves.activationPeakGiB * GIB).toBe(peaks[1]);
     expect(tokens[1]!).toBeLessThan(tokens[0]!);
     expect(m.stage).toBe(1);
     expect(m.weightsGiB).toBeCloseTo(weights[1]!, 9);
@@ -130,12 +153,15 @@ describe("GQA: R1-Distill-Llama-70B BF16 (80 layers, 8 KV heads of 128)", () => 
     expect(kvBytesPerTokenPerLayer(llama70, 16, "auto")).toBe(2 * 1 * 128 * 2);
   });
 
-  // Worked by hand on 4 x L40S, TP 4:
+  // Worked by hand on 4 x L40S, TP 4 (T = 2048 tokens, S = 256 sequences below 70 GiB):
   // weights  141e9 B / 4 = 35.25e9 B = 32.829 GiB
   // budget   44.54 x 0.9 = 40.086 GiB
-  // reserve  2048 x 8192 x 108.8 B = 1.7 GiB + 1.6 = 3.3 GiB
-  // KV       40.086 - 32.829 - 3.3 = 3.957 GiB; per token 80 x 1024 B = 81,920 B
-  // tokens   floor(3.957 GiB / (81,920 x 16)) x 16 = 51,856
+  // profile  largest layer, the MLP: 2 x 2048 x (3 x 8192 + 3 x 28,672 / 4) = 188,743,680 B
+  //          sampler 2 x 2048 x 8192 + 256 x 128,256 x 18                 = 624,558,080 B (the peak)
+  // non-torch 0.13 + 0.42 x log2(4) = 0.97 GiB
+  // graphs   2 x 51 x 3 x 512 x 8192 x 2 B = 2,566,914,048 B = 2.3906 GiB
+  // KV       40.086 - 32.829 - 0.5817 - 0.97 - 2.3906 = 3.3147 GiB; per token 80 x 1024 B = 81,920 B
+  // tokens   floor(3.3147 GiB / (81,920 x 16)) x 16
   const m = memoryBreakdown({
     model: llama70,
     checkpoint: llama70Bf16,
@@ -149,10 +175,14 @@ describe("GQA: R1-Distill-Llama-70B BF16 (80 layers, 8 KV heads of 128)", () => 
   it("computes weights, reserves and KV tokens", () => {
     expect(m.weightsGiB).toBeCloseTo(32.829, 3);
     expect(m.maxNumBatchedTokens).toBe(2048);
-    expect(m.activationsGiB).toBeCloseTo(3.3, 6);
-    expect(m.kvCacheGiB).toBeCloseTo(3.957, 3);
+    expect(m.activationPeak.forwardGiB * GIB).toBe(188_743_680);
+    expect(m.reserves.activationPeakGiB * GIB).toBe(624_558_080);
+    expect(m.reserves.cudaGraphsGiB * GIB).toBe(2_566_914_048);
+    expect(m.activationsGiB).toBeCloseTo((624_558_080 + 2_566_914_048) / GIB + 0.97, 9);
+    expect(m.kvCacheGiB).toBeCloseTo(3.3147, 3);
     expect(m.kvBytesPerTokenPerGpu).toBe(81_920);
-    expect(m.kvCacheTokens).toBe(51_856);
+    expect(m.kvCacheTokens).toBe(Math.floor((m.kvCacheGiB * GIB) / (81_920 * 16)) * 16);
+    expect(m.kvCacheTokens).toBe(43_440);
     expect(m.maxConcurrentSequences).toBe(1);
   });
   it("keeps one whole K/V head per rank past TP = KV heads", () => {

@@ -9,6 +9,7 @@ import {
   MODEL_IDS,
   STEP_OVERHEAD_MS,
   MOE_LAYER_OVERHEAD_MS,
+  EAGER_HOST_MS_PER_LAYER,
   allReduceUs,
   computeTflops,
   estimatePerformance,
@@ -94,9 +95,11 @@ describe("the step-time model", () => {
     // 61 layers x 576 x 2 B = 70,272 B per token on every GPU, TP or DP.
     expect(m(1, 8).kvBytesPerTokenPerGpu).toBe(70_272);
     expect(m(8, 1).kvBytesPerTokenPerGpu).toBe(70_272);
-    // Under DP 8 the replica's cache is eight ranks' worth, each rank holding its own requests.
+    // Under DP 8 the replica's cache is eight ranks' worth, each rank holding its own requests;
+    // but every rank's experts see all eight ranks' tokens, so its MoE workspace is eight times TP 8's.
     expect(m(8, 1).kvCacheTokens).toBe(8 * m(8, 1).kvCacheTokensPerRank);
-    expect(m(8, 1).kvCacheTokens).toBeGreaterThan(4 * m(1, 8).kvCacheTokens);
+    expect(m(8, 1).kvCacheTokens).toBeGreaterThan(1.5 * m(1, 8).kvCacheTokens);
+    expect(m(8, 1).activationPeak.moeWorkspaceGiB).toBeCloseTo(8 * m(1, 8).activationPeak.moeWorkspaceGiB, 9);
     // Attention weights are replicated per DP rank, routed experts spread over all eight GPUs.
     expect(m(8, 1).weightsGiB).toBeGreaterThan(m(1, 8).weightsGiB);
     // The KV a step reads per GPU: every sequence under TP, an eighth of them under DP 8.
@@ -179,6 +182,22 @@ describe("the step-time model", () => {
     expect(e.outputTokensPerSecondPerGpu).toBeCloseTo(e.outputTokensPerSecond / 8, 9);
     const b = e.breakdown;
     expect(b.weightsReadMs + b.kvReadMs + b.computeMs + b.collectivesMs + b.overheadMs + b.prefillMs + b.pipelineMs).toBeCloseTo(e.tpotMs, 9);
+    expect(b.hostLaunchMs).toBe(0);
+  });
+
+  it("eager mode: a small batch waits for the host's kernel launches, a large one hides them", () => {
+    // 61 layers x 0.7 ms of launches against a 3.2 ms bandwidth roofline at one sequence.
+    const graphs = r1On("p5en.48xlarge", { concurrency: 1 });
+    const eager = r1On("p5en.48xlarge", { concurrency: 1, enforceEager: true });
+    expect(eager.tpotMs).toBeGreaterThan(graphs.tpotMs);
+    const b = eager.breakdown;
+    expect(b.hostLaunchMs).toBeGreaterThan(0);
+    expect(b.weightsReadMs + b.kvReadMs + b.computeMs + b.collectivesMs + b.overheadMs + b.prefillMs + b.pipelineMs + b.hostLaunchMs).toBeCloseTo(eager.tpotMs, 9);
+    expect(eager.tpotMs).toBeCloseTo(61 * EAGER_HOST_MS_PER_LAYER + b.overheadMs + b.prefillMs, 9);
+    expect(eager.extrapolatedBecause).toContain("eager mode (--enforce-eager) is not in the calibration set");
+    // At 512 sequences the GPU's work outlasts the launches: eager costs nothing.
+    const big = { concurrency: 512, promptTokens: 1024, outputTokens: 1024 };
+    expect(r1On("p5en.48xlarge", { ...big, enforceEager: true }).tpotMs).toBeCloseTo(r1On("p5en.48xlarge", big).tpotMs, 9);
   });
 });
 

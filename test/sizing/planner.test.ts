@@ -9,7 +9,7 @@ function plan(result: PlanResult) {
 }
 
 describe("layouts", () => {
-  it("enumerates TP x PP within a node and PP across whole nodes", () => {
+  it("enumerates TP x PP within a node, and PP or TP across whole nodes", () => {
     expect(layouts(4, 1)).toEqual([
       { tp: 1, pp: 1, dp: 1 },
       { tp: 1, pp: 2, dp: 1 },
@@ -23,6 +23,7 @@ describe("layouts", () => {
       { tp: 2, pp: 8, dp: 1 },
       { tp: 4, pp: 4, dp: 1 },
       { tp: 8, pp: 2, dp: 1 },
+      { tp: 16, pp: 1, dp: 1 },
     ]);
     expect(layouts(1, 1)).toEqual([{ tp: 1, pp: 1, dp: 1 }]);
   });
@@ -61,27 +62,29 @@ describe("a distill on one small GPU", () => {
   it("puts R1-Distill-Qwen-7B on one A10G when asked for that GPU", () => {
     const p = plan(planDeployment({ model: "r1-distill-qwen-7b", gpus: ["a10g"] }));
     expect(p).toMatchObject({ instanceType: "g5.xlarge", tensorParallelSize: 1, usdPerHour: 1.006 });
-    expect(p.kvCacheTokens).toBe(66_848);
+    expect(p.kvCacheTokens).toBe(76_240);
     expect(p.maxConcurrentSequences).toBe(2);
   });
 
   it("adds replicas for concurrency and packs them onto shared nodes", () => {
     // 1,000 sequences at the default 1,024 / 4,096 mean lengths. A TP-2 replica on two L4s
-    // keeps 1,218,144 tokens of KV: 396 sequences of 1,024 + 4,096 / 2 tokens, but vLLM's
+    // keeps 1,237,824 tokens of KV: 402 sequences of 1,024 + 4,096 / 2 tokens, but vLLM's
     // max_num_seqs on a 24 GB GPU is 256. So 4 replicas of 250, 2 per 4-GPU node, 2 nodes.
     const p = plan(planDeployment({ model: "r1-distill-qwen-1.5b", instanceTypes: ["g6.12xlarge"], concurrency: 1000 }));
-    expect(p).toMatchObject({ tensorParallelSize: 2, pipelineParallelSize: 1, kvCacheTokens: 1_218_144, replicas: 4, replicasPerNode: 2, nodes: 2 });
+    expect(p).toMatchObject({ tensorParallelSize: 2, pipelineParallelSize: 1, kvCacheTokens: 1_237_824, replicas: 4, replicasPerNode: 2, nodes: 2 });
     expect(p.performance).toMatchObject({ maxConcurrencyWithinTargets: 256, sequencesPerReplica: 250 });
     expect(p.usdPerHour).toBeCloseTo(2 * 4.6016, 9);
   });
 
   it("spreads a replica over nodes when that holds more sequences for less", () => {
-    // 8B at 40 sequences on L4: one L4 holds no 32k request beside the 16 GB of weights; PP 2
-    // over two single-GPU g6.8xlarge (EFA) keeps 162,016 tokens, 52 mean-length sequences, for
-    // $4.03/hour, under the $4.60 of one 4-GPU g6.12xlarge.
+    // 8B at 40 sequences on L4: one L4 holds no 32k request beside the 16 GB of weights; TP 2
+    // over two single-GPU g6.8xlarge (its all-reduces over EFA) keeps 164,288 tokens, 53
+    // mean-length sequences, for $4.03/hour, under the $4.60 of one 4-GPU g6.12xlarge; it reads
+    // half the weights per GPU where PP 2 over the same nodes reads them all per token.
     const p = plan(planDeployment({ model: "r1-distill-llama-8b", gpus: ["l4"], concurrency: 40 }));
-    expect(p).toMatchObject({ instanceType: "g6.8xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 1, pipelineParallelSize: 2, replicas: 1, kvCacheTokens: 162_016 });
-    expect(p.performance.maxConcurrencyWithinTargets).toBe(52);
+    expect(p).toMatchObject({ instanceType: "g6.8xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 2, pipelineParallelSize: 1, replicas: 1, kvCacheTokens: 164_288 });
+    expect(p.performance.maxConcurrencyWithinTargets).toBe(53);
+    expect(p.performance.extrapolatedBecause).toContain("tensor parallelism across 2 nodes (all-reduces over EFA) is not in the calibration set");
     expect(p.usdPerHour).toBeCloseTo(2 * 2.0144, 9);
   });
 
@@ -101,7 +104,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
       tensorParallelSize: 8,
       pipelineParallelSize: 1,
       usdPerHour: 63.296,
-      kvCacheTokens: 596_496,
+      kvCacheTokens: 592_688,
       maxConcurrentSequences: 18,
       checkpoint: { repo: "deepseek-ai/DeepSeek-R1", precision: "fp8" },
     });
@@ -112,7 +115,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     expect(plan(result)).toMatchObject({ instanceType: "p5.48xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 8, pipelineParallelSize: 2, usdPerHour: 110.08 });
     const oneNode = result.rejected.find((r) => r.instanceType === "p5.48xlarge" && r.nodes === 1)!;
     expect(oneNode.rule).toBe("memory");
-    expect(oneNode.reason).toBe("needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90");
+    expect(oneNode.reason).toBe("needs 79.6 GiB weights + 7.6 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90");
   });
 
   it("H100: 4-bit fits one node", () => {
@@ -139,7 +142,7 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     const oneNode = r1({ gpus: ["a100-40gb"], precisions: ["int4"], nodesPerReplica: 1 });
     expect(oneNode.plan).toBeNull();
     expect(oneNode.closestMiss?.reason).toBe(
-      "needs 39.2 GiB weights + 3.1 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90",
+      "needs 38.5 GiB weights + 4.5 GiB activations per GPU; a100-40gb leaves 35.6 GiB at utilization 0.90",
     );
     expect(oneNode.relaxations.find((x) => x.field === "nodesPerReplica")?.plan).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2 });
     expect(plan(r1({ gpus: ["a100-40gb"], precisions: ["int4"] }))).toMatchObject({ instanceType: "p4d.24xlarge", nodes: 2, pipelineParallelSize: 2 });
@@ -163,10 +166,19 @@ describe("DeepSeek-R1 on 8-GPU nodes", () => {
     expect(r1({ gpus: ["a10g"] }).closestMiss?.rule).toBe("architecture");
   });
 
-  it("RTX PRO 6000: one g7e.48xlarge holds one 32k request once the prefill batch is lowered", () => {
-    const p = plan(r1({ gpus: ["rtx-pro-6000"] }));
-    expect(p).toMatchObject({ instanceType: "g7e.48xlarge", nodes: 1, tensorParallelSize: 8, kvCacheTokens: 48_464, maxConcurrentSequences: 1 });
-    expect(p.vllmArgs).toContain("--max-num-batched-tokens");
+  it("RTX PRO 6000: one g7e.48xlarge misses a 32k request by its CUDA graphs, and eager mode fits it", () => {
+    // At vLLM's small batch (2048 tokens, 256 sequences) 79.6 GiB of weights, 1.0 GiB of
+    // activations, 1.4 GiB non-torch and 2.1 GiB of graphs leave 1.5 GiB of the 85.6: 22,912
+    // tokens, under one 32,768-token request.
+    const oneNode = r1({ gpus: ["rtx-pro-6000"], instanceTypes: ["g7e.48xlarge"], nodesPerReplica: 1 });
+    expect(oneNode.plan).toBeNull();
+    expect(oneNode.relaxations.find((x) => x.field === "enforceEager")).toMatchObject({ value: "true", plan: { instanceType: "g7e.48xlarge", nodes: 1 } });
+    const p = plan(r1({ gpus: ["rtx-pro-6000"], instanceTypes: ["g7e.48xlarge"], nodesPerReplica: 1, enforceEager: true }));
+    expect(p).toMatchObject({ tensorParallelSize: 8, maxConcurrentSequences: 1 });
+    expect(p.memory.reserves.cudaGraphsGiB).toBe(0);
+    expect(p.vllmArgs.slice(-5)).toEqual(["--max-num-batched-tokens", "2048", "--max-num-seqs", "256", "--enforce-eager"]);
+    // Without the constraint, three 4-GPU g7e.24xlarge are cheaper than two g7e.48xlarge.
+    expect(plan(r1({ gpus: ["rtx-pro-6000"] }))).toMatchObject({ instanceType: "g7e.24xlarge", nodes: 3, tensorParallelSize: 4, pipelineParallelSize: 3 });
   });
 
   it("B300 is sold only in us-west-2, and the region relaxation says so", () => {

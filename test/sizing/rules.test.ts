@@ -51,7 +51,8 @@ describe("tensor parallelism divides the heads and stays inside a node", () => {
     expect(tensorParallelRule(qwen7, 8, 8)).toBe("TP 8 does not divide DeepSeek-R1-Distill-Qwen-7B's 28 attention heads");
   });
   it("rejects TP wider than a node", () => {
-    expect(tensorParallelRule(r1, 16, 8)).toBe("TP 16 exceeds the 8 GPUs of one node; TP stays inside a node");
+    expect(tensorParallelRule(r1, 16, 8)).toBeNull(); // two whole nodes
+    expect(tensorParallelRule(r1, 12, 8)).toBe("TP 12 spans 1.50 nodes of 8 GPUs; across nodes TP takes whole nodes (16, 24, ...)");
   });
   it("rejects KV heads that cannot be split or replicated evenly", () => {
     const odd = { ...MODELS["r1-distill-llama-8b"], kvHeads: 3, attentionHeads: 24 };
@@ -161,15 +162,15 @@ describe("memory and the start condition", () => {
     });
   it("rejects weights that do not fit, with the numbers", () => {
     expect(memoryRule(breakdown("h100", 8, 1, 32768), "h100", 0.9)).toBe(
-      "needs 79.4 GiB weights + 7.5 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90",
+      "needs 79.6 GiB weights + 7.6 GiB activations per GPU; h100 leaves 71.3 GiB at utilization 0.90",
     );
     expect(memoryRule(breakdown("h200", 8, 1, 32768), "h200", 0.9)).toBeNull();
   });
   it("refuses a max_model_len longer than the KV cache, naming the longest that fits", () => {
     const m = breakdown("h200", 8, 1, 163840);
-    expect(kvCacheRule(m, 163840)).toBeNull(); // 596,496 tokens
-    expect(kvCacheRule(m, 596_497)).toBe(
-      "KV cache of 39.0 GiB per GPU holds 596,496 tokens; one 596,497-token request does not fit (largest max_model_len that fits: 596,496)",
+    expect(kvCacheRule(m, 163840)).toBeNull(); // 592,688 tokens
+    expect(kvCacheRule(m, 592_689)).toBe(
+      "KV cache of 38.8 GiB per GPU holds 592,688 tokens; one 592,689-token request does not fit (largest max_model_len that fits: 592,688)",
     );
   });
 });

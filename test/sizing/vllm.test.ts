@@ -17,8 +17,6 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       "2",
       "--max-model-len",
       "32768",
-      "--gpu-memory-utilization",
-      "0.9",
       "--enable-expert-parallel",
       "--trust-remote-code",
       "--reasoning-parser",
@@ -36,8 +34,6 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       "1",
       "--max-model-len",
       "32768",
-      "--gpu-memory-utilization",
-      "0.9",
       "--reasoning-parser",
       "deepseek_r1",
     ]);
@@ -49,16 +45,39 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
     expect(args[args.indexOf("--kv-cache-dtype") + 1]).toBe("fp8");
   });
 
-  it("lowers --max-num-batched-tokens only when vLLM's large default does not fit", () => {
-    // DeepSeek-R1 FP8 on 8 x RTX PRO 6000 (95.1 GiB, large-batch class): 79.4 GiB of weights
-    // + 7.5 GiB of activations at 8192 batched tokens exceed the 85.6 GiB budget; at 2048 the
-    // activations are 3.1 GiB and 3.2 GiB remain for the KV cache.
-    const p = planDeployment({ model: "deepseek-r1", instanceTypes: ["g7e.48xlarge"], nodesPerReplica: 1 }).plan;
-    expect(p?.vllmArgs.slice(-2)).toEqual(["--max-num-batched-tokens", "2048"]);
-    expect(p?.memory.maxNumBatchedTokens).toBe(2048);
-    expect(p?.perGpuMemoryGiB.activations).toBeCloseTo(3.1, 1);
+  it("lowers --max-num-batched-tokens and --max-num-seqs only when vLLM's large defaults do not fit", () => {
+    // DeepSeek-R1 GPTQ 4-bit on 4 x RTX PRO 6000 (95.1 GiB, large-batch class): at 8192 tokens
+    // and 1024 sequences 76.5 GiB of weights, a 4.1 GiB activation peak, 0.97 GiB non-torch and
+    // 2.1 GiB of graphs leave 2.0 GiB, 30,448 tokens, under one 32k request; at vLLM's small
+    // defaults (2048 tokens, 256 sequences) the peak is 1.6 GiB and 68,832 tokens fit.
+    const p = planDeployment({ model: "deepseek-r1", instanceTypes: ["g7e.24xlarge"], nodesPerReplica: 1, precisions: ["int4"] }).plan!;
+    expect(p.vllmArgs.slice(-4)).toEqual(["--max-num-batched-tokens", "2048", "--max-num-seqs", "256"]);
+    expect(p.memory).toMatchObject({ maxNumBatchedTokens: 2048, maxNumSeqs: 256 });
+    expect(p.memory.reserves.activationPeakGiB).toBeCloseTo(1.567, 3);
+    expect(p.kvCacheTokens).toBe(68_832);
     const roomy = planDeployment({ model: "deepseek-r1", gpus: ["h200"] }).plan!;
     expect(roomy.vllmArgs).not.toContain("--max-num-batched-tokens");
+    expect(roomy.vllmArgs).not.toContain("--max-num-seqs");
+  });
+
+  it("emits each engine knob the request sets to other than vLLM's default, and only then", () => {
+    const knobs = planDeployment({
+      model: "r1-distill-qwen-7b",
+      gpus: ["h100"],
+      gpuMemoryUtilization: 0.85,
+      kvCacheDtype: "fp8",
+      maxNumBatchedTokens: 512,
+      enforceEager: true,
+    }).plan!;
+    // 512 tokens per step is below the H100's 1024-sequence default, which vLLM would refuse.
+    expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--gpu-memory-utilization"), knobs.vllmArgs.indexOf("--gpu-memory-utilization") + 2)).toEqual(["--gpu-memory-utilization", "0.85"]);
+    expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--kv-cache-dtype"), knobs.vllmArgs.indexOf("--kv-cache-dtype") + 2)).toEqual(["--kv-cache-dtype", "fp8"]);
+    expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--max-num-batched-tokens"))).toEqual(["--max-num-batched-tokens", "512", "--max-num-seqs", "512", "--enforce-eager"]);
+    expect(knobs.memory).toMatchObject({ maxNumBatchedTokens: 512, maxNumSeqs: 512, enforceEager: true, kvCacheDtype: "fp8" });
+    const defaults = planDeployment({ model: "r1-distill-qwen-7b", gpus: ["h100"], gpuMemoryUtilization: 0.9, enforceEager: false }).plan!;
+    for (const flag of ["--gpu-memory-utilization", "--kv-cache-dtype", "--max-num-batched-tokens", "--max-num-seqs", "--enforce-eager"]) {
+      expect(defaults.vllmArgs).not.toContain(flag);
+    }
   });
 
   it("data-parallel attention: --data-parallel-size with expert parallelism, TP per rank", () => {
@@ -73,6 +92,8 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       gpuMemoryUtilization: 0.9,
       kvCacheDtype: "auto",
       maxNumBatchedTokens: null,
+      maxNumSeqs: null,
+      enforceEager: false,
     });
     expect(args.slice(0, 7)).toEqual(["deepseek-ai/DeepSeek-R1", "--served-model-name", "deepseek-r1", "--tensor-parallel-size", "1", "--data-parallel-size", "8"]);
     expect(args).toContain("--enable-expert-parallel");
@@ -90,6 +111,8 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       gpuMemoryUtilization: 0.9,
       kvCacheDtype: "auto" as const,
       maxNumBatchedTokens: null,
+      maxNumSeqs: null,
+      enforceEager: false,
     };
     const bf16 = MODELS["r1-distill-qwen-7b"].checkpoints[0]!;
     expect(vllmServeArgs({ ...base, checkpoint: bf16 })).not.toContain("--quantization");
