@@ -328,7 +328,7 @@ export interface ActivationPeak {
  * sets the peak; then, on the last stage, the sampler over S = min(T, max_num_seqs) rows of
  * logits. Per layer, with b = 2 bytes and h the hidden size, on one rank:
  * - dense MLP: hidden, residual and output b T 3h, gate/up and its activation b T 3i/TP;
- * - GQA attention: b T 3h plus q, k, v and the output b T (2H + 2H_kv) d/TP;
+ * - GQA attention: b T 3h plus q and the output b T 2H d/TP, k and v b T 2 max(1, H_kv/TP) d;
  * - MLA attention: b T (3h + q_lora + kv_lora + rope + H/TP (qk_nope + rope + v)) plus the
  *   stand-in for the context up-projection, b W H/TP (qk_nope + v) with W = the chunked-prefill
  *   workspace, at most 64K tokens (`mla_attention.py`, `determine_chunked_prefill_workspace_size`);
@@ -351,7 +351,8 @@ export function activationPeak(shape: ProfileShape): ActivationPeak {
   let attention: number;
   switch (a.kind) {
     case "gqa":
-      attention = b * T * (3 * h + ((2 * model.attentionHeads + 2 * model.kvHeads) * a.headDim) / tp);
+      // q and the output split by head; K and V too, up to one replicated head per rank.
+      attention = b * T * (3 * h + ((2 * model.attentionHeads) / tp + 2 * Math.max(1, model.kvHeads / tp)) * a.headDim);
       break;
     case "mla": {
       const heads = model.attentionHeads / tp;
@@ -468,6 +469,8 @@ export interface MemoryBreakdown {
   kvCacheDtype: KvCacheDtype;
   enforceEager: boolean;
   engine: Engine;
+  /** Data-parallel attention ranks, each with its own engine core, KV cache and startup check. */
+  dataParallelSize: number;
   /** Pipeline stage whose numbers are shown (0-based). */
   stage: number;
 }
@@ -550,6 +553,7 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     kvCacheDtype: input.kvCacheDtype,
     enforceEager,
     engine,
+    dataParallelSize: dp,
     stage: worst.stage,
   };
 }

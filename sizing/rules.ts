@@ -127,11 +127,17 @@ export function latencyRule(check: LatencyCheck): string | null {
   return `${misses.join("; ")}: more replicas cannot help; try a faster GPU, a wider layout or a looser target`;
 }
 
-/** vLLM refuses to start unless one request of max_model_len tokens fits in the KV cache. */
+/**
+ * vLLM refuses to start unless one request of max_model_len tokens fits in the KV cache
+ * (`v1/core/kv_cache_utils.py` `_check_enough_kv_cache_memory`, which names the estimated
+ * maximum model length). Each data-parallel rank runs its own engine core and checks its own
+ * cache, so the request must fit one rank's.
+ */
 export function kvCacheRule(memory: MemoryBreakdown, maxModelLen: number): string | null {
   if (memory.kvCacheTokensPerRank >= maxModelLen) return null;
+  const where = memory.dataParallelSize > 1 ? ` on each of its ${memory.dataParallelSize} data-parallel ranks` : "";
   return (
-    `KV cache of ${gib(memory.kvCacheGiB)} per GPU holds ${tokens(memory.kvCacheTokensPerRank)} tokens; ` +
+    `KV cache of ${gib(memory.kvCacheGiB)} per GPU holds ${tokens(memory.kvCacheTokensPerRank)} tokens${where}; ` +
     `one ${tokens(maxModelLen)}-token request does not fit (largest max_model_len that fits: ${tokens(memory.kvCacheTokensPerRank)})`
   );
 }

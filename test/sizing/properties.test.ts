@@ -10,11 +10,15 @@ import {
   MODELS,
   MODEL_IDS,
   PRECISIONS,
+  ENGINES,
+  KV_BLOCK_TOKENS,
+  activationPeak,
   fitMemory,
   layouts,
   memoryBreakdown,
   parsePlanRequest,
   planDeployment,
+  type Engine,
   type GpuSpec,
 } from "../../sizing";
 
@@ -33,6 +37,19 @@ const request = fc
   })
   .filter((r) => MODELS[r.model].checkpoints.some((c) => r.precisions.includes(c.precision)));
 
+function candidateValue(c: { model: (typeof MODEL_IDS)[number]; checkpointIndex: number; gpu: (typeof GPU_IDS)[number]; layout: { tp: number; pp: number }; maxModelLen: number }) {
+  const model = MODELS[c.model];
+  return {
+    modelId: c.model,
+    model,
+    checkpoint: model.checkpoints[c.checkpointIndex % model.checkpoints.length]!,
+    gpuId: c.gpu,
+    gpu: GPUS[c.gpu],
+    layout: { tp: c.layout.tp, pp: Math.min(c.layout.pp, model.layers), dp: 1 },
+    maxModelLen: c.maxModelLen,
+  };
+}
+
 const candidate = fc
   .record({
     model: fc.constantFrom(...MODEL_IDS),
@@ -41,18 +58,7 @@ const candidate = fc
     layout: fc.constantFrom(...layouts(8, 1), ...layouts(8, 2), ...layouts(8, 4)),
     maxModelLen: fc.integer({ min: 512, max: 131072 }),
   })
-  .map((c) => {
-    const model = MODELS[c.model];
-    return {
-      modelId: c.model,
-      model,
-      checkpoint: model.checkpoints[c.checkpointIndex % model.checkpoints.length]!,
-      gpuId: c.gpu,
-      gpu: GPUS[c.gpu],
-      layout: { tp: c.layout.tp, pp: Math.min(c.layout.pp, model.layers), dp: 1 },
-      maxModelLen: c.maxModelLen,
-    };
-  });
+  .map(candidateValue);
 
 describe("planner properties", () => {
   it("a plan always satisfies vLLM's start condition and fits memory", () => {
@@ -142,9 +148,10 @@ describe("memory model properties", () => {
   it("crosses the 70 GiB step: the large default batch is dropped rather than the candidate", () => {
     const model = MODELS["deepseek-r1"];
     const awq = model.checkpoints.find((c) => c.repo === "cognitivecomputations/DeepSeek-R1-AWQ")!;
-    // At utilization 0.7 a 70.0 GiB GPU leaves 49 - 40.5 (weights) - 7.55 (activations at 8192
-    // tokens) = 0.95 GiB of KV, under the 2.14 GiB one 32,768-token request needs; at 2048 tokens
-    // 5.4 GiB. A 69.9 GiB GPU is in the small-batch class and fits at its default.
+    // At utilization 0.7 a 70.0 GiB GPU leaves 49 - 40.24 (weights) - 7.56 (activations at 8192
+    // tokens and 1024 sequences) = 1.2 GiB of KV, under the 2.14 GiB one 32,768-token request
+    // needs; at 2048 tokens and 256 sequences 4.2 GiB. A 69.9 GiB GPU is in the small-batch class
+    // and fits at its default.
     const req = parsePlanRequest({ model: "deepseek-r1", gpuMemoryUtilization: 0.7 });
     const gpu = (memoryGiB: number): GpuSpec => ({ ...GPUS.h100, memoryGiB });
     const below = fitMemory(req, awq, gpu(69.9), "h100", { tp: 8, pp: 1, dp: 1 });
@@ -171,6 +178,99 @@ describe("memory model properties", () => {
         expect(long.maxConcurrentSequences).toBeLessThanOrEqual(short.maxConcurrentSequences);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("profiling-pass properties (issue 13)", () => {
+  const shape = fc.record({
+    model: fc.constantFrom(...MODEL_IDS),
+    tp: fc.constantFrom(1, 2, 4, 8, 16),
+    dp: fc.constantFrom(1, 2, 4, 8),
+    tokens: fc.integer({ min: 16, max: 131072 }),
+    moreTokens: fc.integer({ min: 0, max: 131072 }),
+    seqs: fc.option(fc.integer({ min: 1, max: 2048 }), { nil: undefined }),
+    maxModelLen: fc.integer({ min: 512, max: 163840 }),
+    lastStage: fc.boolean(),
+    engine: fc.constantFrom(...ENGINES),
+  });
+  const peak = (s: { model: (typeof MODEL_IDS)[number]; tp: number; dp: number; seqs: number | undefined; maxModelLen: number; lastStage: boolean; engine: Engine }, tokens: number, tp = s.tp) =>
+    activationPeak({
+      model: MODELS[s.model],
+      tensorParallelSize: tp,
+      dataParallelSize: MODELS[s.model].moe ? s.dp : 1,
+      maxNumBatchedTokens: tokens,
+      // vLLM lowers max_num_seqs to max_num_batched_tokens.
+      maxNumSeqs: Math.min(s.seqs ?? 1024, tokens),
+      maxModelLen: s.maxModelLen,
+      lastStage: s.lastStage,
+      engine: s.engine,
+    }).peakBytes;
+
+  it("more batched tokens never lower the activation peak", () => {
+    fc.assert(
+      fc.property(shape, (s) => {
+        expect(peak(s, s.tokens + s.moreTokens)).toBeGreaterThanOrEqual(peak(s, s.tokens));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("more TP never raises the per-GPU activation peak", () => {
+    fc.assert(
+      fc.property(shape, (s) => {
+        expect(peak(s, s.tokens, s.tp * 2)).toBeLessThanOrEqual(peak(s, s.tokens, s.tp));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  const layout = fc.record({
+    c: candidate,
+    utilization: fc.double({ min: 0.5, max: 0.98, noNaN: true }),
+    batch: fc.option(fc.integer({ min: 256, max: 32768 }), { nil: undefined }),
+  });
+  const memoryOf = (l: { c: ReturnType<typeof candidateValue>; utilization: number; batch: number | undefined }, extra: Partial<Parameters<typeof memoryBreakdown>[0]>) =>
+    memoryBreakdown({
+      model: l.c.model,
+      checkpoint: l.c.checkpoint,
+      gpu: l.c.gpu,
+      tensorParallelSize: l.c.layout.tp,
+      pipelineParallelSize: l.c.layout.pp,
+      maxModelLen: l.c.maxModelLen,
+      gpuMemoryUtilization: l.utilization,
+      kvCacheDtype: "auto",
+      ...(l.batch === undefined ? {} : { maxNumBatchedTokens: l.batch }),
+      ...extra,
+    });
+
+  it("--kv-cache-dtype fp8 doubles the KV tokens in the same memory, within one block", () => {
+    let fitting = 0;
+    fc.assert(
+      fc.property(layout, (l) => {
+        const bf16 = memoryOf(l, {});
+        const fp8 = memoryOf(l, { kvCacheDtype: "fp8" });
+        expect(fp8.kvCacheGiB).toBe(bf16.kvCacheGiB);
+        if (bf16.kvCacheGiB <= 0) return;
+        fitting++;
+        expect(fp8.kvCacheTokensPerRank).toBeGreaterThanOrEqual(2 * bf16.kvCacheTokensPerRank);
+        expect(fp8.kvCacheTokensPerRank).toBeLessThanOrEqual(2 * bf16.kvCacheTokensPerRank + KV_BLOCK_TOKENS);
+      }),
+      { numRuns: 400 },
+    );
+    expect(fitting).toBeGreaterThan(50);
+  });
+
+  it("--enforce-eager never lowers the KV capacity", () => {
+    fc.assert(
+      fc.property(layout, (l) => {
+        const graphs = memoryOf(l, {});
+        const eager = memoryOf(l, { enforceEager: true });
+        expect(eager.kvCacheGiB).toBeGreaterThanOrEqual(graphs.kvCacheGiB);
+        expect(eager.kvCacheTokens).toBeGreaterThanOrEqual(graphs.kvCacheTokens);
+        expect(eager.reserves.cudaGraphsGiB).toBe(0);
+      }),
+      { numRuns: 400 },
     );
   });
 });
