@@ -13,7 +13,7 @@ import {
   type LayoutEstimate,
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
-import { activationsLine, gib, int, memoryBar } from "./render";
+import { activationsLine, kvCacheLine, gib, int, memoryBar } from "./render";
 import type { CommandOutput } from "./size";
 
 export const ESTIMATE_FLAGS = {
@@ -187,6 +187,7 @@ export function renderEstimate(result: LayoutEstimate): string {
       ` (vLLM claims ${gib(m.breakdown.budgetGiB)} at ${r.gpuMemoryUtilization})`,
   );
   out.push(activationsLine(m.breakdown));
+  out.push(kvCacheLine(m.breakdown));
   out.push(`  KV cache ${int(m.kvCacheTokens)} tokens: ${m.maxConcurrentSequences} concurrent ${int(r.maxModelLen)}-token sequences`);
   out.push("");
   const e = result.estimate;

@@ -50,3 +50,8 @@ export function activationsLine(m: MemoryBreakdown): string {
   const graphs = m.enforceEager ? "no CUDA graphs (--enforce-eager)" : `CUDA graphs ${gib(m.reserves.cudaGraphsGiB)}`;
   return `  activations = profile peak ${gib(m.reserves.activationPeakGiB)} (${seqs}) + non-torch ${gib(m.reserves.nonTorchGiB)} + ${graphs}`;
 }
+
+/** The KV cache's dtype and the attention backend that holds it. */
+export function kvCacheLine(m: MemoryBreakdown): string {
+  return `  KV cache in ${m.kvCacheDtype === "fp8" ? "FP8" : "BF16"} (${m.attentionBackend}), ${int(m.kvBytesPerTokenPerGpu)} bytes per token per GPU`;
+}

@@ -26,7 +26,7 @@ import {
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
 import { renderFrontier } from "./chart";
-import { activationsLine, gib, int, memoryBar, table, usd } from "./render";
+import { activationsLine, kvCacheLine, gib, int, memoryBar, table, usd } from "./render";
 
 const list = (values: readonly string[]) => values.join("|");
 
@@ -252,7 +252,18 @@ function requestLine(result: PlanResult, input: readonly string[]): string {
     `precision ${precisions}`,
     `${r.region} ${r.capacityType}`,
     `objective ${r.objective}`,
+    ...engineParts(r),
   ].join(" · ");
+}
+
+/** The engine knobs the request sets away from vLLM's defaults, as the flags they become. */
+function engineParts(r: PlanResult["request"]): string[] {
+  const parts: string[] = [];
+  if (r.gpuMemoryUtilization !== DEFAULT_GPU_MEMORY_UTILIZATION) parts.push(`--gpu-memory-utilization ${r.gpuMemoryUtilization}`);
+  if (r.kvCacheDtype !== "auto") parts.push(`--kv-cache-dtype ${r.kvCacheDtype}`);
+  if (r.maxNumBatchedTokens !== undefined) parts.push(`--max-num-batched-tokens ${r.maxNumBatchedTokens}`);
+  if (r.enforceEager) parts.push("--enforce-eager");
+  return parts;
 }
 
 /** A layout as TP x PP, with the data-parallel attention ranks when there are any. */
@@ -327,6 +338,7 @@ export function renderSize(result: PlanResult, inputKeys: readonly string[] = []
         ` (vLLM claims ${gib(m.budgetGiB)} at ${r.gpuMemoryUtilization})`,
     );
     out.push(activationsLine(m));
+    out.push(kvCacheLine(m));
     out.push("");
     out.push(`vLLM (${plan.image}):`);
     out.push(`  vllm serve ${plan.vllmArgs.join(" ")}`);

@@ -237,6 +237,33 @@ export function pipelineStageLayers(layers: number, pp: number): number[] {
   return stages;
 }
 
+/**
+ * The attention backend vLLM picks for a model's cache on a GPU, and so whether the cache can be
+ * FP8 (each backend's `supported_kv_cache_dtypes` and the CUDA platform's priorities, vllm
+ * `platforms/cuda.py`, `v1/attention/backends/`). Every catalog GPU has one that takes an FP8
+ * cache: FlashAttention 3 on Hopper, FlashInfer (compute capability 7.5-12.1) elsewhere for GQA,
+ * since FlashAttention 2 has no FP8 cache; for MLA FlashMLA on Hopper, CUTLASS MLA on B200/B300,
+ * Triton MLA on Ampere, Ada and the RTX PRO. On Ampere an FP8 cache halves memory but is
+ * de-quantized for the math (no FP8 tensor cores).
+ */
+export function attentionBackend(model: ModelSpec, gpu: GpuSpec, kvCacheDtype: KvCacheDtype): string {
+  const cc = gpu.computeCapability;
+  const hopper = cc >= 9 && cc < 10;
+  const datacenterBlackwell = cc >= 10 && cc < 12;
+  switch (model.attention.kind) {
+    case "gqa":
+      if (hopper) return "FlashAttention 3";
+      return kvCacheDtype === "fp8" ? "FlashInfer" : "FlashAttention 2";
+    case "mla":
+      if (hopper) return kvCacheDtype === "fp8" ? "FlashMLA" : "FlashAttention MLA";
+      return datacenterBlackwell ? "CUTLASS MLA" : "Triton MLA";
+    default: {
+      const unreachable: never = model.attention;
+      throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
 /** Bytes per cached value: `auto` keeps the models' 16-bit activation dtype. */
 export function kvCacheDtypeBytes(dtype: KvCacheDtype): number {
   switch (dtype) {
@@ -471,6 +498,8 @@ export interface MemoryBreakdown {
   engine: Engine;
   /** Data-parallel attention ranks, each with its own engine core, KV cache and startup check. */
   dataParallelSize: number;
+  /** The attention backend vLLM picks for this cache dtype on this GPU (attentionBackend). */
+  attentionBackend: string;
   /** Pipeline stage whose numbers are shown (0-based). */
   stage: number;
 }
@@ -554,6 +583,7 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     enforceEager,
     engine,
     dataParallelSize: dp,
+    attentionBackend: attentionBackend(model, gpu, input.kvCacheDtype),
     stage: worst.stage,
   };
 }

@@ -25,6 +25,21 @@ describe("llm-fleet estimate", () => {
     expect(stdout).toMatch(/\n {2}per token: weights [\d.]+ ms \+ KV [\d.]+ ms \+ compute [\d.]+ ms \+ collectives [\d.]+ ms \+ fixed [\d.]+ ms \+ prefill [\d.]+ ms \+ pipeline 0\.00 ms\n/);
   });
 
+  it("takes vLLM's engine knobs: TP 16 over two H100 nodes, eager, a larger step, an FP8 cache", () => {
+    const { code, stdout } = cli(
+      "estimate", "deepseek-r1", "--gpu", "h100", "--tp", "16", "--max-model-len", "2048",
+      "--max-num-batched-tokens", "57344", "--enforce-eager", "--kv-cache-dtype", "fp8", "--gpu-memory-utilization", "0.92",
+    );
+    expect(code).toBe(0);
+    expect(stdout.split("\n")[0]).toBe("deepseek-ai/DeepSeek-R1 on 2 x p5.48xlarge (NVIDIA H100 80GB SXM), TP 16 x PP 1");
+    expect(stdout).toMatch(/\(vLLM claims 72\.9 GiB at 0\.92\)\n/);
+    expect(stdout).toMatch(/\n {2}activations = profile peak [\d.]+ GiB \(57,344 batched tokens, 1,024 sequences\) \+ non-torch 1\.8 GiB \+ no CUDA graphs \(--enforce-eager\)\n/);
+    expect(stdout).toContain("  KV cache in FP8 (FlashMLA), 35,136 bytes per token per GPU\n");
+    expect(stdout).toMatch(/ \+ eager launches [\d.]+ ms\n/);
+    expect(stdout).toContain("tensor parallelism across 2 nodes (all-reduces over EFA) is not in the calibration set");
+    expect(stdout).toContain("eager mode (--enforce-eager) is not in the calibration set");
+  });
+
   it("--json prints { request, estimate, memory }", () => {
     const { code, stdout } = cli("estimate", "deepseek-r1", "--gpu", "h200", "--tp", "1", "--dp", "8", "--concurrency", "64", "--json");
     expect(code).toBe(0);

@@ -168,6 +168,21 @@ describe("llm-fleet size when nothing fits", () => {
     expect(stdout).toContain("  without --gpu: 3 x g7e.24xlarge, deepseek-ai/DeepSeek-R1 (fp8), $49.72/hour");
   });
 
+  it("suggests --enforce-eager when the CUDA graphs are what does not fit, and says which knobs a request sets", () => {
+    const { code, stdout } = cli("size", "deepseek-r1", "--instance", "g7e.48xlarge", "--nodes", "1");
+    expect(code).toBe(2);
+    expect(stdout).toContain("  --enforce-eager: 1 x g7e.48xlarge, deepseek-ai/DeepSeek-R1 (fp8), $33.14/hour\n");
+    const eager = cli("size", "deepseek-r1", "--instance", "g7e.48xlarge", "--nodes", "1", "--enforce-eager");
+    expect(eager.code).toBe(0);
+    expect(eager.stdout).toContain(" · objective cost · --enforce-eager\n");
+    // The planner still lowers the step and sequence cap to vLLM's small defaults to fit.
+    expect(eager.stdout).toContain("--reasoning-parser deepseek_r1 --max-num-batched-tokens 2048 --max-num-seqs 256 --enforce-eager\n");
+    // A step the user sets is kept: at 2048 tokens with the 1024-sequence default the sampler pass does not fit.
+    const fixed = cli("size", "deepseek-r1", "--instance", "g7e.48xlarge", "--nodes", "1", "--enforce-eager", "--max-num-batched-tokens", "2048");
+    expect(fixed.code).toBe(2);
+    expect(fixed.stdout).toContain(" · objective cost · --max-num-batched-tokens 2048 · --enforce-eager\n");
+  });
+
   it("prints plan null in JSON", () => {
     const { code, stdout } = cli("size", "deepseek-r1", "--gpu", "a100-40gb", "--precision", "int4", "--nodes", "1", "--json");
     expect(code).toBe(2);

@@ -9,6 +9,7 @@ import {
   memoryBreakdown,
   pipelineStageLayers,
   schedulerDefaults,
+  attentionBackend,
 } from "../../sizing";
 
 const GIB = 2 ** 30;
@@ -227,5 +228,28 @@ describe("vLLM scheduler defaults and layer placement", () => {
   it("loads every byte of a checkpoint without an MTP module", () => {
     const awq = r1.checkpoints.find((c) => c.repo === "cognitivecomputations/DeepSeek-R1-AWQ")!;
     expect(loadedWeightBytes(r1, awq)).toBe(340e9);
+  });
+});
+
+describe("which attention backend holds the cache, and whether it can be FP8", () => {
+  const qwen7 = MODELS["r1-distill-qwen-7b"];
+  it("every catalog GPU has a backend for an FP8 cache, for GQA and MLA alike", () => {
+    expect(attentionBackend(qwen7, GPUS.h100, "fp8")).toBe("FlashAttention 3");
+    expect(attentionBackend(qwen7, GPUS.l40s, "auto")).toBe("FlashAttention 2");
+    // FlashAttention 2 has no FP8 cache: vLLM takes FlashInfer.
+    expect(attentionBackend(qwen7, GPUS.l40s, "fp8")).toBe("FlashInfer");
+    expect(attentionBackend(qwen7, GPUS.a10g, "fp8")).toBe("FlashInfer");
+    expect(attentionBackend(r1, GPUS.h200, "auto")).toBe("FlashAttention MLA");
+    expect(attentionBackend(r1, GPUS.h200, "fp8")).toBe("FlashMLA");
+    expect(attentionBackend(r1, GPUS.b200, "fp8")).toBe("CUTLASS MLA");
+    expect(attentionBackend(r1, GPUS["a100-80gb"], "fp8")).toBe("Triton MLA");
+    expect(attentionBackend(r1, GPUS["rtx-pro-6000"], "fp8")).toBe("Triton MLA");
+  });
+  it("an FP8 cache halves the bytes per token and leaves the rest of the budget alone", () => {
+    const at = (kvCacheDtype: "auto" | "fp8") =>
+      memoryBreakdown({ model: r1, checkpoint: r1Fp8, gpu: GPUS.h200, tensorParallelSize: 8, pipelineParallelSize: 1, maxModelLen: 32768, gpuMemoryUtilization: 0.9, kvCacheDtype });
+    expect(at("fp8").kvBytesPerTokenPerGpu).toBe(at("auto").kvBytesPerTokenPerGpu / 2);
+    expect(at("fp8").kvCacheGiB).toBe(at("auto").kvCacheGiB);
+    expect(at("fp8").attentionBackend).toBe("FlashMLA");
   });
 });

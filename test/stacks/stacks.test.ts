@@ -12,6 +12,7 @@ import { PRESETS, PRESET_IDS } from "../../stacks/presets";
 import { runProgram, stackPlanFromConfig, StackConfigError } from "../../stacks/program";
 import { benchmarkJobManifest, stackServer } from "../../components/k8s/benchmark-spec";
 import { validate } from "../support/models";
+import { GPUS } from "../../sizing";
 
 const STACKS = join(__dirname, "../../stacks");
 const flat = (config: Record<string, unknown>) =>
@@ -420,6 +421,39 @@ describe("every preset plans, in each environment", () => {
     expect(p).toMatchObject({ instanceType: "p5en.48xlarge", promptTokens: 1024, outputTokens: 1024 });
     expect(p.performance.tpotMs).toBeLessThanOrEqual(40);
     expect(p.performance.sequencesPerReplica).toBe(32);
+  });
+
+  it("engine knobs in a workload move the plan's memory and become the server's vLLM flags", async () => {
+    const workload = { maxModelLen: 8192, gpuMemoryUtilization: 0.85, kvCacheDtype: "fp8", maxNumBatchedTokens: 4096, enforceEager: true };
+    const config = flat({ ...base, "llm-fleet:deployments": [{ name: "tuned", model: "r1-distill-qwen-7b", placement: { gpus: ["l40s"] }, workload }] });
+    const { resources } = await run("dev", config);
+    const container = (resources.find((r) => r.name === "tuned-vllm-deployment")!.inputs as any).spec.template.spec.containers[0];
+    const args: string[] = container.args;
+    const after = (flag: string) => args[args.indexOf(flag) + 1];
+    expect(after("--gpu-memory-utilization")).toBe("0.85");
+    expect(after("--kv-cache-dtype")).toBe("fp8");
+    expect(after("--max-num-batched-tokens")).toBe("4096");
+    // An L40S's default of 256 sequences is below 4096 tokens: no --max-num-seqs.
+    expect(args).not.toContain("--max-num-seqs");
+    expect(args).toContain("--enforce-eager");
+    const parsed = parseStackConfig(config);
+    if ("problems" in parsed) throw new Error(JSON.stringify(parsed.problems));
+    const planned = planStack(parsed.config, "us-east-1");
+    if (!("plan" in planned)) throw new Error(JSON.stringify(planned.problems));
+    const memory = planned.plan.deployments[0]!.spec.plan.memory;
+    expect(memory).toMatchObject({ maxNumBatchedTokens: 4096, enforceEager: true, kvCacheDtype: "fp8" });
+    expect(memory.budgetGiB).toBeCloseTo(GPUS.l40s.memoryGiB * 0.85, 9);
+    expect(memory.reserves.cudaGraphsGiB).toBe(0);
+  });
+
+  it("a bad engine knob names its key", () => {
+    const parsed = parseStackConfig(flat({ ...base, "llm-fleet:deployments": [{ name: "a", preset: "edge-1.5b", workload: { gpuMemoryUtilization: 1.2, kvCacheDtype: "fp4", maxNumBatchedTokens: 0, enforceEager: "yes" } }] }));
+    expect("problems" in parsed && parsed.problems).toEqual([
+      { path: "llm-fleet:deployments.0.workload.gpuMemoryUtilization", message: "1.2 is above 1; give a fraction such as 0.9" },
+      { path: "llm-fleet:deployments.0.workload.kvCacheDtype", message: expect.stringContaining('unknown KV-cache dtype "fp4"') },
+      { path: "llm-fleet:deployments.0.workload.maxNumBatchedTokens", message: "0 is below 1; give at least 1 token" },
+      { path: "llm-fleet:deployments.0.workload.enforceEager", message: '"yes" is not true or false' },
+    ]);
   });
 
   it("the full R1 on a budget really is one 8-GPU A100 or H100 node", () => {
