@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GPUS, PlanInputError, layouts, planDeployment, type PlanResult } from "../../sizing";
+import { GPUS, PlanInputError, estimateLayout, layouts, planDeployment, type PlanResult } from "../../sizing";
 
 const ALL_PRECISIONS = ["bf16", "fp8", "int8", "int4", "fp4"] as const;
 
@@ -306,5 +306,34 @@ describe("plan fields", () => {
     const p = plan(planDeployment({ model: "r1-distill-llama-70b" }));
     const m = p.perGpuMemoryGiB;
     expect(m.weights + m.kvCache + m.activations + m.free).toBeCloseTo(GPUS[p.gpu].memoryGiB, 9);
+  });
+});
+
+describe("TP 16 over two 8-GPU nodes against TP 8 x PP 2 (published R1 runs on 16 x H100 use TP 16)", () => {
+  const workload = { model: "deepseek-r1", gpu: "h100", concurrency: 32, promptTokens: 1024, outputTokens: 1024 };
+  const tp16 = estimateLayout({ ...workload, tensorParallelSize: 16 });
+  const pp2 = estimateLayout({ ...workload, tensorParallelSize: 8, pipelineParallelSize: 2 });
+
+  it("both run on two p5.48xlarge and fit", () => {
+    for (const e of [tp16, pp2]) expect(e.request).toMatchObject({ instanceType: "p5.48xlarge", nodes: 2 });
+    expect(tp16.memory.fits && pp2.memory.fits).toBe(true);
+  });
+  it("TP 16 reads fewer weights per GPU per token but keeps all 61 layers of the MLA cache on every GPU: half PP 2's tokens", () => {
+    expect(tp16.estimate!.breakdown.weightsReadMs).toBeLessThan(pp2.estimate!.breakdown.weightsReadMs);
+    expect(tp16.memory.breakdown.kvBytesPerTokenPerGpu).toBe(61 * 1152);
+    expect(pp2.memory.breakdown.kvBytesPerTokenPerGpu).toBe(30 * 1152);
+    expect(tp16.memory.kvCacheTokens).toBeLessThan(pp2.memory.kvCacheTokens / 1.9);
+  });
+  it("its 122 all-reduces per step cross EFA, where PP 2 hops between the nodes once per micro-batch", () => {
+    expect(tp16.estimate!.breakdown.collectivesMs).toBeGreaterThan(3 * pp2.estimate!.breakdown.collectivesMs);
+    expect(tp16.estimate!.bottleneck).toBe("memory");
+    expect(tp16.estimate!.extrapolatedBecause).toContain("tensor parallelism across 2 nodes (all-reduces over EFA) is not in the calibration set");
+  });
+  // vLLM's own advice for multi-node serving is TP inside a node and PP across nodes
+  // (https://docs.vllm.ai/en/v0.8.4/serving/distributed_serving.html); the model agrees over EFA.
+  it("the planner weighs both for two p5.48xlarge and keeps the one that serves more per dollar", () => {
+    const result = planDeployment({ model: "deepseek-r1", gpus: ["h100"], concurrency: 32, promptTokens: 1024, outputTokens: 1024 });
+    expect(result.plan).toMatchObject({ instanceType: "p5.48xlarge", nodes: 2, tensorParallelSize: 8, pipelineParallelSize: 2 });
+    expect(result.plan!.performance.outputTokensPerSecond).toBeGreaterThan(tp16.estimate!.outputTokensPerSecond);
   });
 });

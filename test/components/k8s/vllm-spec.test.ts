@@ -100,6 +100,16 @@ describe("arguments", () => {
     expect(s.args.leader).toEqual([...r1TwoNodes.vllmArgs, "--port", "8000", ...multi]);
     expect(s.args.worker).toEqual([...r1TwoNodes.vllmArgs, "--port", "8000", ...multi, "--headless"]);
   });
+  it("TP 16 over the two nodes' GPUs: the same group of 2, one TP group across them", () => {
+    const args = r1TwoNodes.vllmArgs.filter((a, i, all) => a !== "--pipeline-parallel-size" && all[i - 1] !== "--pipeline-parallel-size");
+    args[args.indexOf("--tensor-parallel-size") + 1] = "16";
+    const tp16: Plan = { ...r1TwoNodes, tensorParallelSize: 16, pipelineParallelSize: 1, vllmArgs: args };
+    expect(vllmServerProblems(input(tp16))).toEqual([]);
+    const s = spec(input(tp16));
+    expect(s.groupSize).toBe(2);
+    expect(s.args.leader.slice(0, 5)).toEqual(["deepseek-ai/DeepSeek-R1", "--served-model-name", "deepseek-r1", "--tensor-parallel-size", "16"]);
+    expect(s.args.leader).not.toContain("--pipeline-parallel-size");
+  });
   it("serves an S3 checkpoint from its cache copy, filled by aws s3 sync", () => {
     const s = spec(input(r1OneNode, { weights: "s3://models-bucket/deepseek-r1/", s3Access: { roleArn: "arn:aws:iam::123456789012:role/weights-reader" } }));
     expect(s.args.leader[0]).toBe("/models/deepseek-r1");
