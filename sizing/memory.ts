@@ -439,12 +439,19 @@ export function cudaGraphCaptureSizes(maxNumSeqs: number, maxNumBatchedTokens: n
   return sizes;
 }
 
+// The planner asks for the same few batch settings thousands of times per plan.
+const captureCache = new Map<string, { count: number; largest: number }>();
+
 /** Memory of the captured CUDA graphs on one GPU, in bytes; 0 with `--enforce-eager`. */
 export function cudaGraphBytes(model: ModelSpec, maxNumSeqs: number, maxNumBatchedTokens: number, enforceEager: boolean): number {
   if (enforceEager) return 0;
-  const sizes = cudaGraphCaptureSizes(maxNumSeqs, maxNumBatchedTokens);
-  const largest = sizes[sizes.length - 1] ?? 0;
-  return CUDA_GRAPH_MODES * sizes.length * CUDA_GRAPH_HIDDEN_COPIES * largest * model.hiddenSize * ACTIVATION_BYTES;
+  const key = `${maxNumSeqs}|${maxNumBatchedTokens}`;
+  let captures = captureCache.get(key);
+  if (!captures) {
+    const sizes = cudaGraphCaptureSizes(maxNumSeqs, maxNumBatchedTokens);
+    captureCache.set(key, (captures = { count: sizes.length, largest: sizes[sizes.length - 1] ?? 0 }));
+  }
+  return CUDA_GRAPH_MODES * captures.count * CUDA_GRAPH_HIDDEN_COPIES * captures.largest * model.hiddenSize * ACTIVATION_BYTES;
 }
 
 export interface MemoryInput {
@@ -530,6 +537,11 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype, engine);
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
+  // Every stage runs the same forward pass; only the last one samples.
+  const peakOf = (lastStage: boolean): ActivationPeak =>
+    activationPeak({ model, tensorParallelSize: tp, dataParallelSize: dp, maxNumBatchedTokens, maxNumSeqs, maxModelLen, lastStage, engine });
+  const lastPeak = peakOf(true);
+  const innerPeak = pp > 1 ? peakOf(false) : lastPeak;
   let first = 0;
   let limiting:
     | { stage: number; weightsGiB: number; kvCacheGiB: number; tokens: number; kvBytesPerTokenPerGpu: number; peak: ActivationPeak }
@@ -541,16 +553,7 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     if (stage === 0) stageBytes += embeddingBytes / tp;
     if (stage === pp - 1) stageBytes += headBytes / tp;
     const weightsGiB = stageBytes / GIB;
-    const peak = activationPeak({
-      model,
-      tensorParallelSize: tp,
-      dataParallelSize: dp,
-      maxNumBatchedTokens,
-      maxNumSeqs,
-      maxModelLen,
-      lastStage: stage === pp - 1,
-      engine,
-    });
+    const peak = stage === pp - 1 ? lastPeak : innerPeak;
     const kvCacheGiB = budgetGiB - weightsGiB - peak.peakBytes / GIB - nonTorch - cudaGraphsGiB;
     const kvBytesPerTokenPerGpu = perLayer * count;
     const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerTokenPerGpu * KV_BLOCK_TOKENS)) : 0;
