@@ -25,6 +25,7 @@ import {
   nlbUsdPerHour,
   memoryBreakdown,
   priceQuote,
+  flagValue,
   serveEngineOptions,
   type CapacityType,
   type GpuId,
@@ -81,12 +82,6 @@ export function podSpecs(type: string, props: Record<string, any>): { spec: PodS
 
 function vllmContainer(spec: PodSpecLike): ContainerLike | undefined {
   return spec.containers?.find((c) => c.command?.[0] === "vllm" && c.command?.[1] === "serve");
-}
-
-/** A flag's value in a `vllm serve` argument list. */
-export function flagValue(args: readonly string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 function launchTemplateOf(resources: readonly PolicyResource[], nodeGroup: PolicyResource): PolicyResource | undefined {
@@ -484,7 +479,6 @@ export const checkpointFitsGpus: StackValidationPolicy = {
       const dp = Number(flagValue(c.args, "--data-parallel-size") ?? 1);
       const maxModelLen = Number(flagValue(c.args, "--max-model-len") ?? model.maxContextTokens);
       const engine = serveEngineOptions(c.args);
-      const instanceType = nodeGroup ? instanceTypeOf(args.resources, nodeGroup) : undefined;
       const m = memoryBreakdown({
         model,
         checkpoint,
@@ -498,7 +492,6 @@ export const checkpointFitsGpus: StackValidationPolicy = {
         maxNumBatchedTokens: engine.maxNumBatchedTokens,
         maxNumSeqs: engine.maxNumSeqs,
         enforceEager: engine.enforceEager,
-        ...(instanceType && isInstanceTypeId(instanceType) ? { gpusPerNode: INSTANCES[instanceType].gpuCount } : {}),
       });
       if (m.kvCacheGiB <= 0) {
         report(`${w.name}: ${checkpoint.repo} needs ${m.weightsGiB.toFixed(1)} GiB weights + ${m.activationsGiB.toFixed(1)} GiB activations per GPU; ${gpuId} leaves ${m.budgetGiB.toFixed(1)} GiB; re-plan with llm-fleet size`);

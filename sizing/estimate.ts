@@ -178,7 +178,6 @@ export function estimateLayout(input: unknown): LayoutEstimate {
     kvCacheDtype: request.kvCacheDtype,
     maxNumBatchedTokens: request.maxNumBatchedTokens,
     enforceEager: request.enforceEager,
-    gpusPerNode: INSTANCES[request.instanceType].gpuCount,
   });
   const problem =
     architectureRule(checkpoint, request.gpu, gpu) ??

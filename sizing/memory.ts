@@ -15,23 +15,28 @@ export const GIB = 2 ** 30;
 /** vLLM's default `gpu_memory_utilization`. */
 export const DEFAULT_GPU_MEMORY_UTILIZATION = 0.9;
 
-/** vLLM's KV-cache block size in tokens (`CacheConfig.DEFAULT_BLOCK_SIZE`): capacity is counted in whole blocks. */
+/** vLLM's default KV-cache block size in tokens (`CacheConfig.DEFAULT_BLOCK_SIZE`); some attention backends ask for larger blocks (attentionBackend). */
 export const KV_BLOCK_TOKENS = 16;
 
 /** Bytes of one activation value: the models run in BF16. */
-const ACTIVATION_BYTES = 2;
+export const ACTIVATION_BYTES = 2;
 
 /**
  * What changed between vLLM generations in how memory is profiled; the pinned release is
- * `v1`. `v0` (vLLM <= 0.8 with `VLLM_USE_V1=0`) is kept to check the model on published V0 logs.
+ * `v1`. `v1-2025` (the V1 releases of 2025, 0.8 to 0.11) and `v0` (vLLM <= 0.8 with
+ * `VLLM_USE_V1=0`) are kept to check the model on the published logs of those releases.
  */
 export interface EngineMemoryBehaviour {
   /**
    * Bytes per sequence per vocabulary entry the profiling sampler pass holds at its peak.
    * v1: bf16 logits (2), their fp32 copy (4), softmax probabilities (4), the exponential noise
-   * (4) and probs / noise (4) = 18 (vllm `v1/sample/sampler.py`, `ops/topk_topp_sampler.py`,
-   * FlashInfer sampling by default since vllm#40376). v0: the top-k/top-p sort adds fp32
-   * values (4) and int64 indices (8) = 30 (`model_executor/layers/sampler.py` `_apply_top_k_top_p`).
+   * (4) and probs / noise (4) = 18 (vllm `v1/sample/sampler.py`, `ops/topk_topp_sampler.py`;
+   * top-k/top-p without a sort since vllm#33538, FlashInfer sampling since vllm#40376); a
+   * DeepSeek-R1 log of vLLM 0.18 (`held-out` rows of test/sizing/startup-logs.test.ts) agrees.
+   * v0: the top-k/top-p sort adds fp32 values (4) and int64 indices (8) = 30
+   * (`model_executor/layers/sampler.py` `_apply_top_k_top_p`). v1-2025 sorted too, and its two
+   * logs measure 38.5: the 4.76 and 4.84 GiB peaks of Llama-3.1-8B and Llama-3.3-70B at TP 2
+   * (llm-d-benchmark), less their hidden states, over the same 1024 x 128,256 logits.
    */
   samplerBytesPerSeqVocab: number;
   /**
@@ -59,12 +64,13 @@ export interface EngineMemoryBehaviour {
    * v1 de-quantizes `kv_b_proj` once into a BF16 copy that W_UK and W_UV view
    * (`layers/attention/mla_attention.py` `process_weights_after_loading`); v0 stored the
    * absorbed W_Q_UK and W_UV_O products at the checkpoint's precision
-   * (`VLLM_MLA_PERFORM_MATRIX_ABSORPTION`, vLLM 0.7).
+   * (`VLLM_MLA_PERFORM_MATRIX_ABSORPTION`, on by default in vLLM 0.7): 4.0 GiB per GPU for R1 at
+   * TP 8, where V0 logs print about 84 GiB of weights and V1 logs 79.7.
    */
   mlaExtraWeights: "kv-b-bf16-copy" | "absorbed-products";
 }
 
-export const ENGINES = ["v1", "v0"] as const;
+export const ENGINES = ["v1", "v1-2025", "v0"] as const;
 export type Engine = (typeof ENGINES)[number];
 
 export const ENGINE_MEMORY: { readonly [engine in Engine]: EngineMemoryBehaviour } = {
@@ -73,6 +79,15 @@ export const ENGINE_MEMORY: { readonly [engine in Engine]: EngineMemoryBehaviour
     moeChunkTokens: Infinity,
     persistentMoeWorkspace: true,
     cudaGraphsInBudget: true,
+    ncclGiBPerRankDoubling: 0.55 - 0.13,
+    mlaEntryAlignBytes: 1,
+    mlaExtraWeights: "kv-b-bf16-copy",
+  },
+  "v1-2025": {
+    samplerBytesPerSeqVocab: 38.5,
+    moeChunkTokens: 32768,
+    persistentMoeWorkspace: false,
+    cudaGraphsInBudget: false,
     ncclGiBPerRankDoubling: 0.55 - 0.13,
     mlaEntryAlignBytes: 1,
     mlaExtraWeights: "kv-b-bf16-copy",
@@ -97,10 +112,11 @@ export const NON_TORCH_BASE_GIB = 0.13;
 
 /**
  * Hidden-state-sized buffers one captured CUDA graph keeps at the largest capture size (its
- * input, residual and output). 2 modes x 51 sizes x 3 x 512 x 7168 x 2 B = 2.2 GiB for
- * DeepSeek-R1, where vLLM logged "Graph capturing ... took 2.27 GiB" at TP 8 on H200
- * (vLLM 0.18, ashishkamra/vllm-memory-estimator `test_data/validation_db.json`); per graph
- * 6-28 MiB for 8B-class models (vllm#22897 logs).
+ * input, residual and output): a count fitted to one log, not derived. 2 modes x 51 sizes x 3
+ * x 512 x 7168 x 2 B = 2.09 GiB for DeepSeek-R1, where vLLM logged "Graph capturing ... took
+ * 2.27 GiB" at TP 8 on H200 (vLLM 0.18, ashishkamra/vllm-memory-estimator
+ * `test_data/validation_db.json`); 12 MiB per graph for an 8B model, within the 6-28 MiB
+ * vllm#22897's logs show.
  */
 export const CUDA_GRAPH_HIDDEN_COPIES = 3;
 
@@ -237,26 +253,35 @@ export function pipelineStageLayers(layers: number, pp: number): number[] {
   return stages;
 }
 
+/** The attention backend vLLM picks for a cache, and the block size it asks for. */
+export interface AttentionBackend {
+  name: string;
+  /** Tokens per KV-cache block: the backend's preferred size from vLLM's default of 16 (`get_preferred_block_size`). */
+  blockTokens: number;
+}
+
 /**
  * The attention backend vLLM picks for a model's cache on a GPU, and so whether the cache can be
  * FP8 (each backend's `supported_kv_cache_dtypes` and the CUDA platform's priorities, vllm
  * `platforms/cuda.py`, `v1/attention/backends/`). Every catalog GPU has one that takes an FP8
  * cache: FlashAttention 3 on Hopper, FlashInfer (compute capability 7.5-12.1) elsewhere for GQA,
- * since FlashAttention 2 has no FP8 cache; for MLA FlashMLA on Hopper, CUTLASS MLA on B200/B300,
- * Triton MLA on Ampere, Ada and the RTX PRO. On Ampere an FP8 cache halves memory but is
- * de-quantized for the math (no FP8 tensor cores).
+ * since FlashAttention 2 has no FP8 cache; for MLA FlashMLA on Hopper (64-token blocks),
+ * FlashInfer MLA on B200/B300 (32), Triton MLA on Ampere, Ada and the RTX PRO. On Ampere an FP8
+ * cache halves memory but is de-quantized for the math (no FP8 tensor cores). The block sizes
+ * agree with published R1 logs: 653,808 tokens on H200 (a multiple of 16, not 64) and
+ * 1,219,424 on B200 (of 32, not 64 or 128; ashishkamra/vllm-memory-estimator).
  */
-export function attentionBackend(model: ModelSpec, gpu: GpuSpec, kvCacheDtype: KvCacheDtype): string {
+export function attentionBackend(model: ModelSpec, gpu: GpuSpec, kvCacheDtype: KvCacheDtype): AttentionBackend {
   const cc = gpu.computeCapability;
   const hopper = cc >= 9 && cc < 10;
   const datacenterBlackwell = cc >= 10 && cc < 12;
   switch (model.attention.kind) {
     case "gqa":
-      if (hopper) return "FlashAttention 3";
-      return kvCacheDtype === "fp8" ? "FlashInfer" : "FlashAttention 2";
+      if (hopper) return { name: "FlashAttention 3", blockTokens: KV_BLOCK_TOKENS };
+      return { name: kvCacheDtype === "fp8" ? "FlashInfer" : "FlashAttention 2", blockTokens: KV_BLOCK_TOKENS };
     case "mla":
-      if (hopper) return kvCacheDtype === "fp8" ? "FlashMLA" : "FlashAttention MLA";
-      return datacenterBlackwell ? "CUTLASS MLA" : "Triton MLA";
+      if (hopper) return kvCacheDtype === "fp8" ? { name: "FlashMLA", blockTokens: 64 } : { name: "FlashAttention MLA", blockTokens: KV_BLOCK_TOKENS };
+      return datacenterBlackwell ? { name: "FlashInfer MLA", blockTokens: 32 } : { name: "Triton MLA", blockTokens: KV_BLOCK_TOKENS };
     default: {
       const unreachable: never = model.attention;
       throw new Error(`unknown attention kind ${JSON.stringify(unreachable)}`);
@@ -332,6 +357,8 @@ export interface ProfileShape {
   maxNumBatchedTokens: number;
   maxNumSeqs: number;
   maxModelLen: number;
+  /** Tokens per KV-cache block (the MLA workspace is at least max_num_seqs blocks). @default 16 */
+  blockTokens?: number;
   /** Only the last pipeline stage samples. */
   lastStage: boolean;
   engine: Engine;
@@ -359,11 +386,11 @@ export interface ActivationPeak {
  * - MLA attention: b T (3h + q_lora + kv_lora + rope + H/TP (qk_nope + rope + v)) plus the
  *   stand-in for the context up-projection, b W H/TP (qk_nope + v) with W = the chunked-prefill
  *   workspace, at most 64K tokens (`mla_attention.py`, `determine_chunked_prefill_workspace_size`);
- * - MoE: hidden and residual b T 2h, the shared expert b T 3i_s/TP, and the fused-MoE workspace
+ * - MoE: hidden, residual and output b T 3h, the shared expert b T 3i_s/TP, and the fused-MoE workspace
  *   b M topk (max(N/2, K) + max(N, K)) with N = 2 i_e / TP, K = h and M the tokens the rank's
  *   experts see: T, or DP x T when data-parallel attention ranks gather their tokens for the
  *   experts (`fused_moe/modular_kernel.py` `workspace_shapes`; `all2all_backend`
- *   allgather_reducescatter); the router logits and top-k ids add M (4E + 12 topk + K).
+ *   allgather_reducescatter); the router logits, top-k ids and weights and the FP8 input add M (4E + 8 topk + K).
  * Attention kernels do not run in the pass (no attention metadata), so their workspaces are not
  * in it. Sources: vllm `model_executor/models/llama.py`, `deepseek_v2.py`.
  */
@@ -383,9 +410,10 @@ export function activationPeak(shape: ProfileShape): ActivationPeak {
       break;
     case "mla": {
       const heads = model.attentionHeads / tp;
+      const block = shape.blockTokens ?? KV_BLOCK_TOKENS;
       const workspaceTokens = Math.max(
-        Math.min(Math.max(8 * shape.maxModelLen, 4 * shape.maxNumSeqs * KV_BLOCK_TOKENS), MLA_WORKSPACE_MAX_TOKENS),
-        shape.maxNumSeqs * KV_BLOCK_TOKENS,
+        Math.min(Math.max(8 * shape.maxModelLen, 4 * shape.maxNumSeqs * block), MLA_WORKSPACE_MAX_TOKENS),
+        shape.maxNumSeqs * block,
       );
       attention =
         b * T * (3 * h + a.qLoraRank + a.kvLoraRank + a.qkRopeHeadDim + heads * (a.qkNopeHeadDim + a.qkRopeHeadDim + a.vHeadDim)) +
@@ -405,9 +433,10 @@ export function activationPeak(shape: ProfileShape): ActivationPeak {
     const m = Math.min(T * shape.dataParallelSize, behaviour.moeChunkTokens);
     const n = (2 * moe.expertIntermediateSize) / tp;
     moeWorkspace = b * m * moe.expertsPerToken * (Math.max(n / 2, h) + Math.max(n, h));
-    const routing = m * (4 * moe.routedExperts + 12 * moe.expertsPerToken + h);
+    // Router logits (fp32), top-k ids (int32) and weights (fp32), and the FP8-quantized input.
+    const routing = m * (4 * moe.routedExperts + 8 * moe.expertsPerToken + h);
     const shared = (b * T * 3 * moe.sharedExperts * moe.expertIntermediateSize) / tp;
-    moeLayer = b * T * 2 * h + shared + routing + (behaviour.persistentMoeWorkspace ? 0 : moeWorkspace);
+    moeLayer = b * T * 3 * h + shared + routing + (behaviour.persistentMoeWorkspace ? 0 : moeWorkspace);
   }
   const forwardBytes = Math.max(attention, denseMlp, moeLayer);
   const samplerBytes = shape.lastStage
@@ -420,7 +449,10 @@ export function activationPeak(shape: ProfileShape): ActivationPeak {
 /**
  * Non-torch memory inside vLLM's budget on one GPU: the CUDA libraries' workspaces
  * (NON_TORCH_BASE_GIB) and NCCL's buffers, which grow with each doubling of the ranks the
- * replica's communicators join (TP, PP and DP groups together).
+ * replica's communicators join (TP, PP and DP groups together). The CUDA context, NCCL's own
+ * init and the custom all-reduce buffers (2 x 8 MiB + 8 MiB per rank inside a node,
+ * `custom_all_reduce.py`; off when TP spans nodes) are allocated before v1's memory snapshot
+ * (vllm#25359), so they come out of the headroom above the budget, not out of the KV cache.
  */
 export function nonTorchGiB(ranks: number, engine: Engine): number {
   return NON_TORCH_BASE_GIB + ENGINE_MEMORY[engine].ncclGiBPerRankDoubling * Math.log2(ranks);
@@ -471,8 +503,6 @@ export interface MemoryInput {
   maxNumSeqs?: number;
   /** vLLM's `--enforce-eager`: no CUDA graphs. @default false */
   enforceEager?: boolean;
-  /** GPUs of one node; TP beyond it spans nodes. @default the replica's GPUs */
-  gpusPerNode?: number;
   /** The vLLM engine generation whose profiling is modelled. @default "v1" (the pinned release) */
   engine?: Engine;
 }
@@ -507,6 +537,8 @@ export interface MemoryBreakdown {
   dataParallelSize: number;
   /** The attention backend vLLM picks for this cache dtype on this GPU (attentionBackend). */
   attentionBackend: string;
+  /** Tokens per KV-cache block of that backend: capacity is counted in whole blocks. */
+  kvBlockTokens: number;
   /** Pipeline stage whose numbers are shown (0-based). */
   stage: number;
 }
@@ -537,9 +569,11 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
   const perLayer = kvBytesPerTokenPerLayer(model, tp, input.kvCacheDtype, engine);
 
   const stageLayers = pipelineStageLayers(model.layers, pp);
+  const backend = attentionBackend(model, gpu, input.kvCacheDtype);
+  const block = backend.blockTokens;
   // Every stage runs the same forward pass; only the last one samples.
   const peakOf = (lastStage: boolean): ActivationPeak =>
-    activationPeak({ model, tensorParallelSize: tp, dataParallelSize: dp, maxNumBatchedTokens, maxNumSeqs, maxModelLen, lastStage, engine });
+    activationPeak({ model, tensorParallelSize: tp, dataParallelSize: dp, maxNumBatchedTokens, maxNumSeqs, maxModelLen, blockTokens: block, lastStage, engine });
   const lastPeak = peakOf(true);
   const innerPeak = pp > 1 ? peakOf(false) : lastPeak;
   let first = 0;
@@ -556,8 +590,8 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     const peak = stage === pp - 1 ? lastPeak : innerPeak;
     const kvCacheGiB = budgetGiB - weightsGiB - peak.peakBytes / GIB - nonTorch - cudaGraphsGiB;
     const kvBytesPerTokenPerGpu = perLayer * count;
-    const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerTokenPerGpu * KV_BLOCK_TOKENS)) : 0;
-    const tokens = blocks * KV_BLOCK_TOKENS;
+    const blocks = kvCacheGiB > 0 ? Math.floor((kvCacheGiB * GIB) / (kvBytesPerTokenPerGpu * block)) : 0;
+    const tokens = blocks * block;
     if (!limiting || tokens < limiting.tokens || (tokens === limiting.tokens && kvCacheGiB < limiting.kvCacheGiB)) {
       limiting = { stage, weightsGiB, kvCacheGiB, tokens, kvBytesPerTokenPerGpu, peak };
     }
@@ -586,7 +620,8 @@ export function memoryBreakdown(input: MemoryInput): MemoryBreakdown {
     enforceEager,
     engine,
     dataParallelSize: dp,
-    attentionBackend: attentionBackend(model, gpu, input.kvCacheDtype),
+    attentionBackend: backend.name,
+    kvBlockTokens: block,
     stage: worst.stage,
   };
 }

@@ -25,7 +25,8 @@ import {
   type InterconnectSpec,
   type ModelSpec,
 } from "./catalog";
-import { kvBytesPerTokenPerLayer, layerBytesPerParam, layerParamsPerRank, type KvCacheDtype } from "./memory";
+// On the wire too, activations are bf16 (perf-facts.md 4 times bf16 elements).
+import { ACTIVATION_BYTES, kvBytesPerTokenPerLayer, layerBytesPerParam, layerParamsPerRank, type KvCacheDtype } from "./memory";
 
 /**
  * Achieved share of peak memory bandwidth in decode: 0.8 for dense models (aiconfigurator's
@@ -74,8 +75,6 @@ export const PIPELINE_HOP_LATENCY_MS = { intraNode: 0.01, efa: 0.03, tcp: 0.1 } 
  */
 export const EAGER_HOST_MS_PER_LAYER = 0.7;
 
-/** Bytes of one activation value on the wire: bf16 (perf-facts.md 4 times bf16 elements). */
-const ACTIVATION_BYTES = 2;
 
 /** GPUs and precisions the calibration set measures (perf-calibration.csv: H200, FP8, TP 1-8, PP 1). */
 export const CALIBRATED_GPUS: readonly GpuId[] = ["h200"];

@@ -390,7 +390,7 @@ function evaluateCandidate(
       structural ??= reject("pipeline-parallel", ppProblem, layout);
       continue;
     }
-    const fit = fitMemory(request, checkpoint, gpu, instance.gpu, layout, instance.gpuCount);
+    const fit = fitMemory(request, checkpoint, gpu, instance.gpu, layout);
     if ("rule" in fit) {
       if (fit.shortfallGiB < nearestShortfall) {
         nearestShortfall = fit.shortfallGiB;
@@ -670,7 +670,7 @@ export interface MemoryFit {
   memory: MemoryBreakdown;
   /** `--max-num-batched-tokens`, when the request set one or the default had to be lowered to fit. */
   maxNumBatchedTokens: number | null;
-  /** `--max-num-seqs`, when it differs from vLLM's default for the GPU. */
+  /** `--max-num-seqs`, when it differs from what vLLM picks for the GPU and the step size. */
   maxNumSeqs: number | null;
 }
 
@@ -685,8 +685,6 @@ export function fitMemory(
   gpu: GpuSpec,
   gpuId: GpuId,
   layout: Layout,
-  /** GPUs of one node: TP past it crosses nodes. @default the layout's GPUs */
-  gpusPerNode = layout.tp * layout.pp * layout.dp,
 ): MemoryFit | { rule: RuleId; reason: string; shortfallGiB: number } {
   const model = MODELS[request.model];
   const attempt = (maxNumBatchedTokens = request.maxNumBatchedTokens, maxNumSeqs?: number) =>
@@ -703,13 +701,13 @@ export function fitMemory(
       maxNumBatchedTokens,
       maxNumSeqs,
       enforceEager: request.enforceEager,
-      gpusPerNode,
     });
-  const defaultSeqs = schedulerDefaults(gpu).maxNumSeqs;
+  // vLLM lowers its default max_num_seqs to max_num_batched_tokens itself; only another value needs the flag.
+  const vllmSeqs = (tokens: number) => Math.min(schedulerDefaults(gpu).maxNumSeqs, tokens);
   const fitOf = (memory: MemoryBreakdown, maxNumBatchedTokens: number | null): MemoryFit => ({
     memory,
     maxNumBatchedTokens,
-    maxNumSeqs: memory.maxNumSeqs === defaultSeqs ? null : memory.maxNumSeqs,
+    maxNumSeqs: memory.maxNumSeqs === vllmSeqs(memory.maxNumBatchedTokens) ? null : memory.maxNumSeqs,
   });
   const check = (memory: MemoryBreakdown) => {
     const memoryProblem = memoryRule(memory, gpuId, request.gpuMemoryUtilization);

@@ -108,8 +108,8 @@ export const gpuMemoryUtilization = z
 
 /**
  * vLLM's `--max-num-batched-tokens`: the tokens one engine step (and the profiling pass that
- * sizes the activations) carries. Below max_num_seqs vLLM refuses to start, so the plan then
- * also lowers `--max-num-seqs` to it (vllm `config/scheduler.py`, `verify_max_model_len`).
+ * sizes the activations) carries. vLLM lowers its default max_num_seqs to it when it is
+ * smaller (`engine/arg_utils.py`), and the memory model does the same.
  */
 export const maxNumBatchedTokens = count("tokens");
 

@@ -52,7 +52,7 @@ export interface ServeArgsInput {
   kvCacheDtype: KvCacheDtype;
   /** Set only when the user or the plan chose another step size than vLLM's default for the GPU. */
   maxNumBatchedTokens: number | null;
-  /** Set only when `--max-num-batched-tokens` is below vLLM's default max_num_seqs, which vLLM refuses. */
+  /** Set only when the plan caps the sequences below what vLLM picks for the GPU and the step size. */
   maxNumSeqs: number | null;
   enforceEager: boolean;
 }
@@ -95,12 +95,15 @@ export interface ServeEngineOptions {
   enforceEager: boolean;
 }
 
+/** The value after `flag` in a command line, if the flag is there. */
+export function flagValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
 /** Reads the engine knobs back from arguments vllmServeArgs wrote (the policy pack checks a workload's memory with them). */
 export function serveEngineOptions(args: readonly string[]): ServeEngineOptions {
-  const value = (flag: string) => {
-    const at = args.indexOf(flag);
-    return at >= 0 ? args[at + 1] : undefined;
-  };
+  const value = (flag: string) => flagValue(args, flag);
   const number = (flag: string) => {
     const raw = value(flag);
     return raw === undefined ? undefined : Number(raw);

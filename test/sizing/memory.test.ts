@@ -234,22 +234,34 @@ describe("vLLM scheduler defaults and layer placement", () => {
 describe("which attention backend holds the cache, and whether it can be FP8", () => {
   const qwen7 = MODELS["r1-distill-qwen-7b"];
   it("every catalog GPU has a backend for an FP8 cache, for GQA and MLA alike", () => {
-    expect(attentionBackend(qwen7, GPUS.h100, "fp8")).toBe("FlashAttention 3");
-    expect(attentionBackend(qwen7, GPUS.l40s, "auto")).toBe("FlashAttention 2");
+    expect(attentionBackend(qwen7, GPUS.h100, "fp8").name).toBe("FlashAttention 3");
+    expect(attentionBackend(qwen7, GPUS.l40s, "auto").name).toBe("FlashAttention 2");
     // FlashAttention 2 has no FP8 cache: vLLM takes FlashInfer.
-    expect(attentionBackend(qwen7, GPUS.l40s, "fp8")).toBe("FlashInfer");
-    expect(attentionBackend(qwen7, GPUS.a10g, "fp8")).toBe("FlashInfer");
-    expect(attentionBackend(r1, GPUS.h200, "auto")).toBe("FlashAttention MLA");
-    expect(attentionBackend(r1, GPUS.h200, "fp8")).toBe("FlashMLA");
-    expect(attentionBackend(r1, GPUS.b200, "fp8")).toBe("CUTLASS MLA");
-    expect(attentionBackend(r1, GPUS["a100-80gb"], "fp8")).toBe("Triton MLA");
-    expect(attentionBackend(r1, GPUS["rtx-pro-6000"], "fp8")).toBe("Triton MLA");
+    expect(attentionBackend(qwen7, GPUS.l40s, "fp8").name).toBe("FlashInfer");
+    expect(attentionBackend(qwen7, GPUS.a10g, "fp8").name).toBe("FlashInfer");
+    expect(attentionBackend(r1, GPUS.h200, "auto").name).toBe("FlashAttention MLA");
+    expect(attentionBackend(r1, GPUS.h200, "fp8").name).toBe("FlashMLA");
+    expect(attentionBackend(r1, GPUS.b200, "fp8").name).toBe("FlashInfer MLA");
+    expect(attentionBackend(r1, GPUS["a100-80gb"], "fp8").name).toBe("Triton MLA");
+    expect(attentionBackend(r1, GPUS["rtx-pro-6000"], "fp8").name).toBe("Triton MLA");
+  });
+  it("counts the cache in the blocks each backend asks for: FlashMLA 64 tokens, FlashInfer MLA 32, the rest 16", () => {
+    expect(attentionBackend(r1, GPUS.h200, "fp8").blockTokens).toBe(64);
+    expect(attentionBackend(r1, GPUS.b200, "auto").blockTokens).toBe(32);
+    expect(attentionBackend(r1, GPUS.h200, "auto").blockTokens).toBe(16);
+    expect(attentionBackend(qwen7, GPUS.h100, "fp8").blockTokens).toBe(16);
+    const b200 = memoryBreakdown({ model: r1, checkpoint: r1Fp8, gpu: GPUS.b200, tensorParallelSize: 8, pipelineParallelSize: 1, maxModelLen: 32768, gpuMemoryUtilization: 0.9, kvCacheDtype: "auto" });
+    expect(b200.kvBlockTokens).toBe(32);
+    expect(b200.kvCacheTokens % 32).toBe(0);
+    expect(b200.kvCacheTokens).toBe(Math.floor((b200.kvCacheGiB * GIB) / (70_272 * 32)) * 32);
   });
   it("an FP8 cache halves the bytes per token and leaves the rest of the budget alone", () => {
     const at = (kvCacheDtype: "auto" | "fp8") =>
       memoryBreakdown({ model: r1, checkpoint: r1Fp8, gpu: GPUS.h200, tensorParallelSize: 8, pipelineParallelSize: 1, maxModelLen: 32768, gpuMemoryUtilization: 0.9, kvCacheDtype });
     expect(at("fp8").kvBytesPerTokenPerGpu).toBe(at("auto").kvBytesPerTokenPerGpu / 2);
+    // FlashMLA's 64-token blocks raise only the MLA pass's workspace floor (max_num_seqs blocks): here not at all.
     expect(at("fp8").kvCacheGiB).toBe(at("auto").kvCacheGiB);
     expect(at("fp8").attentionBackend).toBe("FlashMLA");
+    expect(at("fp8").kvBlockTokens).toBe(64);
   });
 });

@@ -11,7 +11,6 @@ import {
   MODEL_IDS,
   PRECISIONS,
   ENGINES,
-  KV_BLOCK_TOKENS,
   activationPeak,
   fitMemory,
   layouts,
@@ -244,17 +243,21 @@ describe("profiling-pass properties (issue 13)", () => {
       ...extra,
     });
 
-  it("--kv-cache-dtype fp8 doubles the KV tokens in the same memory, within one block", () => {
+  it("--kv-cache-dtype fp8 doubles the KV tokens in the same memory, within block rounding", () => {
     let fitting = 0;
     fc.assert(
       fc.property(layout, (l) => {
         const bf16 = memoryOf(l, {});
         const fp8 = memoryOf(l, { kvCacheDtype: "fp8" });
-        expect(fp8.kvCacheGiB).toBe(bf16.kvCacheGiB);
-        if (bf16.kvCacheGiB <= 0) return;
+        expect(2 * fp8.kvBytesPerTokenPerGpu).toBe(bf16.kvBytesPerTokenPerGpu);
+        // FlashMLA's larger blocks can raise the MLA pass's workspace floor, by well under 1 GiB.
+        expect(Math.abs(fp8.kvCacheGiB - bf16.kvCacheGiB)).toBeLessThan(1);
+        if (bf16.kvCacheGiB <= 0 || fp8.kvCacheGiB <= 0) return;
         fitting++;
-        expect(fp8.kvCacheTokensPerRank).toBeGreaterThanOrEqual(2 * bf16.kvCacheTokensPerRank);
-        expect(fp8.kvCacheTokensPerRank).toBeLessThanOrEqual(2 * bf16.kvCacheTokensPerRank + KV_BLOCK_TOKENS);
+        // In the same GiB, twice the tokens; each count is rounded down to its backend's blocks.
+        const sameMemory = (2 * bf16.kvCacheTokensPerRank * fp8.kvCacheGiB) / bf16.kvCacheGiB;
+        const rounding = fp8.kvBlockTokens + 2 * bf16.kvBlockTokens;
+        expect(Math.abs(fp8.kvCacheTokensPerRank - sameMemory)).toBeLessThanOrEqual(rounding);
       }),
       { numRuns: 400 },
     );

@@ -69,10 +69,10 @@ describe("vllm serve arguments for vLLM 0.33.0", () => {
       maxNumBatchedTokens: 512,
       enforceEager: true,
     }).plan!;
-    // 512 tokens per step is below the H100's 1024-sequence default, which vLLM would refuse.
+    // 512 tokens per step is below the H100's 1024-sequence default: vLLM lowers it to 512 itself.
     expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--gpu-memory-utilization"), knobs.vllmArgs.indexOf("--gpu-memory-utilization") + 2)).toEqual(["--gpu-memory-utilization", "0.85"]);
     expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--kv-cache-dtype"), knobs.vllmArgs.indexOf("--kv-cache-dtype") + 2)).toEqual(["--kv-cache-dtype", "fp8"]);
-    expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--max-num-batched-tokens"))).toEqual(["--max-num-batched-tokens", "512", "--max-num-seqs", "512", "--enforce-eager"]);
+    expect(knobs.vllmArgs.slice(knobs.vllmArgs.indexOf("--max-num-batched-tokens"))).toEqual(["--max-num-batched-tokens", "512", "--enforce-eager"]);
     expect(knobs.memory).toMatchObject({ maxNumBatchedTokens: 512, maxNumSeqs: 512, enforceEager: true, kvCacheDtype: "fp8" });
     const defaults = planDeployment({ model: "r1-distill-qwen-7b", gpus: ["h100"], gpuMemoryUtilization: 0.9, enforceEager: false }).plan!;
     for (const flag of ["--gpu-memory-utilization", "--kv-cache-dtype", "--max-num-batched-tokens", "--max-num-seqs", "--enforce-eager"]) {
