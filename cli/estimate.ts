@@ -1,11 +1,9 @@
 import {
-  DEFAULT_GPU_MEMORY_UTILIZATION,
   DEFAULT_LENGTHS,
   DEFAULT_MAX_MODEL_LEN,
   EstimateInputError,
   GPUS,
   GPU_IDS,
-  KV_CACHE_DTYPES,
   MODEL_IDS,
   PRECISIONS,
   estimateLayout,
@@ -13,6 +11,7 @@ import {
   type LayoutEstimate,
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { ENGINE_FLAGS, ENGINE_FLAG_OF, engineRequest } from "./engine-flags";
 import { activationsLine, kvCacheLine, gib, int, memoryBar } from "./render";
 import type { CommandOutput } from "./size";
 
@@ -31,14 +30,7 @@ export const ESTIMATE_FLAGS = {
     help: `mean output length (default ${DEFAULT_LENGTHS.reasoning.outputTokens} for reasoning models, ${DEFAULT_LENGTHS.chat.outputTokens} for chat models)`,
   },
   "max-model-len": { type: "string", value: "tokens", help: `vLLM's --max-model-len (default ${DEFAULT_MAX_MODEL_LEN})` },
-  "gpu-memory-utilization": { type: "string", value: "fraction", help: `vLLM's share of GPU memory (default ${DEFAULT_GPU_MEMORY_UTILIZATION})` },
-  "kv-cache-dtype": { type: "string", value: KV_CACHE_DTYPES.join("|"), help: "KV-cache precision; fp8 halves the cache, on FP8 GPUs (default auto)" },
-  "max-num-batched-tokens": {
-    type: "string",
-    value: "tokens",
-    help: "tokens one engine step carries; sizes the activation peak (default: vLLM's, 8192 on GPUs of 70 GiB and more except A100, else 2048)",
-  },
-  "enforce-eager": { type: "boolean", help: "run without CUDA graphs: their memory goes to the KV cache, small batches decode slower" },
+  ...ENGINE_FLAGS,
   json: { type: "boolean", help: "print { request, estimate, memory } as JSON" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;
@@ -57,10 +49,7 @@ const FLAG_OF: { readonly [field in keyof EstimateRequestInput]-?: EstimateFlag 
   promptTokens: "prompt-tokens",
   outputTokens: "output-tokens",
   maxModelLen: "max-model-len",
-  gpuMemoryUtilization: "gpu-memory-utilization",
-  kvCacheDtype: "kv-cache-dtype",
-  maxNumBatchedTokens: "max-num-batched-tokens",
-  enforceEager: "enforce-eager",
+  ...ENGINE_FLAG_OF,
 };
 
 export const ESTIMATE_USAGE = [
@@ -95,10 +84,7 @@ export function estimateRequest(argv: readonly string[]): { request: EstimateReq
     promptTokens: num("prompt-tokens"),
     outputTokens: num("output-tokens"),
     maxModelLen: num("max-model-len"),
-    gpuMemoryUtilization: num("gpu-memory-utilization", "decimal"),
-    kvCacheDtype: str("kv-cache-dtype"),
-    maxNumBatchedTokens: num("max-num-batched-tokens"),
-    enforceEager: values["enforce-eager"] === true ? true : undefined,
+    ...engineRequest(values),
   };
   for (const key of Object.keys(request) as (keyof EstimateRequestInput)[]) {
     if (request[key] === undefined) delete request[key];

@@ -7,7 +7,6 @@ import {
   DEFAULT_REGION,
   GPU_IDS,
   GPUS,
-  KV_CACHE_DTYPES,
   MAX_NODES_PER_REPLICA,
   MODEL_IDS,
   MODELS,
@@ -25,6 +24,7 @@ import {
   type Relaxation,
 } from "../sizing";
 import { UsageError, helpText, numberFlag, parseFlags, type FlagSpecs } from "./args";
+import { ENGINE_FLAGS, ENGINE_FLAG_OF, engineRequest } from "./engine-flags";
 import { renderFrontier } from "./chart";
 import { activationsLine, kvCacheLine, gib, int, memoryBar, table, usd } from "./render";
 
@@ -58,18 +58,7 @@ export const SIZE_FLAGS = {
     value: list(OBJECTIVES),
     help: "the lowest USD/hour that meets every target, or the lowest USD per million output tokens (default cost)",
   },
-  "gpu-memory-utilization": {
-    type: "string",
-    value: "fraction",
-    help: `vLLM's share of GPU memory (default ${DEFAULT_GPU_MEMORY_UTILIZATION})`,
-  },
-  "kv-cache-dtype": { type: "string", value: list(KV_CACHE_DTYPES), help: "KV-cache precision; fp8 halves the cache, on FP8 GPUs (default auto: the model's 16-bit dtype)" },
-  "max-num-batched-tokens": {
-    type: "string",
-    value: "tokens",
-    help: "tokens one engine step carries; sizes the activation peak (default: vLLM's, 8192 on GPUs of 70 GiB and more except A100, else 2048)",
-  },
-  "enforce-eager": { type: "boolean", help: "run without CUDA graphs: their memory goes to the KV cache, small batches decode slower" },
+  ...ENGINE_FLAGS,
   price: {
     type: "string",
     repeatable: true,
@@ -104,10 +93,7 @@ const FLAG_OF: { readonly [field in Exclude<keyof PlanRequestInput, "calibration
   region: "region",
   capacityType: "capacity",
   objective: "objective",
-  gpuMemoryUtilization: "gpu-memory-utilization",
-  kvCacheDtype: "kv-cache-dtype",
-  maxNumBatchedTokens: "max-num-batched-tokens",
-  enforceEager: "enforce-eager",
+  ...ENGINE_FLAG_OF,
   priceOverrides: "price",
 };
 
@@ -165,10 +151,7 @@ export function sizeRequest(argv: readonly string[]): { request: PlanRequestInpu
     region: str("region"),
     capacityType: str("capacity") as PlanRequestInput["capacityType"],
     objective: str("objective") as PlanRequestInput["objective"],
-    gpuMemoryUtilization: num("gpu-memory-utilization", "decimal"),
-    kvCacheDtype: str("kv-cache-dtype") as PlanRequestInput["kvCacheDtype"],
-    maxNumBatchedTokens: num("max-num-batched-tokens"),
-    enforceEager: values["enforce-eager"] === true ? true : undefined,
+    ...engineRequest(values),
     priceOverrides: (strs("price") ?? []).map(priceOverride),
   };
   // Unset flags stay out of the request so the schema's defaults apply.
