@@ -7,6 +7,8 @@ import {
   GPUS,
   INSTANCES,
   INSTANCE_TYPES,
+  INTERCONNECTS,
+  familyOf,
   MODELS,
   PRICE_SHEET,
   CATALOG_VERSION,
@@ -190,13 +192,15 @@ export interface Layout {
 
 /**
  * Layouts of one replica: TP x PP within a node (any split of up to its GPUs); across whole
- * nodes, PP between them or TP over all their GPUs (TP 16 over two 8-GPU nodes, as published R1
- * runs on 16 x H100 use: KempnerInstitute/distributed-inference-vllm `README_DeepSeekR1.md`);
+ * nodes, PP between them, and on NVLink nodes also TP over all their GPUs (TP 16 over two
+ * 8-GPU nodes, as published R1 runs on 16 x H100 use: KempnerInstitute/distributed-inference-vllm
+ * `README_DeepSeekR1.md`; PCIe nodes already pay for TP inside the node, and `estimate` still
+ * takes it for them);
  * for MoE models also data-parallel attention with expert parallelism inside a node
  * (`--data-parallel-size dp --tensor-parallel-size tp`, vLLM
  * docs/serving/data_parallel_deployment.md), which keeps one copy of each sequence's MLA cache.
  */
-export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = false): Layout[] {
+export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = false, tpAcrossNodes = true): Layout[] {
   const out: Layout[] = [];
   if (nodesPerReplica === 1) {
     for (const tp of powersOfTwoUpTo(gpusPerNode)) {
@@ -212,7 +216,7 @@ export function layouts(gpusPerNode: number, nodesPerReplica: number, moe = fals
   for (const tp of powersOfTwoUpTo(gpusPerNode)) {
     if (gpusPerNode % tp === 0) out.push({ tp, pp: (gpusPerNode / tp) * nodesPerReplica, dp: 1 });
   }
-  out.push({ tp: gpusPerNode * nodesPerReplica, pp: 1, dp: 1 });
+  if (tpAcrossNodes) out.push({ tp: gpusPerNode * nodesPerReplica, pp: 1, dp: 1 });
   return out;
 }
 
@@ -379,7 +383,8 @@ function evaluateCandidate(
   let slow: { outcome: CandidateOutcome; excess: number } | undefined;
   let tooLarge: { outcome: CandidateOutcome; excess: number } | undefined;
 
-  for (const layout of layouts(instance.gpuCount, nodesPerReplica, model.moe !== null)) {
+  const nvlink = INTERCONNECTS[familyOf(instanceType)].kind.startsWith("nvlink");
+  for (const layout of layouts(instance.gpuCount, nodesPerReplica, model.moe !== null, nvlink)) {
     const tpProblem = tensorParallelRule(model, layout.tp, instance.gpuCount);
     if (tpProblem) {
       structural ??= reject("tensor-parallel", tpProblem, layout);

@@ -25,6 +25,8 @@ describe("layouts", () => {
       { tp: 8, pp: 2, dp: 1 },
       { tp: 16, pp: 1, dp: 1 },
     ]);
+    // Without NVLink inside the nodes, TP stays inside them.
+    expect(layouts(8, 2, false, false).filter((l) => l.tp > 8)).toEqual([]);
     expect(layouts(1, 1)).toEqual([{ tp: 1, pp: 1, dp: 1 }]);
   });
 
@@ -77,14 +79,12 @@ describe("a distill on one small GPU", () => {
   });
 
   it("spreads a replica over nodes when that holds more sequences for less", () => {
-    // 8B at 40 sequences on L4: one L4 holds no 32k request beside the 16 GB of weights; TP 2
-    // over two single-GPU g6.8xlarge (its all-reduces over EFA) keeps 164,288 tokens, 53
-    // mean-length sequences, for $4.03/hour, under the $4.60 of one 4-GPU g6.12xlarge; it reads
-    // half the weights per GPU where PP 2 over the same nodes reads them all per token.
+    // 8B at 40 sequences on L4: one L4 holds no 32k request beside the 16 GB of weights; PP 2
+    // over two single-GPU g6.8xlarge (EFA) keeps 164,288 tokens, 53 mean-length sequences, for
+    // $4.03/hour, under the $4.60 of one 4-GPU g6.12xlarge. TP across PCIe nodes is not planned.
     const p = plan(planDeployment({ model: "r1-distill-llama-8b", gpus: ["l4"], concurrency: 40 }));
-    expect(p).toMatchObject({ instanceType: "g6.8xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 2, pipelineParallelSize: 1, replicas: 1, kvCacheTokens: 164_288 });
+    expect(p).toMatchObject({ instanceType: "g6.8xlarge", nodes: 2, nodesPerReplica: 2, tensorParallelSize: 1, pipelineParallelSize: 2, replicas: 1, kvCacheTokens: 164_288 });
     expect(p.performance.maxConcurrencyWithinTargets).toBe(53);
-    expect(p.performance.extrapolatedBecause).toContain("tensor parallelism across 2 nodes (all-reduces over EFA) is not in the calibration set");
     expect(p.usdPerHour).toBeCloseTo(2 * 2.0144, 9);
   });
 
