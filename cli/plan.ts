@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import YAML from "yaml";
 import { CHARTS, CHART_IDS } from "../charts";
 import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
@@ -10,6 +12,7 @@ import { runPolicies, type Violation } from "../policy/run";
 import type { StackPlan } from "../stacks/plan";
 import { runProgram, stackPlanFromConfig } from "../stacks/program";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
+import { diffPlans, renderDiff, renderDiffMarkdown, renderPlanMarkdown } from "./diff";
 import { readStackFile, resolveOutputs, runOffline, type RecordedResource } from "./offline";
 import { int, table, usd } from "./render";
 import type { CommandOutput } from "./size";
@@ -17,7 +20,13 @@ import type { CommandOutput } from "./size";
 export const PLAN_FLAGS = {
   stack: { type: "string", value: ENVIRONMENTS.join("|"), help: "stack to preview, from stacks/Pulumi.<stack>.yaml (default dev)" },
   config: { type: "string", value: "stack-file.yaml", help: "a stack file of your own instead" },
-  json: { type: "boolean", help: "print { stack, deployments, resources, cost, operations, policy, outputs } as JSON" },
+  json: { type: "boolean", help: "print { stack, deployments, resources, cost, operations, policy, outputs } as JSON; with --diff, { base, head, delta }" },
+  diff: {
+    type: "string",
+    value: "base",
+    help: "compare with a base: another stack file of the same stack, or git:<ref> for this stack file at a git ref (git:origin/main)",
+  },
+  format: { type: "string", value: "text|markdown", help: "markdown: a summary made for a pull-request comment (default text)" },
   out: { type: "string", value: "dir", help: "write each deployment's Kubernetes objects as YAML into dir" },
   help: { type: "boolean", short: "h", help: "show this help" },
 } as const satisfies FlagSpecs;
@@ -27,7 +36,9 @@ export const PLAN_USAGE = [
   "",
   "Runs the Pulumi program of a stack offline, under Pulumi's mocks: no CLI, no credentials.",
   "Prints each deployment's plan, the resources, their cost and the budget verdict.",
-  "Exit codes: 0 passed, 1 bad config, 2 nothing fits, 3 a mandatory policy (the budget among them) fails, 4 internal error.",
+  "With --diff, what the change does: plans, resources, cost and policy, before and after.",
+  "Exit codes: 0 passed, 1 bad config or base, 2 nothing fits, 3 a mandatory policy (the budget among them) fails, 4 internal error;",
+  "with --diff they are the head's.",
 ].join("\n");
 
 const STACKS_DIR = join(__dirname, "..", "stacks");
@@ -308,6 +319,50 @@ export function stackNameOf(file: string): string {
   return environment && /^[\w.-]+$/.test(environment) ? environment : "dev";
 }
 
+/** The offline plan of a stack file, or the command's output for its problems (exit 1, or 2 when nothing fits). */
+async function planOrProblems(stack: string, file: string, label = file): Promise<{ doc: PlanDocument } | { output: CommandOutput }> {
+  try {
+    return { doc: await previewStack(stack, file) };
+  } catch (error) {
+    const problems = error instanceof InputError ? error.problems : (error as { problems?: InputError["problems"] }).problems;
+    if (problems) {
+      const noFit = (error as { noFit?: boolean }).noFit === true;
+      const lines = problems.map((p) => `llm-fleet plan: ${label === file ? p.path || file : `${label}: ${p.path || file}`}: ${p.message}`);
+      return { output: { code: noFit ? 2 : 1, stdout: "", stderr: lines.join("\n") + "\n" } };
+    }
+    throw error;
+  }
+}
+
+/**
+ * The base of `--diff`: a stack file of the same stack, or `git:<ref>` for the head's file as
+ * it is at that ref, written to a temporary file of the same name so it plans as the same stack.
+ */
+export function resolveBase(base: string, headFile: string, stack: string): { file: string; cleanup: () => void } | { problem: string } {
+  if (!base.startsWith("git:")) {
+    if (!existsSync(base)) return { problem: `no stack file at ${base}; give a stack file or git:<ref>` };
+    const baseStack = stackNameOf(base);
+    if (baseStack !== stack) return { problem: `${base} is the ${baseStack} stack's file, not ${stack}'s; --diff compares two versions of one stack` };
+    return { file: base, cleanup: () => undefined };
+  }
+  const ref = base.slice("git:".length);
+  if (ref === "") return { problem: "git: needs a ref, e.g. git:origin/main" };
+  const dir = dirname(resolve(headFile));
+  const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8" });
+  const top = git("rev-parse", "--show-toplevel");
+  if (top.status !== 0) return { problem: `${headFile} is not in a git repository, so there is no ${ref} to compare with; give a base stack file instead` };
+  if (git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`).status !== 0) {
+    return { problem: `no git ref ${ref} in ${top.stdout.trim()}; fetch it (git fetch origin) or name another, e.g. git:HEAD~1` };
+  }
+  const path = relative(top.stdout.trim(), realpathSync(resolve(headFile))).split(sep).join("/");
+  const shown = git("show", `${ref}:${path}`);
+  if (shown.status !== 0) return { problem: `no stack file ${path} at ${ref}: the stack is new there; run llm-fleet plan without --diff` };
+  const tmp = mkdtempSync(join(tmpdir(), "llm-fleet-base-"));
+  const file = join(tmp, basename(headFile));
+  writeFileSync(file, shown.stdout);
+  return { file, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+}
+
 export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
   let values: Record<string, unknown>;
   try {
@@ -323,24 +378,38 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
     if (error instanceof UsageError) return { code: 1, stdout: "", stderr: `llm-fleet plan: ${error.message}\n` };
     throw error;
   }
+  const fail = (message: string): CommandOutput => ({ code: 1, stdout: "", stderr: `llm-fleet plan: ${message}\n` });
+  const format = (values.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "markdown") return fail(`--format: "${format}" is not text or markdown`);
+  if (format === "markdown" && values.json) return fail("--format markdown and --json each choose the output; give one");
+  if (values.diff !== undefined && values.out !== undefined) return fail("--out writes one plan's manifests; run it without --diff");
   const configFile = values.config as string | undefined;
   const file = configFile ?? join(STACKS_DIR, `Pulumi.${(values.stack as string | undefined) ?? "dev"}.yaml`);
-  if (!existsSync(file)) return { code: 1, stdout: "", stderr: `llm-fleet plan: --config: no stack file at ${file}\n` };
+  if (!existsSync(file)) return fail(`--config: no stack file at ${file}`);
   const stack = (values.stack as string | undefined) ?? stackNameOf(file);
-  let doc: PlanDocument;
-  try {
-    doc = await previewStack(stack, file);
-  } catch (error) {
-    const problems = error instanceof InputError ? error.problems : (error as { problems?: InputError["problems"] }).problems;
-    if (problems) {
-      const noFit = (error as { noFit?: boolean }).noFit === true;
-      const lines = problems.map((p) => `llm-fleet plan: ${p.path || file}: ${p.message}`);
-      return { code: noFit ? 2 : 1, stdout: "", stderr: lines.join("\n") + "\n" };
+  const planned = await planOrProblems(stack, file);
+  if ("output" in planned) return planned.output;
+  const doc = planned.doc;
+  const code = doc.policy.passed ? 0 : 3;
+  if (values.diff !== undefined) {
+    const base = resolveBase(values.diff as string, file, stack);
+    if ("problem" in base) return fail(`--diff: ${base.problem}`);
+    try {
+      const basePlan = await planOrProblems(stack, base.file, `--diff ${values.diff as string}`);
+      if ("output" in basePlan) return { ...basePlan.output, code: 1 };
+      const diff = diffPlans(basePlan.doc, doc);
+      const text = values.json
+        ? JSON.stringify({ base: diff.base, head: diff.head, delta: diff.delta }, null, 2) + "\n"
+        : format === "markdown"
+          ? renderDiffMarkdown(diff)
+          : renderDiff(diff);
+      return { code, stdout: text, stderr: "" };
+    } finally {
+      base.cleanup();
     }
-    throw error;
   }
   const budgetMessage = (doc.outputs as { budget?: { message?: string } }).budget?.message ?? "";
-  const code = doc.policy.passed ? 0 : 3;
+  if (format === "markdown") return { code, stdout: renderPlanMarkdown(doc), stderr: "" };
   let stdout = values.json ? JSON.stringify(doc, null, 2) + "\n" : renderPlan(doc, budgetMessage);
   if (values.out) {
     try {
