@@ -231,6 +231,8 @@ export function renderDiff(diff: PlanDiff): string {
 
 /** GitHub's limit on one issue or pull-request comment. */
 export const GITHUB_COMMENT_LIMIT = 65_536;
+/** Left free by default for the marker line a CI job puts above the comment to find it again. */
+export const COMMENT_MARKER_RESERVE = 100;
 
 const cell = (text: string) => text.replace(/\|/g, "\\|");
 
@@ -261,7 +263,7 @@ function fitComment(head: string[], details: string[], limit: number): string {
   return text([note]);
 }
 
-export function renderDiffMarkdown(diff: PlanDiff, limit = GITHUB_COMMENT_LIMIT): string {
+export function renderDiffMarkdown(diff: PlanDiff, limit = GITHUB_COMMENT_LIMIT - COMMENT_MARKER_RESERVE): string {
   const { base, head, delta } = diff;
   const lines = [`**llm-fleet plan \`${head.stack}\`**: ${verdict(diff)}`, ""];
   if (delta.deployments.length === 0) lines.push("No change to any deployment's plan.");
@@ -305,7 +307,7 @@ export function renderDiffMarkdown(diff: PlanDiff, limit = GITHUB_COMMENT_LIMIT)
 }
 
 /** One plan as a pull-request comment: the same shape as a diff's, without a base. */
-export function renderPlanMarkdown(doc: PlanDocument, limit = GITHUB_COMMENT_LIMIT): string {
+export function renderPlanMarkdown(doc: PlanDocument, limit = GITHUB_COMMENT_LIMIT - COMMENT_MARKER_RESERVE): string {
   const failed = doc.policy.violations.filter((v) => v.level === "mandatory");
   const verdictLine =
     `**llm-fleet plan \`${doc.stack}\`**: ${usd(doc.cost.activeUsdPerHour * HOURS_PER_MONTH, 0)}/month at the planned load, ` +
