@@ -6,6 +6,8 @@ const USAGE = `Usage: llm-fleet <command> [options]
 
 Commands:
   plan           offline preview of a stack: its plans, resources, cost and budget verdict (no cloud credentials)
+  preview --stack <stack>
+                 a real pulumi preview with the policy pack, summarised as plan does (needs the Pulumi CLI and credentials)
   size <model>   the cheapest deployment of a model that vLLM can start and that meets the latency targets, with the reasons for every other candidate
   estimate <model> --gpu <id> --tp <n>
                  memory, latency and throughput of one replica in a layout you name
@@ -28,6 +30,12 @@ export async function run(argv: readonly string[]): Promise<CommandOutput> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runPlan } = require("./plan") as typeof import("./plan");
       return runPlan(rest);
+    }
+    case "preview": {
+      // Loaded on demand, as plan: it brings the Pulumi SDK and the policy pack's code.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runPreview } = require("./preview") as typeof import("./preview");
+      return runPreview(rest);
     }
     case "bench": {
       // Loaded on demand, as plan: reading a stack file brings the Pulumi SDK.

@@ -92,9 +92,9 @@ export function policyConfigFor(plan: StackPlan, file = policyConfigFile(plan.en
   };
 }
 
-/** policy/config.<env>.json: what the README's `pulumi preview` and `pulumi up` pass the pack. */
-export function policyConfigFile(environment: string): string {
-  return join(POLICY_DIR, `config.${environment}.json`);
+/** policy/config.<env>.json under a checkout: what the README's `pulumi preview` and `pulumi up` pass the pack. */
+export function policyConfigFile(environment: string, root = join(POLICY_DIR, "..")): string {
+  return join(root, "policy", `config.${environment}.json`);
 }
 
 export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
