@@ -72,7 +72,8 @@ const PLAN_FIELDS: { field: string; of: (p: Plan) => string }[] = [
 ];
 
 const key = (r: { type: string; name: string }) => `${r.type} ${r.name}`;
-const violationKey = (v: Violation) => `${v.policy}\u0000${v.message}`;
+// A violation is the same one before and after when only its amounts moved (a budget overshoot that grew).
+const violationKey = (v: Violation) => `${v.policy}\u0000${v.resource ?? ""}\u0000${v.message.replace(/[$\d.,]+/g, "#")}`;
 
 /** Leaf paths where two input trees differ, sorted. */
 export function changedPaths(before: unknown, after: unknown, prefix = ""): string[] {
@@ -260,7 +261,13 @@ function fitComment(head: string[], details: string[], limit: number): string {
       return text([...details.slice(0, kept), note]);
     }
   }
-  return text([note]);
+  // The tables alone pass the limit (many deployments): keep the verdict and as many lines as fit.
+  const bare = text([note]);
+  if (bare.length <= limit) return bare;
+  const verdictLine = head[0] ?? "";
+  let lines = head.length;
+  while (lines > 1 && [...head.slice(0, lines), "", note].join("\n").length + 1 > limit) lines = Math.floor(lines / 2);
+  return [verdictLine, ...head.slice(1, Math.max(1, lines)), "", note].join("\n") + "\n";
 }
 
 export function renderDiffMarkdown(diff: PlanDiff, limit = GITHUB_COMMENT_LIMIT - COMMENT_MARKER_RESERVE): string {

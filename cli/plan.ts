@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import YAML from "yaml";
 import { CHARTS, CHART_IDS } from "../charts";
 import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
@@ -97,7 +97,7 @@ export function policyConfigFile(environment: string, root = join(POLICY_DIR, ".
   return join(root, "policy", `config.${environment}.json`);
 }
 
-export async function previewStack(stack: string, file: string): Promise<PlanDocument> {
+export async function previewStack(stack: string, file: string, policyFile?: string): Promise<PlanDocument> {
   const { config, secretKeys } = readStackFile(file);
   let plan: StackPlan | undefined;
   const run = await runOffline(stack, config, secretKeys, () => {
@@ -106,7 +106,7 @@ export async function previewStack(stack: string, file: string): Promise<PlanDoc
   });
   const p = plan!;
   const resources = run.resources.map((r) => ({ ...r, inputs: redact(r.inputs) as Record<string, unknown> }));
-  const configFile = policyConfigFile(p.environment);
+  const configFile = policyFile ?? policyConfigFile(p.environment);
   const violations = runPolicies(resources, policyConfigFor(p, configFile));
   return {
     stack,
@@ -319,10 +319,15 @@ export function stackNameOf(file: string): string {
   return environment && /^[\w.-]+$/.test(environment) ? environment : "dev";
 }
 
+/** A stack file's `llm-fleet:environment`: which policy config applies to it. */
+function environmentOf(file: string): string {
+  return readStackFile(file).config["llm-fleet:environment"] ?? "dev";
+}
+
 /** The offline plan of a stack file, or the command's output for its problems (exit 1, or 2 when nothing fits). */
-async function planOrProblems(stack: string, file: string, label = file): Promise<{ doc: PlanDocument } | { output: CommandOutput }> {
+async function planOrProblems(stack: string, file: string, label = file, policyFile?: string): Promise<{ doc: PlanDocument } | { output: CommandOutput }> {
   try {
-    return { doc: await previewStack(stack, file) };
+    return { doc: await previewStack(stack, file, policyFile) };
   } catch (error) {
     const problems = error instanceof InputError ? error.problems : (error as { problems?: InputError["problems"] }).problems;
     if (problems) {
@@ -337,30 +342,57 @@ async function planOrProblems(stack: string, file: string, label = file): Promis
 /**
  * The base of `--diff`: a stack file of the same stack, or `git:<ref>` for the head's file as
  * it is at that ref, written to a temporary file of the same name so it plans as the same stack.
+ * Both sides run through today's program; a git base also brings the policy config it had at
+ * that ref, so a pull request that tightens a policy shows the violations it adds.
  */
-export function resolveBase(base: string, headFile: string, stack: string): { file: string; cleanup: () => void } | { problem: string } {
+export function resolveBase(
+  base: string,
+  headFile: string,
+  stack: string,
+  environment = stack,
+): { file: string; policyFile?: string; cleanup: () => void } | { problem: string } {
   if (!base.startsWith("git:")) {
-    if (!existsSync(base)) return { problem: `no stack file at ${base}; give a stack file or git:<ref>` };
-    const baseStack = stackNameOf(base);
+    if (!existsSync(base) || !statSync(base).isFile()) return { problem: `no stack file at ${base}; give a stack file or git:<ref>` };
+    let baseStack: string;
+    try {
+      baseStack = stackNameOf(base);
+    } catch (error) {
+      if (error instanceof InputError) return { problem: `${base}: ${error.problems.map((p) => p.message).join("; ")}` };
+      throw error;
+    }
     if (baseStack !== stack) return { problem: `${base} is the ${baseStack} stack's file, not ${stack}'s; --diff compares two versions of one stack` };
     return { file: base, cleanup: () => undefined };
   }
   const ref = base.slice("git:".length);
   if (ref === "") return { problem: "git: needs a ref, e.g. git:origin/main" };
-  const dir = dirname(resolve(headFile));
+  if (ref.startsWith("-")) return { problem: `${ref} is not a git ref; name a branch, tag or commit, e.g. git:origin/main` };
+  // The real file's own directory: a symlinked stack file is looked up where it lives.
+  const real = realpathSync(resolve(headFile));
+  const dir = dirname(real);
   const git = (...args: string[]) => spawnSync("git", ["-C", dir, ...args], { encoding: "utf8" });
   const top = git("rev-parse", "--show-toplevel");
   if (top.status !== 0) return { problem: `${headFile} is not in a git repository, so there is no ${ref} to compare with; give a base stack file instead` };
-  if (git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`).status !== 0) {
+  if (git("rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`).status !== 0) {
     return { problem: `no git ref ${ref} in ${top.stdout.trim()}; fetch it (git fetch origin) or name another, e.g. git:HEAD~1` };
   }
-  const path = relative(top.stdout.trim(), realpathSync(resolve(headFile))).split(sep).join("/");
-  const shown = git("show", `${ref}:${path}`);
-  if (shown.status !== 0) return { problem: `no stack file ${path} at ${ref}: the stack is new there; run llm-fleet plan without --diff` };
+  const prefix = git("rev-parse", "--show-prefix").stdout.trim();
+  const shown = git("show", `${ref}:./${basename(real)}`);
+  if (shown.status !== 0) return { problem: `no stack file ${prefix}${basename(real)} at ${ref}: the stack is new there; run llm-fleet plan without --diff` };
   const tmp = mkdtempSync(join(tmpdir(), "llm-fleet-base-"));
-  const file = join(tmp, basename(headFile));
-  writeFileSync(file, shown.stdout);
-  return { file, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  try {
+    const file = join(tmp, basename(headFile));
+    writeFileSync(file, shown.stdout);
+    // policy/config.<env>.json at the ref, when the stack's checkout has one there.
+    const policy = spawnSync("git", ["-C", top.stdout.trim(), "show", `${ref}:policy/config.${environment}.json`], { encoding: "utf8" });
+    if (policy.status !== 0) return { file, cleanup };
+    const policyFile = join(tmp, `config.${environment}.json`);
+    writeFileSync(policyFile, policy.stdout);
+    return { file, policyFile, cleanup };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
 }
 
 export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
@@ -392,11 +424,22 @@ export async function runPlan(argv: readonly string[]): Promise<CommandOutput> {
   const doc = planned.doc;
   const code = doc.policy.passed ? 0 : 3;
   if (values.diff !== undefined) {
-    const base = resolveBase(values.diff as string, file, stack);
+    const base = resolveBase(values.diff as string, file, stack, environmentOf(file));
     if ("problem" in base) return fail(`--diff: ${base.problem}`);
     try {
-      const basePlan = await planOrProblems(stack, base.file, `--diff ${values.diff as string}`);
-      if ("output" in basePlan) return { ...basePlan.output, code: 1 };
+      const basePlan = await planOrProblems(stack, base.file, `--diff ${values.diff as string}`, base.policyFile);
+      if ("output" in basePlan) {
+        // A base that no longer plans (a preset renamed, a main that was broken) must not hold the
+        // head back: the head's plan is shown, and its code decides.
+        const why = basePlan.output.stderr.trim();
+        if (values.json) return { code, stdout: JSON.stringify({ base: null, baseProblem: why, head: doc, delta: null }, null, 2) + "\n", stderr: "" };
+        const note = `The base (${values.diff as string}) could not be planned, so this is the head alone: ${why.replace(/^llm-fleet plan: /gm, "")}`;
+        if (format === "markdown") {
+          const [verdictLine, ...rest] = renderPlanMarkdown(doc).split("\n");
+          return { code, stdout: [verdictLine, "", `> ${note.replace(/\n/g, " ")}`, ...rest].join("\n"), stderr: "" };
+        }
+        return { code, stdout: `${note}\n\n${renderPlan(doc, (doc.outputs as { budget?: { message?: string } }).budget?.message ?? "")}`, stderr: "" };
+      }
       const diff = diffPlans(basePlan.doc, doc);
       const text = values.json
         ? JSON.stringify({ base: diff.base, head: diff.head, delta: diff.delta }, null, 2) + "\n"

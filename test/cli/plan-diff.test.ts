@@ -104,7 +104,17 @@ describe("llm-fleet plan --diff <stack file>", () => {
     expect(reverted.doc.delta.policy.resolvedViolations[0]).toMatchObject({ policy: "monthly-budget" });
   });
 
-  it("never shows a secret's value: changed inputs are listed by path", async () => {
+  it("never shows a secret: an API key that changes leaves no trace in text, Markdown or JSON", async () => {
+    const a = stackFile((c) => (c["llm-fleet:apiKey"] = { secure: "v1:AAAAkeyBeforeAAAA" }));
+    const b = stackFile((c) => (c["llm-fleet:apiKey"] = { secure: "v1:BBBBkeyAfterBBBB" }));
+    for (const extra of [[], ["--format", "markdown"], ["--json"]]) {
+      const out = (await runPlan(["--config", b, "--diff", a, ...extra])).stdout;
+      expect(out).not.toContain("keyBefore");
+      expect(out).not.toContain("keyAfter");
+    }
+  });
+
+  it("changed inputs are listed by path, not by value", async () => {
     const a = stackFile((c) => (c["llm-fleet:deployments"][0].serving = { weights: "s3://models-a/qwen7", s3RoleArn: "arn:aws:iam::123456789012:role/read-a" }));
     const b = stackFile((c) => (c["llm-fleet:deployments"][0].serving = { weights: "s3://models-b/qwen7", s3RoleArn: "arn:aws:iam::123456789012:role/read-b" }));
     const text = (await runPlan(["--config", b, "--diff", a])).stdout;
@@ -155,9 +165,54 @@ describe("llm-fleet plan --diff git:<ref>", () => {
     copyFileSync(join(__dirname, "../../stacks/Pulumi.staging.yaml"), fresh);
     expect(await bad("git:main", fresh)).toBe("llm-fleet plan: --diff: no stack file stacks/Pulumi.staging.yaml at main: the stack is new there; run llm-fleet plan without --diff\n");
     expect(await bad("/no/such/Pulumi.dev.yaml")).toBe("llm-fleet plan: --diff: no stack file at /no/such/Pulumi.dev.yaml; give a stack file or git:<ref>\n");
+    expect(await bad(repo)).toBe(`llm-fleet plan: --diff: no stack file at ${repo}; give a stack file or git:<ref>\n`);
+    expect(await bad("git:-output")).toBe("llm-fleet plan: --diff: -output is not a git ref; name a branch, tag or commit, e.g. git:origin/main\n");
     const prod = join(__dirname, "../../stacks/Pulumi.prod.yaml");
     expect(await bad(prod)).toBe(`llm-fleet plan: --diff: ${prod} is the prod stack's file, not dev's; --diff compares two versions of one stack\n`);
     expect(await bad("git:")).toBe("llm-fleet plan: --diff: git: needs a ref, e.g. git:origin/main\n");
+  });
+
+  it("a git base brings the policy config it had at the ref: a tightened policy shows the violations it adds", async () => {
+    // At the ref dev allowed the 4-GPU g6 and a larger budget; today's policy/config.dev.json allows neither for this stack.
+    const policyRepo = mkdtempSync(join(tmpdir(), "llm-fleet-git-policy-"));
+    const run = (...args: string[]) => spawnSync("git", ["-C", policyRepo, ...args], { encoding: "utf8" });
+    run("init", "-q", "-b", "main");
+    run("config", "user.email", "ci@example.com");
+    run("config", "user.name", "ci");
+    mkdirSync(join(policyRepo, "stacks"));
+    mkdirSync(join(policyRepo, "policy"));
+    const stack = join(policyRepo, "stacks", "Pulumi.dev.yaml");
+    const config = devConfig();
+    (config["llm-fleet:deployments"] as any[])[0] = { name: "assistant", model: "r1-distill-llama-70b", placement: { gpus: ["h100"] } };
+    writeFileSync(stack, YAML.stringify({ config }));
+    writeFileSync(
+      join(policyRepo, "policy", "config.dev.json"),
+      JSON.stringify({ "monthly-budget": { budgetUsdPerMonth: 500000, environment: "dev", region: "us-east-1" }, "allowed-instance-types": { allowedFamilies: ["p5"] }, "dev-capacity": "advisory" }),
+    );
+    run("add", ".");
+    run("commit", "-q", "-m", "base");
+    const { code, doc } = await diffJson(stack, "git:main");
+    expect(code).toBe(3);
+    expect(doc.base.policy.passed).toBe(true);
+    expect(doc.delta.policy.newViolations.map((v: { policy: string }) => v.policy)).toEqual(expect.arrayContaining(["monthly-budget", "allowed-instance-types"]));
+    expect(doc.delta.policy.newViolations[0].level).toBe("mandatory");
+  });
+
+  it("a base that no longer plans shows the head alone, with the head's exit code", async () => {
+    const broken = YAML.parse(readFileSync(DEV, "utf8"));
+    broken.config["llm-fleet:deployments"][0].preset = "no-such-preset";
+    const repoFile = join(repo, "stacks", "Pulumi.dev.yaml");
+    const head = readFileSync(repoFile, "utf8");
+    writeFileSync(repoFile, YAML.stringify(broken));
+    git("commit", "-q", "-am", "a broken main");
+    writeFileSync(repoFile, head);
+    const out = await runPlan(["--config", repoFile, "--diff", "git:main", "--format", "markdown"]);
+    expect(out.code).toBe(0);
+    const lines = out.stdout.split("\n");
+    expect(lines[0]).toMatch(/^\*\*llm-fleet plan `dev`\*\*: \$1,008\/month at the planned load/);
+    expect(lines[2]).toMatch(/^> The base \(git:main\) could not be planned, so this is the head alone: --diff git:main: .*no-such-preset/);
+    git("reset", "-q", "--hard", "HEAD~1");
+    writeFileSync(repoFile, head);
   });
 
   it("as a separate process, with the head's exit code", () => {
