@@ -41,13 +41,17 @@ rm -f "$out"/*.md "$out"/*.exit "$out"/*.stderr
 # Against the working tree, not HEAD, as the plan's head side is the working tree: the same in
 # CI, and honest for a local run with uncommitted or new files.
 watched=(stacks/ policy/ sizing/ charts/ components/)
-changed="$(git diff --name-only "$merge_base" -- "${watched[@]}"; git ls-files --others --exclude-standard -- "${watched[@]}")"
+# --no-renames: a renamed stack file is its old name removed and its new one added, whatever the
+# user's diff.renames; core.quotePath=false keeps non-ASCII names as they are.
+changed="$(git -c core.quotePath=false diff --no-renames --name-only "$merge_base" -- "${watched[@]}"; git -c core.quotePath=false ls-files --others --exclude-standard -- "${watched[@]}")"
 affected=""
 all=0
 while IFS= read -r path; do
   case "$path" in
     "") ;;
-    stacks/Pulumi.*.yaml)
+    # A file in a folder under stacks/ is part of the program, not a stack file.
+    stacks/*/*) all=1 ;;
+    stacks/Pulumi.*.yaml | stacks/Pulumi.*.yml)
       # A removed stack has nothing to plan.
       if [[ -f "$path" ]]; then affected+="$path"$'\n'; fi
       ;;
@@ -55,7 +59,7 @@ while IFS= read -r path; do
   esac
 done <<<"$changed"
 if [[ "$all" == 1 ]]; then
-  for path in stacks/Pulumi.*.yaml; do
+  for path in stacks/Pulumi.*.yaml stacks/Pulumi.*.yml; do
     if [[ -f "$path" ]]; then affected+="$path"$'\n'; fi
   done
 fi

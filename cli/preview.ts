@@ -76,14 +76,17 @@ export interface Automation {
 }
 
 /** `which pulumi`, over a PATH. */
-export function findOnPath(command: string, path = process.env.PATH ?? ""): string | undefined {
+export function findOnPath(command: string, path = process.env.PATH ?? "", extensions = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE;.CMD").split(";") : [""]): string | undefined {
   for (const dir of path.split(delimiter).filter(Boolean)) {
-    const candidate = join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
+    // Windows finds `pulumi` as pulumi.exe: the executable suffixes of PATHEXT.
+    for (const extension of extensions) {
+      const candidate = join(dir, command + extension);
+      try {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // not in this directory
+      }
     }
   }
   return undefined;

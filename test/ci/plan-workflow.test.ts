@@ -76,6 +76,12 @@ describe("the workflow .github/workflows/llm-fleet-plan.yml", () => {
     expect(() => new Function(`return (async () => {\n${script}\n});`)).not.toThrow();
   });
 
+  it("marks the comment of a stack this push no longer affects, so it does not go on showing an old plan", () => {
+    const post = workflow.jobs.plan.steps.find((s: { uses?: string }) => String(s.uses ?? "").startsWith("actions/github-script"));
+    expect(post.with.script).toContain("not affected by this pull request any more; no plan to show.");
+    expect(post.with.script).toMatch(/stacks\.includes\(stale\[1\]\)/);
+  });
+
   it("fails the job on any non-zero plan exit, after the comments are posted", () => {
     const post = indexOf((s) => s.uses === "actions/github-script@v7");
     const fail = indexOf((s) => s.if === "${{ steps.plan.outputs.exit-code != '0' }}");
@@ -193,7 +199,7 @@ describe("ci/llm-fleet-plan.sh against a fake llm-fleet", () => {
   });
 
   it("plans every stack, in name order, when the policy pack, the sizing model, a component or a chart changed", () => {
-    for (const path of ["policy/config.prod.json", "sizing/catalog/gpus.ts", "components/model-deployment.ts", "charts/index.ts", "stacks/presets/index.ts"]) {
+    for (const path of ["policy/config.prod.json", "sizing/catalog/gpus.ts", "components/model-deployment.ts", "charts/index.ts", "stacks/presets/index.ts", "stacks/presets/Pulumi.x.yaml"]) {
       const r = repository();
       r.write(path, "// changed\n");
       r.commit(`change ${path}`);
