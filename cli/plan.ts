@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import YAML from "yaml";
 import { CHARTS, CHART_IDS } from "../charts";
-import { HOURS_PER_MONTH, InputError, PRICE_SHEET } from "../sizing";
+import { InputError, PRICE_SHEET } from "../sizing";
 import { ENVIRONMENTS } from "../stacks/config";
 import { parsePolicyConfig, type PolicyConfig } from "../policy/config";
 import { POLICIES } from "../policy/policies";
@@ -14,7 +14,7 @@ import { runProgram, stackPlanFromConfig } from "../stacks/program";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
 import { diffPlans, renderDiff, renderDiffMarkdown, renderPlanMarkdown } from "./diff";
 import { readStackFile, resolveOutputs, runOffline, type RecordedResource } from "./offline";
-import { int, table, usd } from "./render";
+import { costLines, int, usd } from "./render";
 import type { CommandOutput } from "./size";
 
 export const PLAN_FLAGS = {
@@ -167,22 +167,7 @@ export function renderPlan(doc: PlanDocument, budgetMessage: string): string {
   out.push("", `Resources (${doc.resources.length}):`, ...renderTree(doc.resources), "");
   out.push(...addonLines(doc.resources));
   out.push("Cost (USD):");
-  const rows = doc.cost.items.map((i) => [
-    i.resource,
-    i.what,
-    usd(i.desiredUsdPerHour, 4),
-    usd(i.desiredUsdPerHour * HOURS_PER_MONTH, 0),
-    usd(i.maxUsdPerHour, 4),
-    usd(i.maxUsdPerHour * HOURS_PER_MONTH, 0),
-  ]);
-  rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
-  out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
-  if (doc.cost.activeUsdPerHour > doc.cost.usdPerHour) {
-    out.push(
-      `  When busy at the planned load (autoscaled groups at the plan's nodes): ${usd(doc.cost.activeUsdPerHour, 4)}/hour, ` +
-        `${usd(doc.cost.activeUsdPerHour * HOURS_PER_MONTH, 0)} for a month of it`,
-    );
-  }
+  out.push(...costLines(doc.cost));
   out.push("", `Budget: ${budgetMessage}`);
   out.push(
     `Policies (${POLICIES.length}, config ${doc.policy.configFile}): ${doc.policy.passed ? "passed" : "FAILED"}${doc.policy.violations.length === 0 ? "" : ":"}`,

@@ -8,14 +8,14 @@ import { delimiter, join, relative } from "node:path";
 import type { EngineEvent, LocalProgramArgs, LocalWorkspaceOptions, OpType, PreviewOptions } from "@pulumi/pulumi/automation";
 import YAML from "yaml";
 import { z } from "zod";
-import { HOURS_PER_MONTH, PRICE_SHEET, type PriceOverride } from "../sizing";
+import { PRICE_SHEET, type PriceOverride } from "../sizing";
 import { PriceOverrideSchema } from "../sizing/request";
 import { ENVIRONMENTS } from "../stacks/config";
 import { costPreview, type CostItem } from "../policy/policies";
 import { policyResources, type ResourceRecord, type Violation } from "../policy/run";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
 import { policyConfigFile } from "./plan";
-import { table, usd } from "./render";
+import { costLines, table, usd } from "./render";
 import type { CommandOutput } from "./size";
 
 export const PREVIEW_FLAGS = {
@@ -292,22 +292,7 @@ export function renderPreview(doc: PreviewDocument): string {
     out.push(...table(["type", ...columns], rows, columns.map((_, i) => i + 1)).map((l) => `  ${l}`));
   }
   out.push("", `Cost after the preview (USD, ${doc.resources.length} resources):`);
-  const rows = doc.cost.items.map((i) => [
-    i.resource,
-    i.what,
-    usd(i.desiredUsdPerHour, 4),
-    usd(i.desiredUsdPerHour * HOURS_PER_MONTH, 0),
-    usd(i.maxUsdPerHour, 4),
-    usd(i.maxUsdPerHour * HOURS_PER_MONTH, 0),
-  ]);
-  rows.push(["total", "", usd(doc.cost.usdPerHour, 4), usd(doc.cost.usdPerMonth, 0), usd(doc.cost.maxUsdPerHour, 4), usd(doc.cost.maxUsdPerMonth, 0)]);
-  out.push(...table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`));
-  if (doc.cost.activeUsdPerHour > doc.cost.usdPerHour) {
-    out.push(
-      `  When busy at the planned load (autoscaled groups at the plan's nodes): ${usd(doc.cost.activeUsdPerHour, 4)}/hour, ` +
-        `${usd(doc.cost.activeUsdPerHour * HOURS_PER_MONTH, 0)} for a month of it`,
-    );
-  }
+  out.push(...costLines(doc.cost));
   if (doc.cost.unpriced.length > 0) out.push(`  Not priced (no price known; add one under llm-fleet:prices): ${doc.cost.unpriced.join(", ")}`);
   const now = doc.cost.current;
   if (now) {

@@ -1,5 +1,5 @@
 /** Plain-text rendering helpers: numbers with units, tables, and the memory bar. */
-import type { MemoryBreakdown } from "../sizing";
+import { HOURS_PER_MONTH, type MemoryBreakdown } from "../sizing";
 
 export const usd = (n: number, digits = 2) =>
   `$${n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
@@ -54,4 +54,35 @@ export function activationsLine(m: MemoryBreakdown): string {
 /** The KV cache's dtype and the attention backend that holds it. */
 export function kvCacheLine(m: MemoryBreakdown): string {
   return `  KV cache in ${m.kvCacheDtype === "fp8" ? "FP8" : "BF16"} (${m.attentionBackend}), ${int(m.kvBytesPerTokenPerGpu)} bytes per token per GPU`;
+}
+
+/** What a cost table shows: the items and the totals, per hour. */
+export interface CostTable {
+  items: readonly { resource: string; what: string; desiredUsdPerHour: number; maxUsdPerHour: number }[];
+  usdPerHour: number;
+  usdPerMonth: number;
+  activeUsdPerHour: number;
+  maxUsdPerHour: number;
+  maxUsdPerMonth: number;
+}
+
+/** The cost table of `plan` and `preview`: each item at desired size and at maximum, the total, and the cost when busy. */
+export function costLines(cost: CostTable): string[] {
+  const rows = cost.items.map((i) => [
+    i.resource,
+    i.what,
+    usd(i.desiredUsdPerHour, 4),
+    usd(i.desiredUsdPerHour * HOURS_PER_MONTH, 0),
+    usd(i.maxUsdPerHour, 4),
+    usd(i.maxUsdPerHour * HOURS_PER_MONTH, 0),
+  ]);
+  rows.push(["total", "", usd(cost.usdPerHour, 4), usd(cost.usdPerMonth, 0), usd(cost.maxUsdPerHour, 4), usd(cost.maxUsdPerMonth, 0)]);
+  const out = table(["resource", "what", "/hour", "/month", "max /hour", "max /month"], rows, [2, 3, 4, 5]).map((l) => `  ${l}`);
+  if (cost.activeUsdPerHour > cost.usdPerHour) {
+    out.push(
+      `  When busy at the planned load (autoscaled groups at the plan's nodes): ${usd(cost.activeUsdPerHour, 4)}/hour, ` +
+        `${usd(cost.activeUsdPerHour * HOURS_PER_MONTH, 0)} for a month of it`,
+    );
+  }
+  return out;
 }
