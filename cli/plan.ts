@@ -14,7 +14,7 @@ import { runProgram, stackPlanFromConfig } from "../stacks/program";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
 import { diffPlans, renderDiff, renderDiffMarkdown, renderPlanMarkdown } from "./diff";
 import { readStackFile, resolveOutputs, runOffline, type RecordedResource } from "./offline";
-import { costLines, int, usd } from "./render";
+import { costLines, int, usd, type CostTable } from "./render";
 import type { CommandOutput } from "./size";
 
 export const PLAN_FLAGS = {
@@ -53,16 +53,8 @@ export interface PlanDocument {
     onDemandFallback: string | null;
   }[];
   resources: RecordedResource[];
-  cost: {
-    usdPerHour: number;
-    usdPerMonth: number;
-    /** At the planned load, where autoscaled groups run when busy; equal to usdPerHour without autoscaling. */
-    activeUsdPerHour: number;
-    maxUsdPerHour: number;
-    maxUsdPerMonth: number;
-    pricesAsOf: string;
-    items: StackPlan["cost"]["items"];
-  };
+  /** The totals and items `costLines` shows; `activeUsdPerHour` is the planned load, where autoscaled groups run when busy. */
+  cost: Omit<CostTable, "items"> & { pricesAsOf: string; items: StackPlan["cost"]["items"] };
   operations: StackPlan["operations"];
   /** The verdict with the pack config `pulumi preview --policy-pack-config` gets for this environment. */
   policy: { passed: boolean; violations: Violation[]; configFile: string };

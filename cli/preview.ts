@@ -15,7 +15,7 @@ import { costPreview, type CostItem } from "../policy/policies";
 import { policyResources, type ResourceRecord, type Violation } from "../policy/run";
 import { UsageError, helpText, parseFlags, type FlagSpecs } from "./args";
 import { policyConfigFile } from "./plan";
-import { costLines, table, usd } from "./render";
+import { costLines, table, usd, type CostTable } from "./render";
 import type { CommandOutput } from "./size";
 
 export const PREVIEW_FLAGS = {
@@ -207,13 +207,8 @@ export interface PreviewDocument {
   stack: string;
   changes: ReturnType<PreviewEvents["changes"]>;
   resources: PreviewRecord[];
-  cost: {
+  cost: Omit<CostTable, "items"> & {
     region: string;
-    usdPerHour: number;
-    usdPerMonth: number;
-    activeUsdPerHour: number;
-    maxUsdPerHour: number;
-    maxUsdPerMonth: number;
     pricesAsOf: string;
     items: CostItem[];
     unpriced: string[];
