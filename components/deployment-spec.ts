@@ -17,7 +17,7 @@ import {
   type Precision,
   type PriceOverride,
 } from "../sizing";
-import { FALLBACK_SUFFIX, nodeGroupSpec, rootVolumeGiB, type AmiFamily, type NodeGroupSpec } from "./aws/node-group-spec";
+import { FALLBACK_SUFFIX, nodeGroupSpec, rootVolumeGiB, type AmiFamily, type CapacityBlockWindow, type NodeGroupSpec } from "./aws/node-group-spec";
 import { replicaScaling, type ReplicaScaling } from "./k8s/autoscaling-spec";
 import type { AddonNeeds } from "./k8s/cluster-addons";
 import { coldStart, nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
@@ -71,7 +71,7 @@ export interface Placement {
   /** A Capacity Reservation or Capacity Block (`cr-...`). @default none */
   capacityReservationId?: string;
   /** A Capacity Block's start and end (ISO 8601, from its reservation). @default none; required for a Capacity Block */
-  capacityBlockWindow?: { startsAt: string; endsAt: string };
+  capacityBlockWindow?: CapacityBlockWindow;
   /** The reservation's or block's zone. @default none */
   availabilityZone?: string;
   /** @default "al2023" */
@@ -140,7 +140,7 @@ export interface DeploymentSpec {
     model: string;
     amiFamily: AmiFamily;
     capacityReservationId?: string | undefined;
-    capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
+    capacityBlockWindow?: CapacityBlockWindow | undefined;
     availabilityZone?: string | undefined;
     autoscaled: boolean;
     /** The plan's nodes: where an autoscaled group runs when busy. */

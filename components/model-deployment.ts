@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES, componentOptions } from "./component-types";
 import { DEFAULT_CONCURRENCY, InputError, type CalibrationEntryInput, type InputProblem, type Plan, type PriceOverride } from "../sizing";
-import type { GpuCluster } from "./aws/gpu-cluster";
+import type { GpuClusterParts } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
 import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
 import { deploymentSpec, type DeploymentSpec, type Operations, type Placement, type Workload } from "./deployment-spec";
-import { ClusterAddons } from "./k8s/cluster-addons";
+import { ClusterAddons, type ClusterAddonsParts } from "./k8s/cluster-addons";
 import type { MonitoredDeployment } from "./k8s/monitoring-spec";
 import { BenchmarkJob } from "./k8s/benchmark-job";
 import { ServerMonitoring } from "./k8s/server-monitoring";
@@ -18,8 +19,8 @@ export type Serving = Pick<
 >;
 
 export interface ModelDeploymentArgs {
-  /** The cluster to deploy onto. */
-  cluster: GpuCluster;
+  /** The cluster to deploy onto: a GpuCluster. */
+  cluster: GpuClusterParts;
   /** Catalog model id or hub repo id, e.g. `deepseek-r1`. */
   model: string;
   /**
@@ -52,7 +53,7 @@ export interface ModelDeploymentArgs {
    * Add-ons shared with other deployments on the cluster (install once per cluster).
    * @default a ClusterAddons of this deployment's own for what it needs
    */
-  addons?: ClusterAddons;
+  addons?: ClusterAddonsParts;
   /**
    * Scale replicas with KEDA and GPU nodes with the cluster autoscaler between the placement's
    * `minNodes` and `maxNodes` (to zero at `minNodes: 0`). The cluster needs `nodeAutoscaler: true`.
@@ -89,7 +90,7 @@ export function servingProblems(serverName: string, spec: DeploymentSpec, servin
 /** What autoscaling and monitoring need of the cluster and its add-ons, checked before anything is created. */
 export function operationsProblems(
   spec: DeploymentSpec,
-  addons: Pick<ClusterAddons, "installed"> | undefined,
+  addons: Pick<ClusterAddonsParts, "installed"> | undefined,
   clusterHasNodeAutoscaler: boolean,
   monitoring: boolean,
 ): InputProblem[] {
@@ -135,12 +136,8 @@ export function monitoredDeployment(server: { spec: VllmServerSpec; namespaceNam
   };
 }
 
-/**
- * A model served on its own GPU node group: runs the planner, then creates the node
- * group, the add-ons and the vLLM server that match the plan (same selector and
- * tolerations, TP x PP equal to the GPUs given, cache sized to the checkpoint).
- */
-export class ModelDeployment extends pulumi.ComponentResource {
+/** What a ModelDeployment exposes. */
+export interface ModelDeploymentParts {
   readonly plan: Plan;
   readonly endpoint: pulumi.Output<string>;
   readonly servedModelName: string;
@@ -149,120 +146,140 @@ export class ModelDeployment extends pulumi.ComponentResource {
   readonly spec: DeploymentSpec;
   readonly nodeGroup: GpuNodeGroup;
   readonly server: VllmServer;
+}
 
-  constructor(name: string, args: ModelDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
-    const serving = args.serving ?? {};
-    const monitoring = args.monitoring ?? false;
-    const operations: Operations = {
-      autoscaling: args.autoscaling ?? true,
-      monitoring,
-      loadBalancer: serving.loadBalancer?.enabled ?? false,
-      weightsSource: weightsSourceOf(serving.weights),
-    };
-    const result = deploymentSpec({
-      name: `${name}-gpu`,
-      model: args.model,
-      workload: args.workload,
-      placement: args.placement,
-      region: args.cluster.region,
-      priceOverrides: args.priceOverrides,
-      operations,
-      ...(args.calibration ? { calibration: args.calibration } : {}),
-    });
-    if ("problems" in result) throw new InputError(`ModelDeployment "${name}"`, result.problems);
-    const spec = result.spec;
-    const served = { ...serving, serviceMonitor: serving.serviceMonitor ?? monitoring };
-    // The server's own checks, run now so that nothing is created when they fail.
-    const serverProblems = [
-      ...servingProblems(`${name}-vllm`, spec, served, args.cluster.region),
-      ...operationsProblems(spec, args.addons, args.cluster.nodeAutoscaler.length > 0, monitoring),
-    ];
-    if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
-    super("llm-fleet:index:ModelDeployment", name, {}, opts);
-    this.spec = spec;
-    this.plan = spec.plan;
+/** The deployment's spec, or every problem of the arguments (the server's own checks included) before anything is created. */
+export function checkedModelDeployment(name: string, args: ModelDeploymentArgs): DeploymentSpec {
+  const serving = args.serving ?? {};
+  const monitoring = args.monitoring ?? false;
+  const operations: Operations = {
+    autoscaling: args.autoscaling ?? true,
+    monitoring,
+    loadBalancer: serving.loadBalancer?.enabled ?? false,
+    weightsSource: weightsSourceOf(serving.weights),
+  };
+  const result = deploymentSpec({
+    name: `${name}-gpu`,
+    model: args.model,
+    workload: args.workload,
+    placement: args.placement,
+    region: args.cluster.region,
+    priceOverrides: args.priceOverrides,
+    operations,
+    ...(args.calibration ? { calibration: args.calibration } : {}),
+  });
+  if ("problems" in result) throw new InputError(`ModelDeployment "${name}"`, result.problems);
+  const spec = result.spec;
+  const serverProblems = [
+    ...servingProblems(`${name}-vllm`, spec, servedOf(args), args.cluster.region),
+    ...operationsProblems(spec, args.addons, args.cluster.nodeAutoscaler.length > 0, monitoring),
+  ];
+  if (serverProblems.length > 0) throw new InputError(`ModelDeployment "${name}"`, serverProblems);
+  return spec;
+}
 
-    this.nodeGroup = new GpuNodeGroup(
-      `${name}-gpu`,
-      { cluster: args.cluster, ...spec.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
-      { parent: this },
-    );
-    const fallback = spec.fallback
-      ? new GpuNodeGroup(
-          spec.fallback.name,
-          { cluster: args.cluster, ...spec.fallback.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
-          { parent: this },
-        )
-      : undefined;
-    const addons =
-      args.addons ??
-      new ClusterAddons(
-        `${name}-addons`,
-        {
-          provider: args.cluster.provider,
-          needs: spec.addons,
-          gpuNodes: GPU_NODE_MARKS,
-          waitFor: args.cluster.systemNodes,
-          cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
-          nodeAutoscalerIdentity: args.cluster.nodeAutoscaler,
-        },
-        { parent: this },
-      );
-    this.server = new VllmServer(
-      `${name}-vllm`,
+function servedOf(args: ModelDeploymentArgs): Serving {
+  const serving = args.serving ?? {};
+  return { ...serving, serviceMonitor: serving.serviceMonitor ?? args.monitoring ?? false };
+}
+
+/** The components of a checked deployment, children of `parent`: what the TypeScript class and the package's form both create. */
+export function modelDeploymentResources(parent: pulumi.ComponentResource, name: string, args: ModelDeploymentArgs, spec: DeploymentSpec): ModelDeploymentParts {
+  const serving = args.serving ?? {};
+  const monitoring = args.monitoring ?? false;
+  const served = servedOf(args);
+  const nodeGroup = new GpuNodeGroup(
+    `${name}-gpu`,
+    { cluster: args.cluster, ...spec.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
+    { parent },
+  );
+  const fallback = spec.fallback
+    ? new GpuNodeGroup(
+        spec.fallback.name,
+        { cluster: args.cluster, ...spec.fallback.nodeGroupArgs, priceOverrides: args.priceOverrides, tags: args.tags },
+        { parent },
+      )
+    : undefined;
+  const addons =
+    args.addons ??
+    new ClusterAddons(
+      `${name}-addons`,
       {
         provider: args.cluster.provider,
-        plan: spec.plan,
-        node: spec.node,
-        nodeSelector: this.nodeGroup.nodeSelector,
-        tolerations: this.nodeGroup.tolerations,
-        addons,
-        cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
-        // The pods need their nodes, and a volume cache the cluster's storage class and CSI driver.
-        waitFor: [this.nodeGroup, ...(fallback ? [fallback] : []), ...args.cluster.storage],
-        awaitPods: !spec.nodeGroup.startsLater,
-        scaling: spec.scaling,
-        ...served,
+        needs: spec.addons,
+        gpuNodes: GPU_NODE_MARKS,
+        waitFor: args.cluster.systemNodes,
+        cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
+        nodeAutoscalerIdentity: args.cluster.nodeAutoscaler,
       },
-      { parent: this },
+      { parent },
     );
-    if (args.benchmark) {
-      const server = this.server.spec;
-      new BenchmarkJob(
-        `${name}-bench`,
-        {
-          provider: args.cluster.provider,
-          deployment: name,
-          plan: spec.plan,
-          server: { namespace: this.server.namespaceName, names: server.names, servedModelName: server.servedModelName },
-          concurrency: args.workload?.concurrency ?? DEFAULT_CONCURRENCY,
-          scaling: spec.scaling,
-          hasApiKey: serving.apiKey !== undefined,
-          hasHfToken: serving.hfToken !== undefined,
-          image: server.image,
-          // The system nodes of a new cluster; any untainted node of an existing one.
-          nodeSelector: args.cluster.systemNodes.length > 0 ? undefined : null,
-          waitFor: [this.server],
-        },
-        { parent: this },
-      );
-    }
-    if (monitoring) {
-      const prometheus = addons.release("kube-prometheus-stack");
-      new ServerMonitoring(
-        `${name}-monitoring`,
-        {
-          provider: args.cluster.provider,
-          deployment: monitoredDeployment(this.server, spec, args.workload ?? {}),
-          namespace: this.server.namespace,
-          waitFor: prometheus ? [prometheus] : [],
-        },
-        { parent: this },
-      );
-    }
-    this.endpoint = this.server.endpoint;
-    this.servedModelName = this.server.servedModelName;
-    this.cost = this.nodeGroup.cost;
+  const server = new VllmServer(
+    `${name}-vllm`,
+    {
+      provider: args.cluster.provider,
+      plan: spec.plan,
+      node: spec.node,
+      nodeSelector: nodeGroup.nodeSelector,
+      tolerations: nodeGroup.tolerations,
+      addons,
+      cluster: { clusterName: args.cluster.clusterName, region: args.cluster.region },
+      // The pods need their nodes, and a volume cache the cluster's storage class and CSI driver.
+      waitFor: [nodeGroup, ...(fallback ? [fallback] : []), ...args.cluster.storage],
+      awaitPods: !spec.nodeGroup.startsLater,
+      scaling: spec.scaling,
+      ...served,
+    },
+    { parent },
+  );
+  if (args.benchmark) {
+    new BenchmarkJob(
+      `${name}-bench`,
+      {
+        provider: args.cluster.provider,
+        deployment: name,
+        plan: spec.plan,
+        server: { namespace: server.namespaceName, names: server.spec.names, servedModelName: server.spec.servedModelName },
+        concurrency: args.workload?.concurrency ?? DEFAULT_CONCURRENCY,
+        scaling: spec.scaling,
+        hasApiKey: serving.apiKey !== undefined,
+        hasHfToken: serving.hfToken !== undefined,
+        image: server.spec.image,
+        // The system nodes of a new cluster; any untainted node of an existing one.
+        nodeSelector: args.cluster.systemNodes.length > 0 ? undefined : null,
+        waitFor: [server],
+      },
+      { parent },
+    );
+  }
+  if (monitoring) {
+    const prometheus = addons.release("kube-prometheus-stack");
+    new ServerMonitoring(
+      `${name}-monitoring`,
+      {
+        provider: args.cluster.provider,
+        deployment: monitoredDeployment(server, spec, args.workload ?? {}),
+        namespace: server.namespace,
+        waitFor: prometheus ? [prometheus] : [],
+      },
+      { parent },
+    );
+  }
+  return { plan: spec.plan, endpoint: server.endpoint, servedModelName: server.servedModelName, cost: nodeGroup.cost, spec, nodeGroup, server };
+}
+
+export interface ModelDeployment extends ModelDeploymentParts {}
+
+/**
+ * A model served on its own GPU node group: runs the planner, then creates the node
+ * group, the add-ons and the vLLM server that match the plan (same selector and
+ * tolerations, TP x PP equal to the GPUs given, cache sized to the checkpoint).
+ */
+export class ModelDeployment extends pulumi.ComponentResource {
+  constructor(name: string, args: ModelDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    const spec = checkedModelDeployment(name, args);
+    super(COMPONENT_TYPES.ModelDeployment, name, {}, componentOptions("ModelDeployment", opts));
+    Object.assign(this, modelDeploymentResources(this, name, args, spec));
     this.registerOutputs({ plan: this.plan, endpoint: this.endpoint, cost: this.cost });
   }
 }

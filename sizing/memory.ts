@@ -126,8 +126,14 @@ export const CUDA_GRAPH_MODES = 2;
 /** Tokens of context the MLA profiling pass up-projects at most (`determine_chunked_prefill_workspace_size`). */
 const MLA_WORKSPACE_MAX_TOKENS = 64 * 1024;
 
-export const KV_CACHE_DTYPES = ["auto", "fp8"] as const;
-export type KvCacheDtype = (typeof KV_CACHE_DTYPES)[number];
+export const KvCacheDtype = {
+  /** The model's 16-bit dtype. */
+  Auto: "auto",
+  /** Half the cache; FP8 GPUs only. */
+  Fp8: "fp8",
+} as const;
+export type KvCacheDtype = (typeof KvCacheDtype)[keyof typeof KvCacheDtype];
+export const KV_CACHE_DTYPES: readonly KvCacheDtype[] = Object.values(KvCacheDtype);
 
 /**
  * vLLM's scheduler defaults by GPU class (vllm `engine/arg_utils.py`): large batches on

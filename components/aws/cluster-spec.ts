@@ -4,16 +4,18 @@
  */
 import { FIXED_COSTS, HOURS_PER_MONTH, gp3UsdPerHour, type InputProblem } from "../../sizing";
 
-export const NAT_GATEWAY_MODES = ["single", "per-az"] as const;
-export type NatGatewayMode = (typeof NAT_GATEWAY_MODES)[number];
+export const NatGatewayMode = {
+  /** One NAT gateway for the VPC. */
+  Single: "single",
+  /** One per zone, so that a zone outage keeps egress. */
+  PerAz: "per-az",
+} as const;
+export type NatGatewayMode = (typeof NatGatewayMode)[keyof typeof NatGatewayMode];
+export const NAT_GATEWAY_MODES: readonly NatGatewayMode[] = Object.values(NatGatewayMode);
 
 /** A new GpuCluster's own arguments, as its users write them. */
-export interface NewClusterOptions {
-  /**
-   * EKS cluster name.
-   * @default the component's name
-   */
-  clusterName?: string;
+/** A new cluster's options that the multi-language package takes as they are (package/gpu-cluster.ts). */
+export interface ClusterOptions {
   /**
    * Kubernetes minor version of the control plane.
    * @default "1.35"
@@ -61,12 +63,6 @@ export interface NewClusterOptions {
    */
   adminPrincipalArns?: string[];
   /**
-   * Untainted nodes for cluster services (CoreDNS, controllers), which do not tolerate the
-   * GPU taint; `false` when something else provides them.
-   * @default { instanceType: "m7i.large", count: 2 }
-   */
-  systemNodes?: { instanceType?: string; count?: number } | false;
-  /**
    * Days CloudWatch keeps the control plane's api, audit and authenticator logs.
    * @default 90
    */
@@ -87,6 +83,20 @@ export interface NewClusterOptions {
    * @default {}
    */
   tags?: Record<string, string>;
+}
+
+export interface NewClusterOptions extends ClusterOptions {
+  /**
+   * EKS cluster name.
+   * @default the component's name
+   */
+  clusterName?: string;
+  /**
+   * Untainted nodes for cluster services (CoreDNS, controllers), which do not tolerate the
+   * GPU taint; `false` when something else provides them.
+   * @default { instanceType: "m7i.large", count: 2 }
+   */
+  systemNodes?: { instanceType?: string; count?: number } | false;
 }
 
 export interface NewClusterInput {

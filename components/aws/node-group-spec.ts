@@ -22,8 +22,14 @@ import {
 import { NODE_MANAGED_POLICIES, SSM_MANAGED_POLICY } from "./iam";
 import { al2023UserData, bottlerocketUserData } from "./user-data";
 
-export const AMI_FAMILIES = ["al2023", "bottlerocket"] as const;
-export type AmiFamily = (typeof AMI_FAMILIES)[number];
+export const AmiFamily = {
+  /** The AL2023 NVIDIA AMI; needs the NVIDIA device plugin. */
+  Al2023: "al2023",
+  /** Bottlerocket NVIDIA, device plugin included. */
+  Bottlerocket: "bottlerocket",
+} as const;
+export type AmiFamily = (typeof AmiFamily)[keyof typeof AmiFamily];
+export const AMI_FAMILIES: readonly AmiFamily[] = Object.values(AmiFamily);
 
 /** EKS AMI types with the NVIDIA driver. AL2023 needs the NVIDIA device plugin; Bottlerocket ships it. */
 export const AMI_TYPES: { readonly [family in AmiFamily]: string } = {
@@ -32,6 +38,14 @@ export const AMI_TYPES: { readonly [family in AmiFamily]: string } = {
 };
 
 /** EKS node group capacity types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html). */
+/** A Capacity Block's start and end, ISO 8601: its reservation's StartDate and EndDate. */
+export interface CapacityBlockWindow {
+  /** @example "2026-12-08T11:30:00Z" */
+  startsAt: string;
+  /** @example "2026-12-15T11:30:00Z" */
+  endsAt: string;
+}
+
 export const EKS_CAPACITY_TYPES: { readonly [c in CapacityType]: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK" } = {
   "on-demand": "ON_DEMAND",
   spot: "SPOT",
@@ -89,7 +103,7 @@ export interface NodeGroupSpecInput {
   /** On-demand Capacity Reservation or Capacity Block to launch into. */
   capacityReservationId?: string | undefined;
   /** A Capacity Block's start and end (ISO 8601, from its reservation's StartDate and EndDate). */
-  capacityBlockWindow?: { startsAt: string; endsAt: string } | undefined;
+  capacityBlockWindow?: CapacityBlockWindow | undefined;
   /** The time the schedule is made at, in ms since the epoch. @default Date.now() */
   now?: number | undefined;
   /** The one availability zone for EFA, placement groups and Capacity Blocks. */
@@ -125,7 +139,7 @@ export const CAPACITY_BLOCK_END_MARGIN_MINUTES = 30;
  * The scheduled actions of a block, made at `now`: EC2 refuses an action in the past, so a
  * block that is already running gets only its end (and its group starts at full size).
  */
-export function capacityBlockSchedule(window: { startsAt: string; endsAt: string }, nodes: number, now: number): ScheduledScaling[] {
+export function capacityBlockSchedule(window: CapacityBlockWindow, nodes: number, now: number): ScheduledScaling[] {
   const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
   const start = Date.parse(window.startsAt);
   const end = Date.parse(window.endsAt) - CAPACITY_BLOCK_END_MARGIN_MINUTES * 60_000;

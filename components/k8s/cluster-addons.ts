@@ -11,6 +11,7 @@ import {
   type GpuNodeMarks,
 } from "../../charts";
 import { InputError } from "../../sizing";
+import { COMPONENT_TYPES, componentOptions } from "../component-types";
 
 /** What the deployments on a cluster need of it. */
 export interface AddonNeeds {
@@ -97,86 +98,105 @@ export interface ClusterAddonsArgs {
  */
 export const RELEASE_TIMEOUT_SECONDS = 900;
 
-/** The cluster-wide pieces vLLM deployments depend on, from pinned Helm charts. */
-export class ClusterAddons extends pulumi.ComponentResource {
+/** What a ClusterAddons gives the deployments that wait for it. */
+export interface ClusterAddonsParts {
   /** The charts installed, by id. */
   readonly installed: ChartId[];
   readonly releases: k8s.helm.v3.Release[];
   /** The release of one chart, when installed: what objects of its CRDs wait for. */
   readonly release: (id: ChartId) => k8s.helm.v3.Release | undefined;
+}
 
-  constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
-    const ids = chartsFor(args.needs);
-    const problems: { path: string; message: string }[] = [];
-    if (args.needs.nodeAutoscaler && !args.cluster) {
-      problems.push({ path: "cluster", message: "the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)" });
-    }
-    if (args.needs.nodeAutoscaler && (args.nodeAutoscalerIdentity ?? []).length === 0) {
-      problems.push({
-        path: "nodeAutoscalerIdentity",
-        message: "the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true and pass its nodeAutoscaler here",
-      });
-    }
-    const context: ChartContext = {
-      gpuNodes: args.gpuNodes,
-      clusterName: args.cluster?.clusterName ?? "",
-      region: args.cluster?.region ?? "",
-      autoscaledTag: args.cluster?.autoscaledTag ?? "",
-      fallbackGroupPattern: args.cluster?.fallbackGroupPattern ?? "",
-      storageClassName: args.storageClassName ?? null,
-    };
-    const values = Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(context)]));
-    if (problems.length === 0) problems.push(...ids.flatMap((id) => chartProblems(id, CHARTS[id], values[id]!)));
-    // A version known now (a new cluster's) is checked now; an existing cluster's when it is read.
-    const version = args.cluster?.kubernetesVersion;
-    if (args.needs.nodeAutoscaler && typeof version === "string") {
-      try {
-        clusterAutoscalerImageTag(version);
-      } catch (error) {
-        problems.push({ path: "cluster.kubernetesVersion", message: (error as Error).message });
-      }
-    }
-    if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
-    super("llm-fleet:k8s:ClusterAddons", name, {}, opts);
-    this.installed = ids;
-    const byId = new Map<ChartId, k8s.helm.v3.Release>();
-    // CHART_IDS lists every chart after those it needs, so each release can wait for them.
-    for (const id of ids) {
-      const chart = CHARTS[id];
-      const oci = chart.repository.startsWith("oci://");
-      const chartValues: Record<string, unknown> =
-        id === "cluster-autoscaler" ? { ...values[id], image: { tag: pulumi.output(version!).apply((v) => this.autoscalerTag(v)) } } : values[id]!;
-      const before = chart.after.flatMap((other) => byId.get(other) ?? []);
-      const identity = id === "cluster-autoscaler" ? (args.nodeAutoscalerIdentity ?? []) : [];
-      byId.set(
-        id,
-        new k8s.helm.v3.Release(
-          `${name}-${id}`,
-          {
-            name: id,
-            chart: oci ? `${chart.repository}/${chart.chart}` : chart.chart,
-            version: chart.version,
-            repositoryOpts: oci ? undefined : { repo: chart.repository },
-            namespace: chart.namespace,
-            createNamespace: chart.namespace !== "kube-system",
-            values: chartValues,
-            // The release is up when its pods are: deployments wait for their device plugin.
-            atomic: true,
-            timeout: RELEASE_TIMEOUT_SECONDS,
-          },
-          { parent: this, provider: args.provider, dependsOn: [...(args.waitFor ?? []), ...before, ...identity] },
-        ),
-      );
-    }
-    this.releases = [...byId.values()];
-    this.release = (id: ChartId) => byId.get(id);
-    this.registerOutputs({ installed: this.installed });
+/** Every problem of the arguments, before anything is created; the charts to install when there is none. */
+export function checkedClusterAddons(name: string, args: ClusterAddonsArgs): ChartId[] {
+  const ids = chartsFor(args.needs);
+  const problems: { path: string; message: string }[] = [];
+  if (args.needs.nodeAutoscaler && !args.cluster) {
+    problems.push({ path: "cluster", message: "the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)" });
   }
+  if (args.needs.nodeAutoscaler && (args.nodeAutoscalerIdentity ?? []).length === 0) {
+    problems.push({
+      path: "nodeAutoscalerIdentity",
+      message: "the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true and pass its nodeAutoscaler here",
+    });
+  }
+  if (problems.length === 0) problems.push(...ids.flatMap((id) => chartProblems(id, CHARTS[id], chartValues(args)[id]!)));
+  // A version known now (a new cluster's) is checked now; an existing cluster's when it is read.
+  const version = args.cluster?.kubernetesVersion;
+  if (args.needs.nodeAutoscaler && typeof version === "string") {
+    try {
+      clusterAutoscalerImageTag(version);
+    } catch (error) {
+      problems.push({ path: "cluster.kubernetesVersion", message: (error as Error).message });
+    }
+  }
+  if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
+  return ids;
+}
 
-  /** An existing cluster's version is read at run time: an unpinned minor warns instead of failing half-way. */
-  private autoscalerTag(version: string): string {
-    const { tag, warning } = clusterAutoscalerImageTagOrDefault(version);
-    if (warning) pulumi.log.warn(`ClusterAddons: ${warning}`, this);
-    return tag;
+function chartValues(args: ClusterAddonsArgs): Record<string, Record<string, unknown>> {
+  const context: ChartContext = {
+    gpuNodes: args.gpuNodes,
+    clusterName: args.cluster?.clusterName ?? "",
+    region: args.cluster?.region ?? "",
+    autoscaledTag: args.cluster?.autoscaledTag ?? "",
+    fallbackGroupPattern: args.cluster?.fallbackGroupPattern ?? "",
+    storageClassName: args.storageClassName ?? null,
+  };
+  return Object.fromEntries(chartsFor(args.needs).map((id) => [id, CHARTS[id].values(context)]));
+}
+
+/** The releases of checked arguments, children of `parent`: what the TypeScript class and the package's form both create. */
+export function clusterAddonsResources(parent: pulumi.ComponentResource, name: string, args: ClusterAddonsArgs, ids: ChartId[]): ClusterAddonsParts {
+  const values = chartValues(args);
+  const version = args.cluster?.kubernetesVersion;
+  const byId = new Map<ChartId, k8s.helm.v3.Release>();
+  // CHART_IDS lists every chart after those it needs, so each release can wait for them.
+  for (const id of ids) {
+    const chart = CHARTS[id];
+    const oci = chart.repository.startsWith("oci://");
+    const releaseValues: Record<string, unknown> =
+      id === "cluster-autoscaler" ? { ...values[id], image: { tag: pulumi.output(version!).apply((v) => autoscalerTag(parent, v)) } } : values[id]!;
+    const before = chart.after.flatMap((other) => byId.get(other) ?? []);
+    const identity = id === "cluster-autoscaler" ? (args.nodeAutoscalerIdentity ?? []) : [];
+    byId.set(
+      id,
+      new k8s.helm.v3.Release(
+        `${name}-${id}`,
+        {
+          name: id,
+          chart: oci ? `${chart.repository}/${chart.chart}` : chart.chart,
+          version: chart.version,
+          repositoryOpts: oci ? undefined : { repo: chart.repository },
+          namespace: chart.namespace,
+          createNamespace: chart.namespace !== "kube-system",
+          values: releaseValues,
+          // The release is up when its pods are: deployments wait for their device plugin.
+          atomic: true,
+          timeout: RELEASE_TIMEOUT_SECONDS,
+        },
+        { parent, provider: args.provider, dependsOn: [...(args.waitFor ?? []), ...before, ...identity] },
+      ),
+    );
+  }
+  return { installed: ids, releases: [...byId.values()], release: (id: ChartId) => byId.get(id) };
+}
+
+/** An existing cluster's version is read at run time: an unpinned minor warns instead of failing half-way. */
+function autoscalerTag(parent: pulumi.Resource, version: string): string {
+  const { tag, warning } = clusterAutoscalerImageTagOrDefault(version);
+  if (warning) pulumi.log.warn(`ClusterAddons: ${warning}`, parent);
+  return tag;
+}
+
+export interface ClusterAddons extends ClusterAddonsParts {}
+
+/** The cluster-wide pieces vLLM deployments depend on, from pinned Helm charts. */
+export class ClusterAddons extends pulumi.ComponentResource {
+  constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    const ids = checkedClusterAddons(name, args);
+    super(COMPONENT_TYPES.ClusterAddons, name, {}, componentOptions("ClusterAddons", opts));
+    Object.assign(this, clusterAddonsResources(this, name, args, ids));
+    this.registerOutputs({ installed: this.installed });
   }
 }

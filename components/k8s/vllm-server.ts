@@ -3,7 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InputError, VLLM_IMAGE, type InputProblem, type Plan } from "../../sizing";
 import { HTTP_ADDON, entryServiceManifest, httpScaledObjectManifest, scaledObjectManifest, type ReplicaScaling, type ScalingObjects } from "./autoscaling-spec";
-import type { ClusterAddons } from "./cluster-addons";
+import { COMPONENT_TYPES, componentOptions } from "../component-types";
+import type { ClusterAddonsParts } from "./cluster-addons";
 import {
   MODEL_MOUNT,
   PRE_STOP_SECONDS,
@@ -101,7 +102,7 @@ export interface VllmServerArgs {
    * The add-ons the pods need first (device plugins, the LeaderWorkerSet controller).
    * @default none
    */
-  addons?: ClusterAddons;
+  addons?: ClusterAddonsParts;
   /**
    * Other resources the workload itself waits for, and outlives on destroy (the node group, the
    * cluster's StorageClass and CSI driver, so cache volumes are deleted before their driver).
@@ -123,11 +124,6 @@ export interface VllmServerArgs {
   awaitPods?: boolean;
 }
 
-/**
- * vLLM serving one plan: a Deployment when a replica fits one node, a LeaderWorkerSet when
- * it spans nodes; a weights cache, probes sized to the load time, a disruption budget and
- * a Service on the OpenAI-compatible port.
- */
 /** The arguments as the pure spec takes them, with every default filled in; ModelDeployment checks the same input before it creates anything. */
 export function vllmServerSpecInput(
   name: string,
@@ -154,7 +150,8 @@ export function vllmServerSpecInput(
   };
 }
 
-export class VllmServer extends pulumi.ComponentResource {
+/** What a VllmServer exposes. */
+export interface VllmServerParts {
   /** In-cluster base URL of the OpenAI-compatible API. */
   readonly endpoint: pulumi.Output<string>;
   readonly servedModelName: string;
@@ -163,194 +160,209 @@ export class VllmServer extends pulumi.ComponentResource {
   readonly namespaceName: string;
   readonly serviceAccountName: pulumi.Output<string>;
   readonly spec: VllmServerSpec;
+}
 
-  constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
-    const result = vllmServerSpec(vllmServerSpecInput(name, args));
-    if ("problems" in result) throw new InputError(`VllmServer "${name}"`, result.problems);
-    const missing = scalingAddonProblem(args.scaling, args.addons);
-    if (missing) throw new InputError(`VllmServer "${name}"`, [missing]);
-    super("llm-fleet:k8s:VllmServer", name, {}, opts);
-    const spec = result.spec;
-    this.spec = spec;
-    const options = { parent: this, provider: args.provider };
-    // `pulumi up` waits for the pods to be ready: as long as the weights take to load.
-    const rollout = { customTimeouts: { create: `${spec.rolloutBudgetSeconds}s`, update: `${spec.rolloutBudgetSeconds}s` } };
-    const labels = spec.labels;
-    if (spec.efaWithoutPlugin) {
-      pulumi.log.warn(`VllmServer "${name}": ${spec.image} has no aws-ofi-nccl plugin, so NCCL between nodes uses TCP, not EFA; pass an EFA-enabled image`, this);
+/** The server's spec from the arguments, or every problem of them, before anything is created. */
+export function checkedVllmServer(name: string, args: VllmServerArgs): VllmServerSpec {
+  const result = vllmServerSpec(vllmServerSpecInput(name, args));
+  if ("problems" in result) throw new InputError(`VllmServer "${name}"`, result.problems);
+  const missing = scalingAddonProblem(args.scaling, args.addons);
+  if (missing) throw new InputError(`VllmServer "${name}"`, [missing]);
+  return result.spec;
+}
+
+/** The objects of a checked server, children of `parent`: what the TypeScript class and the package's form both create. */
+export function vllmServerResources(parent: pulumi.ComponentResource, name: string, args: VllmServerArgs, spec: VllmServerSpec): VllmServerParts {
+  const options = { parent, provider: args.provider };
+  // `pulumi up` waits for the pods to be ready: as long as the weights take to load.
+  const rollout = { customTimeouts: { create: `${spec.rolloutBudgetSeconds}s`, update: `${spec.rolloutBudgetSeconds}s` } };
+  const labels = spec.labels;
+  if (spec.efaWithoutPlugin) {
+    pulumi.log.warn(`VllmServer "${name}": ${spec.image} has no aws-ofi-nccl plugin, so NCCL between nodes uses TCP, not EFA; pass an EFA-enabled image`, parent);
+  }
+
+  const namespaceName = args.namespace ?? name;
+  const namespace =
+    args.createNamespace === false
+      ? pulumi.output(namespaceName)
+      : new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels } }, options).metadata.name;
+  const meta = (objectName: string, extra: Record<string, string> = {}) => ({ name: objectName, namespace, labels: { ...labels, ...extra } });
+
+  const roleArn = args.s3Access && "roleArn" in args.s3Access ? args.s3Access.roleArn : undefined;
+  const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-service-account`, { metadata: meta(name), automountServiceAccountToken: false }, options);
+  // The S3 role reaches the pods through EKS Pod Identity (the cluster runs its agent); the
+  // association must exist before the pods start, or the copy has no credentials.
+  const podIdentity =
+    roleArn && args.cluster
+      ? [
+          new aws.eks.PodIdentityAssociation(
+            `${name}-pod-identity`,
+            { clusterName: args.cluster.clusterName, namespace, serviceAccount: serviceAccount.metadata.name, roleArn },
+            { parent },
+          ),
+        ]
+      : [];
+  const secret = (resource: string, objectName: string, value: pulumi.Input<string>) =>
+    new k8s.core.v1.Secret(resource, { metadata: meta(objectName), type: "Opaque", stringData: { [SECRET_KEY]: pulumi.secret(value) } }, options);
+  const secrets = [
+    ...(args.hfToken !== undefined ? [secret(`${name}-hf-token`, spec.names.hfTokenSecret, args.hfToken)] : []),
+    ...(args.apiKey !== undefined ? [secret(`${name}-api-key`, spec.names.apiKeySecret, args.apiKey)] : []),
+  ];
+  const dependsOn = [...secrets, ...podIdentity, ...(args.addons?.releases ?? []), ...(args.waitFor ?? [])];
+  // `pulumi.com/skipAwait` lets the provider create the workload without waiting for its pods.
+  const workloadMeta = (objectName: string) =>
+    args.awaitPods === false ? { ...meta(objectName), annotations: { "pulumi.com/skipAwait": "true" } } : meta(objectName);
+
+  const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
+  const scaling: ReplicaScaling = args.scaling ?? { mode: "fixed", replicas: spec.replicas, reason: "fixed by the plan" };
+  const autoscaled = scaling.mode === "autoscaled" ? scaling : null;
+  const replicas = scaling.mode === "autoscaled" ? scaling.initialReplicas : scaling.replicas;
+  // KEDA owns the count of an autoscaled workload; a later `pulumi up` must not reset it.
+  const ownedCount = autoscaled ? { ignoreChanges: ["spec.replicas"] } : {};
+  const workload =
+    spec.kind === "Deployment"
+      ? new k8s.apps.v1.Deployment(
+          `${name}-deployment`,
+          {
+            metadata: workloadMeta(spec.names.workload),
+            spec: {
+              replicas,
+              selector: { matchLabels: labels },
+              // Never two copies of the weights loading at once on one node's GPUs.
+              strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
+              template: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
+            },
+          },
+          { ...options, ...rollout, ...ownedCount, dependsOn },
+        )
+      : new k8s.apiextensions.CustomResource(
+          `${name}-leader-worker-set`,
+          {
+            apiVersion: "leaderworkerset.x-k8s.io/v1",
+            kind: "LeaderWorkerSet",
+            metadata: workloadMeta(spec.names.workload),
+            spec: {
+              replicas,
+              leaderWorkerTemplate: {
+                size: spec.groupSize,
+                // One lost pod breaks the NCCL group: restart all of it.
+                restartPolicy: "RecreateGroupOnPodRestart",
+                leaderTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
+                workerTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "worker" } }, spec: pod("worker") },
+              },
+            },
+          },
+          { ...options, ...ownedCount, dependsOn },
+        );
+
+  // Only pods that serve HTTP are behind the Services: every pod of a Deployment, LWS leaders.
+  const serving = { ...labels, [ROLE_LABEL]: "leader" };
+  const port = { name: PORT_NAME, port: VLLM_PORT, targetPort: PORT_NAME, protocol: "TCP" };
+  // At zero replicas the Service has no endpoints, which `pulumi up` would wait for in vain.
+  const apiMeta = meta(spec.names.apiService, { [SERVICE_LABEL]: "api" });
+  const service = new k8s.core.v1.Service(
+    `${name}-service`,
+    {
+      metadata: replicas === 0 ? { ...apiMeta, annotations: { "pulumi.com/skipAwait": "true" } } : apiMeta,
+      spec: { type: "ClusterIP", selector: serving, ports: [port] },
+    },
+    { ...options, ...rollout, dependsOn: [workload] },
+  );
+  let entry: k8s.core.v1.Service | undefined;
+  if (autoscaled) {
+    const objects: ScalingObjects = {
+      namespace: namespaceName,
+      modelName: spec.servedModelName,
+      target:
+        spec.kind === "Deployment"
+          ? { apiVersion: "apps/v1", kind: "Deployment", name: spec.names.workload }
+          : { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: spec.names.workload },
+      apiService: spec.names.apiService,
+      apiPort: VLLM_PORT,
+      entryService: spec.names.entryService,
+      labels,
+    };
+    const keda = args.addons!.release("keda")!;
+    const httpAddon = args.addons!.release("keda-add-ons-http");
+    const crd = (resource: string, manifest: { apiVersion: string; kind: string; metadata: object; spec: object }, after: pulumi.Resource[]) =>
+      new k8s.apiextensions.CustomResource(
+        resource,
+        { ...manifest, metadata: { ...manifest.metadata, namespace } },
+        { ...options, dependsOn: [workload, ...after] },
+      );
+    if (autoscaled.scaleToZero) {
+      crd(`${name}-http-scaled-object`, httpScaledObjectManifest(autoscaled, objects), [httpAddon!, service]);
+      const manifest = entryServiceManifest(objects);
+      entry = new k8s.core.v1.Service(
+        `${name}-entry`,
+        { metadata: { ...manifest.metadata, namespace, annotations: { "pulumi.com/skipAwait": "true" } }, spec: manifest.spec },
+        { ...options, dependsOn: [httpAddon!] },
+      );
     }
-
-    const namespaceName = args.namespace ?? name;
-    const namespace =
-      args.createNamespace === false
-        ? pulumi.output(namespaceName)
-        : new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName, labels } }, options).metadata.name;
-    const meta = (objectName: string, extra: Record<string, string> = {}) => ({ name: objectName, namespace, labels: { ...labels, ...extra } });
-
-    const roleArn = args.s3Access && "roleArn" in args.s3Access ? args.s3Access.roleArn : undefined;
-    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-service-account`, { metadata: meta(name), automountServiceAccountToken: false }, options);
-    // The S3 role reaches the pods through EKS Pod Identity (the cluster runs its agent); the
-    // association must exist before the pods start, or the copy has no credentials.
-    const podIdentity =
-      roleArn && args.cluster
-        ? [
-            new aws.eks.PodIdentityAssociation(
-              `${name}-pod-identity`,
-              { clusterName: args.cluster.clusterName, namespace, serviceAccount: serviceAccount.metadata.name, roleArn },
-              { parent: this },
-            ),
-          ]
-        : [];
-    const secret = (resource: string, objectName: string, value: pulumi.Input<string>) =>
-      new k8s.core.v1.Secret(resource, { metadata: meta(objectName), type: "Opaque", stringData: { [SECRET_KEY]: pulumi.secret(value) } }, options);
-    const secrets = [
-      ...(args.hfToken !== undefined ? [secret(`${name}-hf-token`, spec.names.hfTokenSecret, args.hfToken)] : []),
-      ...(args.apiKey !== undefined ? [secret(`${name}-api-key`, spec.names.apiKeySecret, args.apiKey)] : []),
-    ];
-    const dependsOn = [...secrets, ...podIdentity, ...(args.addons?.releases ?? []), ...(args.waitFor ?? [])];
-    // `pulumi.com/skipAwait` lets the provider create the workload without waiting for its pods.
-    const workloadMeta = (objectName: string) =>
-      args.awaitPods === false ? { ...meta(objectName), annotations: { "pulumi.com/skipAwait": "true" } } : meta(objectName);
-
-    const pod = (role: Role) => podSpec(spec, role, args, serviceAccount.metadata.name, roleArn !== undefined);
-    const scaling: ReplicaScaling = args.scaling ?? { mode: "fixed", replicas: spec.replicas, reason: "fixed by the plan" };
-    const autoscaled = scaling.mode === "autoscaled" ? scaling : null;
-    const replicas = scaling.mode === "autoscaled" ? scaling.initialReplicas : scaling.replicas;
-    // KEDA owns the count of an autoscaled workload; a later `pulumi up` must not reset it.
-    const ownedCount = autoscaled ? { ignoreChanges: ["spec.replicas"] } : {};
-    const workload =
-      spec.kind === "Deployment"
-        ? new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
-            {
-              metadata: workloadMeta(spec.names.workload),
-              spec: {
-                replicas,
-                selector: { matchLabels: labels },
-                // Never two copies of the weights loading at once on one node's GPUs.
-                strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-                template: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
-              },
-            },
-            { ...options, ...rollout, ...ownedCount, dependsOn },
-          )
-        : new k8s.apiextensions.CustomResource(
-            `${name}-leader-worker-set`,
-            {
-              apiVersion: "leaderworkerset.x-k8s.io/v1",
-              kind: "LeaderWorkerSet",
-              metadata: workloadMeta(spec.names.workload),
-              spec: {
-                replicas,
-                leaderWorkerTemplate: {
-                  size: spec.groupSize,
-                  // One lost pod breaks the NCCL group: restart all of it.
-                  restartPolicy: "RecreateGroupOnPodRestart",
-                  leaderTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "leader" } }, spec: pod("leader") },
-                  workerTemplate: { metadata: { labels: { ...labels, [ROLE_LABEL]: "worker" } }, spec: pod("worker") },
-                },
-              },
-            },
-            { ...options, ...ownedCount, dependsOn },
-          );
-
-    // Only pods that serve HTTP are behind the Services: every pod of a Deployment, LWS leaders.
-    const serving = { ...labels, [ROLE_LABEL]: "leader" };
-    const port = { name: PORT_NAME, port: VLLM_PORT, targetPort: PORT_NAME, protocol: "TCP" };
-    // At zero replicas the Service has no endpoints, which `pulumi up` would wait for in vain.
-    const apiMeta = meta(spec.names.apiService, { [SERVICE_LABEL]: "api" });
-    const service = new k8s.core.v1.Service(
-      `${name}-service`,
+    crd(`${name}-scaled-object`, scaledObjectManifest(autoscaled, objects), [keda, ...(httpAddon ? [httpAddon] : [])]);
+  }
+  if (spec.loadBalancer) {
+    new k8s.core.v1.Service(
+      `${name}-load-balancer`,
       {
-        metadata: replicas === 0 ? { ...apiMeta, annotations: { "pulumi.com/skipAwait": "true" } } : apiMeta,
-        spec: { type: "ClusterIP", selector: serving, ports: [port] },
+        metadata: {
+          ...meta(spec.names.loadBalancer, { [SERVICE_LABEL]: "load-balancer" }),
+          // In-tree AWS annotations: no load-balancer controller needed. Internal unless asked.
+          annotations: {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+            "service.beta.kubernetes.io/aws-load-balancer-internal": String(spec.loadBalancer.internal),
+          },
+        },
+        spec: { type: "LoadBalancer", selector: serving, ports: [port] },
       },
       { ...options, ...rollout, dependsOn: [workload] },
     );
-    let entry: k8s.core.v1.Service | undefined;
-    if (autoscaled) {
-      const objects: ScalingObjects = {
-        namespace: namespaceName,
-        modelName: spec.servedModelName,
-        target:
-          spec.kind === "Deployment"
-            ? { apiVersion: "apps/v1", kind: "Deployment", name: spec.names.workload }
-            : { apiVersion: "leaderworkerset.x-k8s.io/v1", kind: "LeaderWorkerSet", name: spec.names.workload },
-        apiService: spec.names.apiService,
-        apiPort: VLLM_PORT,
-        entryService: spec.names.entryService,
-        labels,
-      };
-      const keda = args.addons!.release("keda")!;
-      const httpAddon = args.addons!.release("keda-add-ons-http");
-      const crd = (resource: string, manifest: { apiVersion: string; kind: string; metadata: object; spec: object }, after: pulumi.Resource[]) =>
-        new k8s.apiextensions.CustomResource(
-          resource,
-          { ...manifest, metadata: { ...manifest.metadata, namespace } },
-          { ...options, dependsOn: [workload, ...after] },
-        );
-      if (autoscaled.scaleToZero) {
-        crd(`${name}-http-scaled-object`, httpScaledObjectManifest(autoscaled, objects), [httpAddon!, service]);
-        const manifest = entryServiceManifest(objects);
-        entry = new k8s.core.v1.Service(
-          `${name}-entry`,
-          { metadata: { ...manifest.metadata, namespace, annotations: { "pulumi.com/skipAwait": "true" } }, spec: manifest.spec },
-          { ...options, dependsOn: [httpAddon!] },
-        );
-      }
-      crd(`${name}-scaled-object`, scaledObjectManifest(autoscaled, objects), [keda, ...(httpAddon ? [httpAddon] : [])]);
-    }
-    if (spec.loadBalancer) {
-      new k8s.core.v1.Service(
-        `${name}-load-balancer`,
-        {
-          metadata: {
-            ...meta(spec.names.loadBalancer, { [SERVICE_LABEL]: "load-balancer" }),
-            // In-tree AWS annotations: no load-balancer controller needed. Internal unless asked.
-            annotations: {
-              "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-              "service.beta.kubernetes.io/aws-load-balancer-internal": String(spec.loadBalancer.internal),
-            },
-          },
-          spec: { type: "LoadBalancer", selector: serving, ports: [port] },
-        },
-        { ...options, ...rollout, dependsOn: [workload] },
-      );
-    }
-    new k8s.policy.v1.PodDisruptionBudget(
-      `${name}-pdb`,
-      // Voluntary evictions (node drains, upgrades) take one pod of the set at a time.
-      { metadata: meta(name), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-      options,
+  }
+  new k8s.policy.v1.PodDisruptionBudget(
+    `${name}-pdb`,
+    // Voluntary evictions (node drains, upgrades) take one pod of the set at a time.
+    { metadata: meta(name), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+    options,
+  );
+  if (spec.serviceMonitor) {
+    new k8s.apiextensions.CustomResource(
+      `${name}-service-monitor`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: meta(name),
+        spec: { selector: { matchLabels: { ...labels, [SERVICE_LABEL]: "api" } }, endpoints: [{ port: PORT_NAME, path: "/metrics", interval: "15s" }] },
+      },
+      // Its CRD comes with kube-prometheus-stack when the add-ons install it.
+      { ...options, dependsOn: args.addons?.release("kube-prometheus-stack") ?? [] },
     );
-    if (spec.serviceMonitor) {
-      new k8s.apiextensions.CustomResource(
-        `${name}-service-monitor`,
-        {
-          apiVersion: "monitoring.coreos.com/v1",
-          kind: "ServiceMonitor",
-          metadata: meta(name),
-          spec: { selector: { matchLabels: { ...labels, [SERVICE_LABEL]: "api" } }, endpoints: [{ port: PORT_NAME, path: "/metrics", interval: "15s" }] },
-        },
-        // Its CRD comes with kube-prometheus-stack when the add-ons install it.
-        { ...options, dependsOn: args.addons?.release("kube-prometheus-stack") ?? [] },
-      );
-    }
+  }
 
-    this.namespace = namespace;
-    this.namespaceName = namespaceName;
-    this.serviceAccountName = serviceAccount.metadata.name;
-    this.servedModelName = spec.servedModelName;
-    // A deployment that scales to zero is called through the interceptor, which holds the request.
-    this.endpoint = entry
-      ? pulumi.interpolate`http://${entry.metadata.name}.${namespace}.svc.cluster.local:${HTTP_ADDON.interceptorPort}/v1`
-      : pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc.cluster.local:${VLLM_PORT}/v1`;
+  // A deployment that scales to zero is called through the interceptor, which holds the request.
+  const endpoint = entry
+    ? pulumi.interpolate`http://${entry.metadata.name}.${namespace}.svc.cluster.local:${HTTP_ADDON.interceptorPort}/v1`
+    : pulumi.interpolate`http://${service.metadata.name}.${namespace}.svc.cluster.local:${VLLM_PORT}/v1`;
+  return { endpoint, servedModelName: spec.servedModelName, namespace, namespaceName, serviceAccountName: serviceAccount.metadata.name, spec };
+}
+
+export interface VllmServer extends VllmServerParts {}
+
+/**
+ * vLLM serving one plan: a Deployment when a replica fits one node, a LeaderWorkerSet when
+ * it spans nodes; a weights cache, probes sized to the load time, a disruption budget and
+ * a Service on the OpenAI-compatible port.
+ */
+export class VllmServer extends pulumi.ComponentResource {
+  constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const spec = checkedVllmServer(name, args);
+    super(COMPONENT_TYPES.VllmServer, name, {}, componentOptions("VllmServer", opts));
+    Object.assign(this, vllmServerResources(this, name, args, spec));
     this.registerOutputs({ endpoint: this.endpoint, servedModelName: this.servedModelName, namespace: this.namespace });
   }
 }
 
 /** An autoscaled server without the controllers its objects need. */
-export function scalingAddonProblem(scaling: ReplicaScaling | undefined, addons: Pick<ClusterAddons, "installed"> | undefined): InputProblem | null {
+export function scalingAddonProblem(scaling: ReplicaScaling | undefined, addons: Pick<ClusterAddonsParts, "installed"> | undefined): InputProblem | null {
   if (scaling?.mode !== "autoscaled") return null;
   const needed = scaling.scaleToZero ? (["keda", "keda-add-ons-http"] as const) : (["keda"] as const);
   const absent = needed.filter((id) => !addons?.installed.includes(id));

@@ -32,19 +32,31 @@ export const GPU_IDS = [
 ] as const;
 export type GpuId = (typeof GPU_IDS)[number];
 
-/** Precision names as the user writes them (`--precision`). */
-export const PRECISIONS = ["bf16", "fp8", "int8", "int4", "fp4"] as const;
-export type Precision = (typeof PRECISIONS)[number];
+/**
+ * Precision names as the user writes them (`--precision`). Enumerations are `as const` objects: the
+ * Pulumi package schema reads an enum, with its member names, only from one (analyzer.ts in
+ * @pulumi/pulumi/provider/experimental, `extractEnumMembers`).
+ */
+export const Precision = { Bf16: "bf16", Fp8: "fp8", Int8: "int8", Int4: "int4", Fp4: "fp4" } as const;
+export type Precision = (typeof Precision)[keyof typeof Precision];
+export const PRECISIONS: readonly Precision[] = Object.values(Precision);
 
 /** GPU generations, the unit in which vLLM's kernel support is documented. */
 export const GPU_ARCHITECTURES = ["ampere", "ada", "hopper", "blackwell"] as const;
 export type GpuArchitecture = (typeof GPU_ARCHITECTURES)[number];
 
-export const CAPACITY_TYPES = ["on-demand", "spot", "capacity-block"] as const;
-export type CapacityType = (typeof CAPACITY_TYPES)[number];
+export const CapacityType = { OnDemand: "on-demand", Spot: "spot", CapacityBlock: "capacity-block" } as const;
+export type CapacityType = (typeof CapacityType)[keyof typeof CapacityType];
+export const CAPACITY_TYPES: readonly CapacityType[] = Object.values(CapacityType);
 
-export const OBJECTIVES = ["cost", "throughput"] as const;
-export type Objective = (typeof OBJECTIVES)[number];
+export const Objective = {
+  /** The lowest USD per hour that meets every target. */
+  Cost: "cost",
+  /** The lowest USD per million output tokens. */
+  Throughput: "throughput",
+} as const;
+export type Objective = (typeof Objective)[keyof typeof Objective];
+export const OBJECTIVES: readonly Objective[] = Object.values(Objective);
 
 export const INSTANCE_TYPES = [
   "g5.xlarge",

@@ -23,7 +23,7 @@ describe("llm-fleet plan (the dev stack by default)", () => {
     expect(stdout).toMatch(
       /\n {2}predicted at 16 sequence\(s\) per replica \(mean 1,024\/1,024 tokens\): TPOT [\d.]+ ms, TTFT \d+ ms, [\d,]+ output tokens\/s, \$[\d.]+ per million output tokens \[extrapolated\]\n/,
     );
-    expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:aws:GpuNodeGroup {2}assistant-gpu\n/);
+    expect(stdout).toMatch(/\n {2}llm-fleet:index:ModelDeployment {2}assistant\n {4}llm-fleet:index:GpuNodeGroup {2}assistant-gpu\n/);
     // Each chart with its pinned version, what it does and where it runs, so what it costs.
     expect(stdout).toContain("\nAdd-ons (pinned Helm charts):\n  nvidia-device-plugin 0.20.0: ");
     expect(stdout).toContain("\n  keda-add-ons-http 0.15.0: holds requests to a deployment at zero replicas until one is ready (the interceptor), and reports them to KEDA; runs on the system nodes (interceptor, external scaler, operator; priced with the cluster)\n");
@@ -66,7 +66,7 @@ describe("llm-fleet plan --json and --out", () => {
     expect(doc.deployments[0].plan).toMatchObject({ model: "r1-distill-llama-70b", instanceType: "p4d.24xlarge", nodes: 1 });
     expect(doc.deployments[0].plan.performance).toMatchObject({ confidence: "extrapolated", bottleneck: expect.any(String) });
     expect(doc.deployments[0].plan.performance.outputTokensPerSecond).toBeGreaterThanOrEqual(500);
-    expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:aws:GpuNodeGroup", parent: "analysis" });
+    expect(doc.resources.find((r: { name: string }) => r.name === "analysis-gpu")).toMatchObject({ type: "llm-fleet:index:GpuNodeGroup", parent: "analysis" });
     // The node, the control plane, NAT and system nodes; 100 + 2 x 50 GiB gp3 and Prometheus's 50 GiB, one public IPv4, a KMS key.
     expect(doc.cost.usdPerMonth).toBeCloseTo((21.957642 + 0.1 + 0.045 + 0.2016 + 0.005) * 730 + 250 * 0.08 + 1, 6);
     expect(doc.operations).toEqual({ autoscaling: true, monitoring: true });

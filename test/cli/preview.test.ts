@@ -13,7 +13,7 @@ const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:
 const urn = (type: string, name: string, parentType?: string) =>
   `urn:pulumi:dev::llm-fleet::${parentType ? `${parentType}$` : ""}${type}::${name}`;
 const STACK_URN = urn("pulumi:pulumi:Stack", "llm-fleet-dev");
-const COMPONENT_URN = urn("llm-fleet:k8s:VllmServer", "assistant-vllm");
+const COMPONENT_URN = urn("llm-fleet:index:VllmServer", "assistant-vllm");
 
 const nodeGroupInputs = (desiredSize: number) => ({
   capacityType: "ON_DEMAND",
@@ -49,7 +49,7 @@ let sequence = 0;
 const at = (e: Omit<EngineEvent, "sequence" | "timestamp">): EngineEvent => ({ sequence: sequence++, timestamp: 0, ...e });
 
 function step(op: OpType, type: string, name: string, inputs: { old?: Record<string, unknown>; new?: Record<string, unknown> }, parent = STACK_URN): EngineEvent {
-  const u = parent === STACK_URN ? urn(type, name) : urn(type, name, "llm-fleet:k8s:VllmServer");
+  const u = parent === STACK_URN ? urn(type, name) : urn(type, name, "llm-fleet:index:VllmServer");
   const state = (i: Record<string, unknown>) => ({ type, urn: u, id: "", parent, inputs: i, outputs: {}, provider: "" });
   return at({
     resourcePreEvent: {
@@ -68,7 +68,7 @@ const CREATE_EVENTS: EngineEvent[] = [
   prelude,
   stackStep,
   step("create", "aws:eks/nodeGroup:NodeGroup", "assistant-gpu-node-group", { new: nodeGroupInputs(1) }),
-  step("create", "llm-fleet:k8s:VllmServer", "assistant-vllm", { new: {} }),
+  step("create", "llm-fleet:index:VllmServer", "assistant-vllm", { new: {} }),
   step("create", "kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", { new: VLLM_INPUTS }, COMPONENT_URN),
   summary,
 ];
@@ -164,7 +164,7 @@ describe("the summary of a preview's engine events", () => {
         "  type                           create",
         "  aws:eks/nodeGroup:NodeGroup         1",
         "  kubernetes:apps/v1:Deployment       1",
-        "  llm-fleet:k8s:VllmServer            1",
+        "  llm-fleet:index:VllmServer          1",
         "",
         "Cost after the preview (USD, 3 resources):",
         "  resource                  what                                  /hour  /month  max /hour  max /month",
@@ -182,7 +182,7 @@ describe("the summary of a preview's engine events", () => {
     expect(code).toBe(0);
     const doc = JSON.parse(stdout);
     expect(doc.changes).toEqual({
-      byType: { "aws:eks/nodeGroup:NodeGroup": { create: 1 }, "kubernetes:apps/v1:Deployment": { create: 1 }, "llm-fleet:k8s:VllmServer": { create: 1 } },
+      byType: { "aws:eks/nodeGroup:NodeGroup": { create: 1 }, "kubernetes:apps/v1:Deployment": { create: 1 }, "llm-fleet:index:VllmServer": { create: 1 } },
       totals: { create: 3 },
     });
     expect(doc.resources.map((r: { name: string; parent: string | null; op: string }) => [r.name, r.parent, r.op])).toEqual([
@@ -202,7 +202,7 @@ describe("the summary of a preview's engine events", () => {
       prelude,
       stackStep,
       step("update", "aws:eks/nodeGroup:NodeGroup", "assistant-gpu-node-group", { old, new: nodeGroupInputs(2) }),
-      step("same", "llm-fleet:k8s:VllmServer", "assistant-vllm", { old: {}, new: {} }),
+      step("same", "llm-fleet:index:VllmServer", "assistant-vllm", { old: {}, new: {} }),
       step("create-replacement", "kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", { old: VLLM_INPUTS, new: VLLM_INPUTS }, COMPONENT_URN),
       step("replace", "kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", { old: VLLM_INPUTS, new: VLLM_INPUTS }, COMPONENT_URN),
       step("delete-replaced", "kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", { old: VLLM_INPUTS }, COMPONENT_URN),
@@ -237,7 +237,7 @@ describe("the summary of a preview's engine events", () => {
       ...CREATE_EVENTS.slice(0, -1),
       at({
         policyEvent: {
-          resourceUrn: urn("kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", "llm-fleet:k8s:VllmServer"),
+          resourceUrn: urn("kubernetes:apps/v1:Deployment", "assistant-vllm-deployment", "llm-fleet:index:VllmServer"),
           message: "image vllm/vllm-openai:latest is not pinned",
           color: "never",
           policyName: "pinned-vllm-image",

@@ -230,7 +230,7 @@ describe("a node group on an existing cluster", () => {
   beforeAll(settle);
 
   it("creates nothing for the cluster but its Kubernetes provider", () => {
-    expect(recorded.filter((r) => r.name.startsWith("attached")).map((r) => r.type)).toEqual(["llm-fleet:aws:GpuCluster", "pulumi:providers:kubernetes"]);
+    expect(recorded.filter((r) => r.name.startsWith("attached")).map((r) => r.type)).toEqual(["llm-fleet:index:GpuCluster", "pulumi:providers:kubernetes"]);
   });
 
   it("keeps GPU nodes off the cluster's public subnet", async () => {
@@ -306,8 +306,8 @@ describe("every child is parented and named after its component", () => {
   beforeAll(settle);
   it("has a URN under its component's type and a name that starts with one of that type's components", () => {
     const components: Record<string, string[]> = {
-      "llm-fleet:aws:GpuCluster": ["fleet", "attached", "given"],
-      "llm-fleet:aws:GpuNodeGroup": ["r1", "block", "dev", "shared", "rocket", "odcr"],
+      "llm-fleet:index:GpuCluster": ["fleet", "attached", "given"],
+      "llm-fleet:index:GpuNodeGroup": ["r1", "block", "dev", "shared", "rocket", "odcr"],
     };
     let children = 0;
     for (const urn of registeredUrns()) {
