@@ -22,8 +22,9 @@ import { replicaScaling, type ReplicaScaling } from "./k8s/autoscaling-spec";
 import type { AddonNeeds } from "./k8s/cluster-addons";
 import { coldStart, nodeShapeOf, type NodeShape } from "./k8s/vllm-spec";
 
+/** What a deployment must serve: sequence lengths, load, latency targets, precisions, vLLM engine knobs. */
 export interface Workload {
-  /** @default 32768 */
+  /** vLLM's `--max-model-len`: the longest sequence, prompt and output, in tokens. @default 32768 */
   maxModelLen?: number;
   /** Sequences in flight across the deployment. @default 1 */
   concurrency?: number;
@@ -37,7 +38,7 @@ export interface Workload {
   maxTtftMs?: number;
   /** Output tokens per second the deployment must sustain; replicas follow. @default none */
   outputTokensPerSecond?: number;
-  /** @default the model's native precision */
+  /** Checkpoint precisions the planner may choose from. @default the model's native precision */
   precisions?: Precision[];
   /** `cost`: the lowest USD/hour meeting every target; `throughput`: the lowest USD per million output tokens. @default "cost" */
   objective?: Objective;
@@ -51,18 +52,19 @@ export interface Workload {
   enforceEager?: boolean;
 }
 
+/** Where and how a deployment's nodes are bought. */
 export interface Placement {
   /** Must be the cluster's region when given. @default the cluster's region */
   region?: string;
-  /** @default "on-demand" */
+  /** How the nodes are bought. @default "on-demand" */
   capacityType?: CapacityType;
-  /** @default any */
+  /** GPUs the planner may choose from, by catalog id (`a10g`, `h100`, ...). @default any */
   gpus?: string[];
-  /** @default any */
+  /** EC2 instance types the planner may choose from. @default any */
   instanceTypes?: string[];
   /** Nodes one replica spans. @default the planner's choice */
   nodesPerReplica?: number;
-  /** @default 1 */
+  /** Fewest vLLM replicas, for redundancy. @default 1 */
   minReplicas?: number;
   /** Lowest node count, 0 to let the group scale to zero. @default the plan's node count */
   minNodes?: number;
@@ -74,7 +76,7 @@ export interface Placement {
   capacityBlockWindow?: CapacityBlockWindow;
   /** The reservation's or block's zone. @default none */
   availabilityZone?: string;
-  /** @default "al2023" */
+  /** The nodes' AMI. @default "al2023" */
   amiFamily?: AmiFamily;
   /**
    * For an autoscaled Spot group: a second, on-demand group of the same instance type, at 0 nodes,
@@ -281,6 +283,12 @@ function requestPath(path: string): string {
   };
   const prefix = field ? group[field] : undefined;
   return prefix ? [prefix, field, ...rest].join(".") : path;
+}
+
+/** A plan in one line, as the stack's outputs and the package's ModelDeployment give it. */
+export function planSummary(p: Plan): string {
+  const dp = p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : "";
+  return `${p.nodes} x ${p.instanceType}, ${p.checkpoint.repo} (${p.checkpoint.precision}), TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${dp}, ${p.replicas} replica(s)`;
 }
 
 /** The add-ons a set of deployments needs together: one install per cluster. */

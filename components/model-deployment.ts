@@ -3,9 +3,9 @@ import { COMPONENT_TYPES, componentOptions } from "./component-types";
 import { DEFAULT_CONCURRENCY, InputError, type CalibrationEntryInput, type InputProblem, type Plan, type PriceOverride } from "../sizing";
 import type { GpuClusterParts } from "./aws/gpu-cluster";
 import { GpuNodeGroup } from "./aws/gpu-node-group";
-import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS, type NodeGroupCost } from "./aws/node-group-spec";
+import type { NodeGroupCost } from "./aws/node-group-spec";
 import { deploymentSpec, type DeploymentSpec, type Operations, type Placement, type Workload } from "./deployment-spec";
-import { ClusterAddons, type ClusterAddonsParts } from "./k8s/cluster-addons";
+import { ClusterAddons, clusterAddonsArgsFor, type ClusterAddonsParts } from "./k8s/cluster-addons";
 import type { MonitoredDeployment } from "./k8s/monitoring-spec";
 import { BenchmarkJob } from "./k8s/benchmark-job";
 import { ServerMonitoring } from "./k8s/server-monitoring";
@@ -18,9 +18,8 @@ export type Serving = Pick<
   "weights" | "s3Access" | "cacheSizeGiB" | "storageClassName" | "hfToken" | "apiKey" | "requireApiKey" | "loadBalancer" | "serviceMonitor" | "image"
 >;
 
-export interface ModelDeploymentArgs {
-  /** The cluster to deploy onto: a GpuCluster. */
-  cluster: GpuClusterParts;
+/** A deployment's options that the multi-language package takes as they are (package/model-deployment.ts). */
+export interface DeploymentOptions {
   /** Catalog model id or hub repo id, e.g. `deepseek-r1`. */
   model: string;
   /**
@@ -33,27 +32,6 @@ export interface ModelDeploymentArgs {
    * @default the cluster's region, on demand, any GPU
    */
   placement?: Placement;
-  /**
-   * Negotiated or Capacity Block prices.
-   * @default []
-   */
-  priceOverrides?: PriceOverride[];
-  /**
-   * Measured factors per model and GPU (`llm-fleet calibrate` proposes them): the planner scales
-   * its TPOT and TTFT by them, so the deployment is planned as `llm-fleet plan` showed it.
-   * @default []
-   */
-  calibration?: CalibrationEntryInput[];
-  /**
-   * How vLLM is run: weights source, secrets, load balancer, image.
-   * @default weights from the Hub, no API key, ClusterIP only
-   */
-  serving?: Serving;
-  /**
-   * Add-ons shared with other deployments on the cluster (install once per cluster).
-   * @default a ClusterAddons of this deployment's own for what it needs
-   */
-  addons?: ClusterAddonsParts;
   /**
    * Scale replicas with KEDA and GPU nodes with the cluster autoscaler between the placement's
    * `minNodes` and `maxNodes` (to zero at `minNodes: 0`). The cluster needs `nodeAutoscaler: true`.
@@ -77,6 +55,32 @@ export interface ModelDeploymentArgs {
    * @default {}
    */
   tags?: Record<string, string>;
+}
+
+export interface ModelDeploymentArgs extends DeploymentOptions {
+  /** The cluster to deploy onto: a GpuCluster. */
+  cluster: GpuClusterParts;
+  /**
+   * Negotiated or Capacity Block prices.
+   * @default []
+   */
+  priceOverrides?: PriceOverride[];
+  /**
+   * Measured factors per model and GPU (`llm-fleet calibrate` proposes them): the planner scales
+   * its TPOT and TTFT by them, so the deployment is planned as `llm-fleet plan` showed it.
+   * @default []
+   */
+  calibration?: CalibrationEntryInput[];
+  /**
+   * How vLLM is run: weights source, secrets, load balancer, image.
+   * @default weights from the Hub, no API key, ClusterIP only
+   */
+  serving?: Serving;
+  /**
+   * Add-ons shared with other deployments on the cluster (install once per cluster).
+   * @default a ClusterAddons of this deployment's own for what it needs
+   */
+  addons?: ClusterAddonsParts;
 }
 
 /** VllmServer's checks for a deployment, with `serving.` paths: run before anything is created. */
@@ -200,20 +204,7 @@ export function modelDeploymentResources(parent: pulumi.ComponentResource, name:
         { parent },
       )
     : undefined;
-  const addons =
-    args.addons ??
-    new ClusterAddons(
-      `${name}-addons`,
-      {
-        provider: args.cluster.provider,
-        needs: spec.addons,
-        gpuNodes: GPU_NODE_MARKS,
-        waitFor: args.cluster.systemNodes,
-        cluster: { clusterName: args.cluster.clusterNameText, region: args.cluster.region, kubernetesVersion: args.cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
-        nodeAutoscalerIdentity: args.cluster.nodeAutoscaler,
-      },
-      { parent },
-    );
+  const addons = args.addons ?? new ClusterAddons(`${name}-addons`, clusterAddonsArgsFor(args.cluster, spec.addons), { parent });
   const server = new VllmServer(
     `${name}-vllm`,
     {

@@ -7,9 +7,8 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { EBS_STORAGE_CLASS } from "../components/aws/cluster-spec";
 import { GpuCluster } from "../components/aws/gpu-cluster";
-import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS } from "../components/aws/node-group-spec";
-import { combinedAddons } from "../components/deployment-spec";
-import { ClusterAddons } from "../components/k8s/cluster-addons";
+import { combinedAddons, planSummary } from "../components/deployment-spec";
+import { ClusterAddons, clusterAddonsArgsFor } from "../components/k8s/cluster-addons";
 import { ModelDeployment } from "../components/model-deployment";
 import type { InputProblem } from "../sizing";
 import { NAMESPACE, parseStackConfig } from "./config";
@@ -99,12 +98,8 @@ export function runProgram(): StackOutputs {
         },
   );
   const addons = new ClusterAddons("addons", {
-    provider: cluster.provider,
+    ...clusterAddonsArgsFor(cluster, needs),
     waitFor: [...cluster.systemNodes, ...cluster.storage],
-    needs,
-    gpuNodes: GPU_NODE_MARKS,
-    cluster: { clusterName: cluster.clusterNameText, region: plan.region, kubernetesVersion: cluster.kubernetesVersion, autoscaledTag: AUTOSCALED_TAG, fallbackGroupPattern: FALLBACK_GROUP_PATTERN },
-    nodeAutoscalerIdentity: cluster.nodeAutoscaler,
     ...(config.cluster.mode === "new" ? { storageClassName: EBS_STORAGE_CLASS } : {}),
   });
   const deployments: StackOutputs["deployments"] = {};
@@ -123,10 +118,9 @@ export function runProgram(): StackOutputs {
       monitoring: plan.operations.monitoring,
       benchmark: config.deployments.find((c) => c.name === d.name)?.benchmark ?? false,
     });
-    const p = deployment.plan;
     deployments[d.name] = {
       endpoint: deployment.endpoint,
-      plan: `${p.nodes} x ${p.instanceType}, ${p.checkpoint.repo} (${p.checkpoint.precision}), TP ${p.tensorParallelSize} x PP ${p.pipelineParallelSize}${p.dataParallelSize > 1 ? ` x DP ${p.dataParallelSize}` : ""}, ${p.replicas} replica(s)`,
+      plan: planSummary(deployment.plan),
       usdPerMonth: deployment.cost?.desired.usdPerMonth ?? null,
     };
   }

@@ -75,6 +75,7 @@ export interface ClusterOptions {
    */
   ebsCsiDriver?: boolean;
   /**
+   * The AWS region of the cluster.
    * @default the `aws:region` stack config
    */
   region?: string;

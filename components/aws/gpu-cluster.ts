@@ -77,6 +77,7 @@ export interface ExistingGpuClusterArgs extends ExistingClusterOptions, NodeAuto
   /** Name of the EKS cluster to attach node groups to. */
   clusterName: string;
   /**
+   * The AWS region of the cluster.
    * @default the `aws:region` stack config
    */
   region?: string;

@@ -8,11 +8,20 @@ import { FALLBACK_FOR_TAG, PLANNED_NODES_TAG, autoscalerTags, nodeGroupSpec, typ
 
 /** Node counts of a GpuNodeGroup. */
 export interface NodeGroupScaling {
-  /** @default desiredSize */
+  /**
+   * Fewest nodes; 0 lets the group scale to zero.
+   * @default desiredSize
+   */
   minSize?: number;
-  /** @default 1 */
+  /**
+   * Nodes the group starts with.
+   * @default 1
+   */
   desiredSize?: number;
-  /** @default desiredSize */
+  /**
+   * Most nodes.
+   * @default desiredSize
+   */
   maxSize?: number;
 }
 
@@ -25,6 +34,7 @@ export interface NodeGroupOptions {
   /** Size of the checkpoint the nodes serve, in GB: sizes the weights cache. */
   checkpointSizeGB: number;
   /**
+   * How the nodes are bought.
    * @default "on-demand"
    */
   capacityType?: CapacityType;

@@ -40,9 +40,13 @@ export const AMI_TYPES: { readonly [family in AmiFamily]: string } = {
 /** EKS node group capacity types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html). */
 /** A Capacity Block's start and end, ISO 8601: its reservation's StartDate and EndDate. */
 export interface CapacityBlockWindow {
-  /** @example "2026-12-08T11:30:00Z" */
+  /**
+   * When the block starts, e.g. `2026-12-08T11:30:00Z`.
+   */
   startsAt: string;
-  /** @example "2026-12-15T11:30:00Z" */
+  /**
+   * When it ends; the nodes go 30 minutes before.
+   */
   endsAt: string;
 }
 

@@ -11,6 +11,8 @@ import {
   type GpuNodeMarks,
 } from "../../charts";
 import { InputError } from "../../sizing";
+import type { GpuClusterParts } from "../aws/gpu-cluster";
+import { AUTOSCALED_TAG, FALLBACK_GROUP_PATTERN, GPU_NODE_MARKS } from "../aws/node-group-spec";
 import { COMPONENT_TYPES, componentOptions } from "../component-types";
 
 /** What the deployments on a cluster need of it. */
@@ -89,6 +91,24 @@ export interface ClusterAddonsArgs {
    * @default [] (an existing cluster's nodes are already there)
    */
   waitFor?: pulumi.Resource[];
+}
+
+/** The add-ons' arguments for a cluster: its provider, name, region, version and autoscaler role; its system nodes to wait for. */
+export function clusterAddonsArgsFor(cluster: GpuClusterParts, needs: AddonNeeds): ClusterAddonsArgs {
+  return {
+    provider: cluster.provider,
+    needs,
+    gpuNodes: GPU_NODE_MARKS,
+    waitFor: cluster.systemNodes,
+    cluster: {
+      clusterName: cluster.clusterNameText,
+      region: cluster.region,
+      kubernetesVersion: cluster.kubernetesVersion,
+      autoscaledTag: AUTOSCALED_TAG,
+      fallbackGroupPattern: FALLBACK_GROUP_PATTERN,
+    },
+    nodeAutoscalerIdentity: cluster.nodeAutoscaler,
+  };
 }
 
 /**

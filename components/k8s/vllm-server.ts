@@ -25,9 +25,9 @@ export interface VllmServerArgs {
   /** The nodes the pods get, e.g. `nodeShapeOf("p5.48xlarge", ...)`. */
   node: NodeShape;
   /** Node selector of the node group the pods must land on. */
-  nodeSelector: Record<string, string>;
+  nodeSelector: pulumi.Input<Record<string, string>>;
   /** Tolerations for the node group's taints. */
-  tolerations: { key: string; operator: "Equal" | "Exists"; value?: string; effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule" }[];
+  tolerations: pulumi.Input<{ key: string; operator: "Equal" | "Exists"; value?: string; effect: "NoSchedule" | "NoExecute" | "PreferNoSchedule" }[]>;
   /**
    * Namespace for every object.
    * @default the component's name

@@ -37,7 +37,18 @@ export type GpuId = (typeof GPU_IDS)[number];
  * Pulumi package schema reads an enum, with its member names, only from one (analyzer.ts in
  * @pulumi/pulumi/provider/experimental, `extractEnumMembers`).
  */
-export const Precision = { Bf16: "bf16", Fp8: "fp8", Int8: "int8", Int4: "int4", Fp4: "fp4" } as const;
+export const Precision = {
+  /** 16-bit brain floating point, the distills' native precision. */
+  Bf16: "bf16",
+  /** 8-bit floating point, DeepSeek-V3/R1's native precision (Hopper and later). */
+  Fp8: "fp8",
+  /** 8-bit integer weights. */
+  Int8: "int8",
+  /** 4-bit integer weights. */
+  Int4: "int4",
+  /** 4-bit floating point (Blackwell). */
+  Fp4: "fp4",
+} as const;
 export type Precision = (typeof Precision)[keyof typeof Precision];
 export const PRECISIONS: readonly Precision[] = Object.values(Precision);
 
@@ -45,7 +56,14 @@ export const PRECISIONS: readonly Precision[] = Object.values(Precision);
 export const GPU_ARCHITECTURES = ["ampere", "ada", "hopper", "blackwell"] as const;
 export type GpuArchitecture = (typeof GPU_ARCHITECTURES)[number];
 
-export const CapacityType = { OnDemand: "on-demand", Spot: "spot", CapacityBlock: "capacity-block" } as const;
+export const CapacityType = {
+  /** On-demand instances, at the price sheet's on-demand price. */
+  OnDemand: "on-demand",
+  /** Spot instances, which EC2 may reclaim at two minutes' notice. */
+  Spot: "spot",
+  /** An EC2 Capacity Block: GPUs reserved for fixed dates. */
+  CapacityBlock: "capacity-block",
+} as const;
 export type CapacityType = (typeof CapacityType)[keyof typeof CapacityType];
 export const CAPACITY_TYPES: readonly CapacityType[] = Object.values(CapacityType);
 
