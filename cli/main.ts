@@ -15,6 +15,7 @@ Commands:
                  a Kubernetes Job that benchmarks a deployed stack deployment with vllm bench serve at its plan's workload
   calibrate --deployment <name> <result.json>...
                  the benchmark's figures against the plan's, and the llm-fleet:calibration entry that makes the planner use them
+  schema         the Pulumi package schema of the components, as programs in Python, Go and YAML get them (pulumi package add)
 
 Run "llm-fleet <command> --help" for the options of a command.`;
 
@@ -47,6 +48,11 @@ export async function run(argv: readonly string[]): Promise<CommandOutput> {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { runCalibrate } = require("./calibrate") as typeof import("./calibrate");
       return runCalibrate(rest);
+    }
+    case "schema": {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runSchema } = require("./schema") as typeof import("./schema");
+      return runSchema(rest);
     }
     case undefined:
     case "help":

@@ -45,6 +45,12 @@ export class ClusterAddons extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     const cluster = referenced("GpuCluster", "cluster", args.cluster);
     if ("problem" in cluster) throw new InputError(`ClusterAddons "${name}"`, [cluster.problem]);
+    // The TypeScript check names the role it is passed; here it comes with the cluster.
+    if (args.needs?.nodeAutoscaler && cluster.parts.nodeAutoscaler.length === 0) {
+      throw new InputError(`ClusterAddons "${name}"`, [
+        { path: "needs.nodeAutoscaler", message: "the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true" },
+      ]);
+    }
     const typeScriptArgs: TypeScriptArgs = {
       ...clusterAddonsArgsFor(cluster.parts, addonNeeds(args.needs)),
       waitFor: [...cluster.parts.systemNodes, ...cluster.parts.storage],

@@ -4,6 +4,7 @@
  * analyzer accepts (analyzer.ts in @pulumi/pulumi/provider/experimental).
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { weightsSourceOf } from "../components/k8s/vllm-spec";
 import type { Serving as TypeScriptServing } from "../components/model-deployment";
 import type { CapacityType, InputProblem, InstanceType, Precision, PriceOverride as SizingPriceOverride } from "../sizing";
 
@@ -211,6 +212,14 @@ export function typeScriptServing(serving: Serving | undefined, at: string): { s
   const { s3RoleArn, s3BucketPolicy, ...rest } = serving ?? {};
   if (s3RoleArn !== undefined && s3BucketPolicy) {
     return { problems: [{ path: `${at}s3BucketPolicy`, message: "give either s3RoleArn or s3BucketPolicy: the S3 source is read with a role, or its bucket policy allows reads" }] };
+  }
+  // The TypeScript check names its own s3Access argument.
+  if (weightsSourceOf(rest.weights) === "s3" && s3RoleArn === undefined && !s3BucketPolicy) {
+    return {
+      problems: [
+        { path: `${at}s3RoleArn`, message: `reading ${rest.weights} needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes` },
+      ],
+    };
   }
   const s3Access = s3RoleArn !== undefined ? { roleArn: s3RoleArn } : s3BucketPolicy ? { bucketPolicy: true as const } : undefined;
   return { serving: { ...rest, ...(s3Access ? { s3Access } : {}) } };
