@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { COMPONENT_TYPES, componentOptions } from "../../components/component-types";
+import { addonNeeds } from "../../package/cluster-addons";
+import { typeScriptGpuClusterArgs } from "../../package/gpu-cluster";
+import { completedSchema } from "../../package/schema";
+import { typeScriptServing } from "../../package/types";
+
+describe("type tokens", () => {
+  it("are <package>:index:<Class>, and the 0.1 tokens stay as aliases so existing stacks keep their resources", () => {
+    expect(Object.entries(COMPONENT_TYPES).every(([name, token]) => token === `llm-fleet:index:${name}`)).toBe(true);
+    expect(componentOptions("GpuCluster", { protect: true })).toEqual({ protect: true, aliases: [{ type: "llm-fleet:aws:GpuCluster" }] });
+    expect(componentOptions("VllmServer", { aliases: ["urn:pulumi:dev::llm-fleet::old"] }).aliases).toEqual(["urn:pulumi:dev::llm-fleet::old", { type: "llm-fleet:k8s:VllmServer" }]);
+    // ModelDeployment always had its index token.
+    expect(componentOptions("ModelDeployment", undefined)).toEqual({});
+  });
+});
+
+describe("the package's argument forms", () => {
+  it("GpuCluster: the flat arguments become the TypeScript union, count 0 meaning no system nodes", () => {
+    expect(typeScriptGpuClusterArgs({ publicAccessCidrs: ["34.200.10.7/32"], systemNodes: { count: 0 } })).toEqual({
+      args: { mode: "new", publicAccessCidrs: ["34.200.10.7/32"], systemNodes: false },
+    });
+    expect(typeScriptGpuClusterArgs({ systemNodes: { instanceType: "m7i.xlarge" } })).toEqual({ args: { mode: "new", systemNodes: { instanceType: "m7i.xlarge" } } });
+    expect(typeScriptGpuClusterArgs({ mode: "existing", clusterName: "shared-gpu", subnetIds: ["subnet-0abc"], region: "us-west-2", nodeAutoscaler: true })).toEqual({
+      args: { mode: "existing", clusterName: "shared-gpu", subnetIds: ["subnet-0abc"], region: "us-west-2", nodeAutoscaler: true },
+    });
+  });
+
+  it("serving: one S3 access method, named as the package names it", () => {
+    expect(typeScriptServing({ weights: "s3://m/x", s3RoleArn: "arn:aws:iam::1:role/r", apiKey: "k" }, "serving.")).toEqual({
+      serving: { weights: "s3://m/x", s3Access: { roleArn: "arn:aws:iam::1:role/r" }, apiKey: "k" },
+    });
+    expect(typeScriptServing({ weights: "s3://m/x", s3BucketPolicy: true }, "")).toEqual({ serving: { weights: "s3://m/x", s3Access: { bucketPolicy: true } } });
+    expect(typeScriptServing(undefined, "")).toEqual({ serving: {} });
+    expect(typeScriptServing({ weights: "s3://m/x" }, "")).toEqual({
+      problems: [{ path: "s3RoleArn", message: "reading s3://m/x needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes" }],
+    });
+  });
+
+  it("add-on needs: false unless selected", () => {
+    expect(addonNeeds({ monitoring: true })).toEqual({
+      nvidiaDevicePlugin: false,
+      leaderWorkerSet: false,
+      efaDevicePlugin: false,
+      replicaAutoscaler: false,
+      requestHolder: false,
+      nodeAutoscaler: false,
+      monitoring: true,
+    });
+  });
+});
+
+describe("completedSchema", () => {
+  const analyzed = JSON.stringify({
+    name: "llm-fleet",
+    resources: {
+      "llm-fleet:index:ModelDeployment": {
+        inputProperties: {
+          cluster: { $ref: "#/types/llm-fleet:index:GpuClusterReference", plain: true },
+          replicas: { type: "number", plain: true, description: "Replicas." },
+          mode: { $ref: "#/types/llm-fleet:index:Mode", plain: true },
+          list: { type: "array", items: { $ref: "#/types/llm-fleet:index:ClusterAddonsReference" } },
+        },
+        properties: {},
+      },
+    },
+    types: {
+      "llm-fleet:index:GpuClusterReference": { type: "object", properties: {} },
+      "llm-fleet:index:ClusterAddonsReference": { type: "object", properties: {} },
+      "llm-fleet:index:Window": { type: "object", properties: { startsAt: { type: "string" } } },
+    },
+  });
+  const completed = JSON.parse(
+    completedSchema(analyzed, {
+      inputs: { ModelDeployment: { replicas: "1", mode: '"fixed"', list: "[]" } },
+      types: { Window: { description: "A window.", defaults: { startsAt: '"now"' } } },
+    }),
+  );
+
+  it("puts each default in the description, and as the default when it is a literal of the property's type", () => {
+    const inputs = completed.resources["llm-fleet:index:ModelDeployment"].inputProperties;
+    expect(inputs.replicas).toEqual({ type: "number", plain: true, description: "Replicas.\n\nDefault: 1.", default: 1 });
+    expect(inputs.mode).toEqual({ $ref: "#/types/llm-fleet:index:Mode", plain: true, description: 'Default: "fixed".' });
+    expect(completed.types["llm-fleet:index:Window"]).toEqual({
+      type: "object",
+      description: "A window.",
+      properties: { startsAt: { type: "string", description: 'Default: "now".', default: "now" } },
+    });
+  });
+
+  it("references the package's own components where the marker types stood, items included, and drops the markers", () => {
+    const inputs = completed.resources["llm-fleet:index:ModelDeployment"].inputProperties;
+    expect(inputs.cluster.$ref).toBe("#/resources/llm-fleet:index:GpuCluster");
+    expect(inputs.list.items.$ref).toBe("#/resources/llm-fleet:index:ClusterAddons");
+    expect(Object.keys(completed.types)).toEqual(["llm-fleet:index:Window"]);
+  });
+});
