@@ -94,7 +94,7 @@ export class GpuCluster extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   /** The Kubernetes API server's URL. */
   readonly endpoint: pulumi.Output<string>;
-  /** A kubeconfig that authenticates with `aws eks get-token`, as a secret. */
+  /** A kubeconfig for the cluster: one that authenticates with `aws eks get-token`, or the one given (a secret). */
   readonly kubeconfig: pulumi.Output<string>;
   /** Kubernetes version of the control plane. */
   readonly kubernetesVersion: pulumi.Output<string>;

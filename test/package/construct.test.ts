@@ -11,7 +11,7 @@ import { ClusterAddons, clusterAddonsArgsFor } from "../../components/k8s/cluste
 import { VllmServer } from "../../components/k8s/vllm-server";
 import { ModelDeployment } from "../../components/model-deployment";
 import { addonNeeds } from "../../package/cluster-addons";
-import { construct, reference } from "../support/package";
+import { construct, outputValue, reference } from "../support/package";
 import { recorded, registeredUrns, settle, valueOf, type RecordedResource } from "../support/pulumi";
 
 const DEPLOYER = ["34.200.10.7/32"];
@@ -201,6 +201,18 @@ describe("construct through the component provider", () => {
     expect(state.endpoint).toBe("http://py-assistant-vllm-entry.py-assistant-vllm.svc.cluster.local:8080/v1");
   });
 
+  it("ModelDeployment: references and plain values the engine sends as output values, awaited before the plan", async () => {
+    const ts = await registered(() => new ModelDeployment("ts-wrapped", { ...DEV, cluster: tsCluster }));
+    const py = await registered(() =>
+      construct("llm-fleet:index:ModelDeployment", "py-wrapped", {
+        ...DEV,
+        cluster: outputValue([pyCluster.urn], reference(pyCluster.urn)),
+        workload: { ...DEV.workload, concurrency: outputValue([pyAddons.urn], 16) },
+      }),
+    );
+    expect(sorted(py)).toEqual(sorted(ts));
+  });
+
   it("ModelDeployment: on shared add-ons given by reference, with a secret API key and an S3 role", async () => {
     const serving = { weights: "s3://models/r1-distill-qwen-7b", s3RoleArn: "arn:aws:iam::123456789012:role/weights-reader", apiKey: "sk-test" };
     const ts = await registered(
@@ -267,6 +279,12 @@ describe("bad inputs through construct", () => {
       expect(expected, c.type).toMatch(/^\w+ "py-bad": invalid input\n {2}\S/);
       expect(await rejection(c.type, "py-bad", c.inputs), JSON.stringify(c.inputs)).toBe(expected);
     }
+  });
+
+  it("name a plain input that is not known at preview, which the plan cannot be made from", async () => {
+    expect(
+      await rejection("llm-fleet:index:ModelDeployment", "py-bad", { cluster: clusterRef(), model: "r1-distill-qwen-7b", workload: { maxModelLen: outputValue([pyAddons.urn]) } }),
+    ).toBe('ModelDeployment "py-bad": invalid input\n  workload.maxModelLen: is not known until the deployment runs, and the plan is made from it: give a value known at preview');
   });
 
   it("name a reference that is not the component asked for", async () => {

@@ -20,9 +20,20 @@ export interface WireReference {
 }
 export const reference = (urn: string): WireReference => ({ reference: urn });
 
-type Wire = string | number | boolean | null | WireReference | Wire[] | { [key: string]: Wire };
+/**
+ * A value the engine sends as an output value: one that depends on `dependencies`, unknown when
+ * `value` is absent (a preview, before the resource it comes from exists).
+ */
+export interface WireOutput {
+  output: { value?: Wire; dependencies: string[] };
+}
+export const outputValue = (dependencies: string[], value?: Wire): WireOutput => ({ output: { ...(value === undefined ? {} : { value }), dependencies } });
 
-const RESOURCE_SIG = { "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e" };
+type Wire = string | number | boolean | null | WireReference | WireOutput | Wire[] | { [key: string]: Wire };
+
+const SIG = "4dabf18193072939515e22adb298388d";
+const RESOURCE_SIG = { [SIG]: "5cf8f73096256a8f31e491e813e4eb8e" };
+const OUTPUT_SIG = { [SIG]: "d0e6a833031e9bbcd3f4e8bde6ca49a4" };
 
 function encode(value: Wire, urns: string[]): unknown {
   if (Array.isArray(value)) return value.map((v) => encode(v, urns));
@@ -30,6 +41,11 @@ function encode(value: Wire, urns: string[]): unknown {
     if ("reference" in value && typeof value.reference === "string") {
       urns.push(value.reference);
       return { ...RESOURCE_SIG, urn: value.reference };
+    }
+    if ("output" in value && typeof value.output === "object" && value.output !== null && "dependencies" in value.output) {
+      const { value: inner, dependencies } = value.output as WireOutput["output"];
+      urns.push(...dependencies);
+      return { ...OUTPUT_SIG, ...(inner === undefined ? {} : { value: encode(inner, []) }), dependencies };
     }
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v as Wire, urns)]));
   }
