@@ -28,9 +28,9 @@ export interface Workload {
   maxModelLen?: number;
   /** Sequences in flight across the deployment. @default 1 */
   concurrency?: number;
-  /** Mean prompt length in tokens. @default 1024 */
+  /** Mean prompt length in tokens. @default 1024, scaled down with outputTokens when both do not fit in maxModelLen */
   promptTokens?: number;
-  /** Mean output length in tokens. @default 4096 for reasoning models, 1024 for chat models */
+  /** Mean output length in tokens. @default 4096 for reasoning models, 1024 for chat models, scaled down as promptTokens */
   outputTokens?: number;
   /** Time per output token every replica must stay under; 50 ms is 20 tokens/s per user. @default none */
   maxTpotMs?: number;

@@ -22,6 +22,7 @@ const ROOT = path.join(__dirname, "..");
  */
 export class LlmFleetProvider extends ComponentProvider {
   private completed: string | undefined;
+  private parsed: PlainnessSchema | undefined;
 
   constructor() {
     super({ components: PACKAGE_COMPONENTS, name: PACKAGE_NAME, dirname: ROOT });
@@ -29,9 +30,8 @@ export class LlmFleetProvider extends ComponentProvider {
 
   override async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<ConstructResult> {
     const component = type.split(":")[2] ?? type;
-    const declared = (JSON.parse(await this.getSchema()) as { resources: Record<string, { inputProperties?: Record<string, { plain?: boolean }> }> }).resources[type];
-    const plain = Object.entries(declared?.inputProperties ?? {}).flatMap(([key, p]) => (p.plain ? [key] : []));
-    return super.construct(name, type, await awaitedPlainInputs(`${component} "${name}"`, inputs, plain), options);
+    this.parsed ??= JSON.parse(await this.getSchema()) as PlainnessSchema;
+    return super.construct(name, type, await awaitedPlainInputs(`${component} "${name}"`, inputs, this.parsed, type), options);
   }
 
   override async getSchema(): Promise<string> {
@@ -52,29 +52,45 @@ interface AwaitableOutput {
   promise(): Promise<unknown>;
 }
 
+/** The parts of the schema that say which values are plain. */
+interface SchemaProperty {
+  type?: string;
+  plain?: boolean;
+  $ref?: string;
+  items?: SchemaProperty;
+  additionalProperties?: SchemaProperty;
+}
+export interface PlainnessSchema {
+  resources: Record<string, { inputProperties?: Record<string, SchemaProperty> }>;
+  types: Record<string, { properties?: Record<string, SchemaProperty> }>;
+}
+
 /**
  * The engine may send an input that depends on another resource (a reference, another output) as an
- * output value. Plain inputs are planned from when the component is constructed, so their values are
- * awaited; one not known until the deployment runs cannot be planned from, and says so.
+ * output value. What the schema marks plain is planned from when the component is constructed, so
+ * it is awaited; one not known until the deployment runs cannot be planned from, and says so. The
+ * rest (secrets, selectors) stays an output, with its secrecy and dependencies.
  */
-export async function awaitedPlainInputs(subject: string, inputs: pulumi.Inputs, plain: readonly string[]): Promise<pulumi.Inputs> {
+export async function awaitedPlainInputs(subject: string, inputs: pulumi.Inputs, schema: PlainnessSchema, type: string): Promise<pulumi.Inputs> {
   const unknown: InputProblem[] = [];
-  const known = async (value: unknown, at: string): Promise<unknown> => {
+  const known = async (value: unknown, at: string, property: SchemaProperty | undefined): Promise<unknown> => {
+    if (!property?.plain) return value;
     if (pulumi.Output.isInstance(value)) {
       const output = value as unknown as AwaitableOutput;
-      if (await output.isKnown) return known(await output.promise(), at);
+      if (await output.isKnown) return known(await output.promise(), at, property);
       unknown.push({ path: at, message: "is not known until the deployment runs, and the plan is made from it: give a value known at preview" });
       return undefined;
     }
-    if (Array.isArray(value)) return Promise.all(value.map((v, i) => known(v, `${at}[${i}]`)));
-    if (value !== null && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
-      const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await known(v, `${at}.${k}`)] as const));
-      return Object.fromEntries(entries);
-    }
-    return value;
+    if (Array.isArray(value)) return Promise.all(value.map((v, i) => known(v, `${at}[${i}]`, property.items)));
+    if (value === null || typeof value !== "object" || pulumi.Resource.isInstance(value)) return value;
+    const object = property.$ref?.startsWith("#/types/") ? schema.types[property.$ref.slice("#/types/".length)] : undefined;
+    const of = (key: string) => (object ? object.properties?.[key] : property.additionalProperties);
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await known(v, `${at}.${k}`, of(k))] as const));
+    return Object.fromEntries(entries);
   };
+  const declared = schema.resources[type]?.inputProperties ?? {};
   const result: pulumi.Inputs = { ...inputs };
-  for (const key of plain) if (key in result) result[key] = await known(result[key], key);
+  for (const key of Object.keys(result)) result[key] = await known(result[key], key, declared[key]);
   if (unknown.length > 0) throw new InputError(subject, unknown);
   return result;
 }

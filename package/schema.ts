@@ -1,8 +1,12 @@
 /**
- * What Pulumi's component schema analyzer leaves out, put back: descriptions of object types and
- * `@default`s (it reads only the JSDoc text, analyzer.ts `analyzeSymbol`; schema.ts drops type
- * descriptions), and references between the package's own components, which it types only for
- * classes of `@pulumi/*` packages (`getResourceType`).
+ * What Pulumi's component schema analyzer leaves out, put back: descriptions of object types,
+ * `@default`s and `@secret`s (it reads only the JSDoc text, analyzer.ts `analyzeSymbol`; schema.ts
+ * drops type descriptions), and references between the package's own components, which it types
+ * only for classes of `@pulumi/*` packages (`getResourceType`).
+ *
+ * A default goes into the description, never into the schema's `default`: the generated SDKs send
+ * a schema default as if the program had set it, and presence matters here (a new cluster's
+ * options on an existing one are an error; the default prompt length follows maxModelLen).
  */
 import * as path from "node:path";
 import ts from "typescript";
@@ -10,10 +14,18 @@ import ts from "typescript";
 /** Marker interfaces of the package (types.ts) and the component each one stands for. */
 export const REFERENCES = { GpuClusterReference: "GpuCluster", ClusterAddonsReference: "ClusterAddons" } as const;
 
+/** A property's JSDoc tags the analyzer drops. */
+export interface PropertyDocs {
+  /** The `@default` text. */
+  default?: string;
+  /** Tagged `@secret`: the SDKs send a plain value given to it as a secret. */
+  secret?: boolean;
+}
+
 /** The JSDoc the analyzer drops, by component (inputs) and by object type, keyed by property. */
 export interface SchemaDocs {
-  inputs: Record<string, Record<string, string>>;
-  types: Record<string, { description: string | null; defaults: Record<string, string> }>;
+  inputs: Record<string, Record<string, PropertyDocs>>;
+  types: Record<string, { description: string | null; properties: Record<string, PropertyDocs> }>;
 }
 
 interface Property {
@@ -22,7 +34,7 @@ interface Property {
   items?: Property;
   additionalProperties?: Property;
   description?: string;
-  default?: string | number | boolean;
+  secret?: boolean;
   [key: string]: unknown;
 }
 interface Schema {
@@ -41,12 +53,14 @@ export function schemaDocs(root: string, components: readonly string[]): SchemaD
   const checker = program.getTypeChecker();
   const docs: SchemaDocs = { inputs: {}, types: {} };
 
-  const defaultsOf = (symbols: ts.Symbol[]) =>
+  const tagsOf = (symbols: ts.Symbol[]): Record<string, PropertyDocs> =>
     Object.fromEntries(
       symbols.flatMap((symbol) => {
-        const tag = symbol.valueDeclaration ? ts.getJSDocTags(symbol.valueDeclaration).find((t) => t.tagName.text === "default") : undefined;
+        const tags = symbol.valueDeclaration ? ts.getJSDocTags(symbol.valueDeclaration) : [];
+        const tag = tags.find((t) => t.tagName.text === "default");
         const text = tag ? ts.getTextOfJSDocComment(tag.comment)?.trim() : undefined;
-        return text ? [[symbol.name, text]] : [];
+        const docs: PropertyDocs = { ...(text ? { default: text } : {}), ...(tags.some((t) => t.tagName.text === "secret") ? { secret: true } : {}) };
+        return Object.keys(docs).length > 0 ? [[symbol.name, docs]] : [];
       }),
     );
   const seen = new Set<ts.Type>();
@@ -65,7 +79,7 @@ export function schemaDocs(root: string, components: readonly string[]): SchemaD
     if (!type.isClassOrInterface() || !symbol || symbol.name in docs.types || symbol.name in REFERENCES) return;
     const properties = type.getProperties();
     const description = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
-    docs.types[symbol.name] = { description: description === "" ? null : description, defaults: defaultsOf(properties) };
+    docs.types[symbol.name] = { description: description === "" ? null : description, properties: tagsOf(properties) };
     properties.forEach((p) => visit(checker.getTypeOfSymbolAtLocation(p, p.valueDeclaration!)));
   };
 
@@ -77,7 +91,7 @@ export function schemaDocs(root: string, components: readonly string[]): SchemaD
       const args = constructor?.parameters.find((p) => ts.isIdentifier(p.name) && p.name.text === "args");
       if (!args?.type) return;
       const properties = checker.getTypeAtLocation(args.type).getProperties();
-      docs.inputs[node.name.text] = defaultsOf(properties);
+      docs.inputs[node.name.text] = tagsOf(properties);
       properties.forEach((p) => visit(checker.getTypeOfSymbolAtLocation(p, p.valueDeclaration!)));
       node.members.filter(ts.isPropertyDeclaration).forEach((member) => visit(checker.getTypeAtLocation(member)));
     });
@@ -89,25 +103,11 @@ function isReference(type: ts.Type, name: string): boolean {
   return (type.flags & ts.TypeFlags.Object) !== 0 && type.getSymbol()?.name === name;
 }
 
-/** A `@default` as the schema's `default` when it is a literal of the property's own type. */
-function literalDefault(property: Property, text: string): string | number | boolean | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const kind = property.type === "integer" ? "number" : property.type;
-  return typeof value === kind && (kind === "string" || kind === "number" || kind === "boolean") ? (value as string | number | boolean) : undefined;
-}
-
-function documented(properties: Record<string, Property> | undefined, defaults: Record<string, string>): void {
+function documented(properties: Record<string, Property> | undefined, docs: Record<string, PropertyDocs>): void {
   for (const [name, property] of Object.entries(properties ?? {})) {
-    const text = defaults[name];
-    if (text === undefined) continue;
-    property.description = `${property.description ? `${property.description}\n\n` : ""}Default: ${text}.`.replace(/\.\.$/, ".");
-    const value = literalDefault(property, text);
-    if (value !== undefined) property.default = value;
+    const doc = docs[name];
+    if (doc?.default !== undefined) property.description = `${property.description ? `${property.description}\n\n` : ""}Default: ${doc.default}.`.replace(/\.\.$/, ".");
+    if (doc?.secret) property.secret = true;
   }
 }
 
@@ -129,14 +129,14 @@ function referencing(schema: Schema): void {
 /** The analyzer's schema with the docs and references put back. */
 export function completedSchema(text: string, docs: SchemaDocs): string {
   const schema = JSON.parse(text) as Schema;
-  for (const [component, defaults] of Object.entries(docs.inputs)) {
-    documented(schema.resources[`${schema.name}:index:${component}`]?.inputProperties, defaults);
+  for (const [component, properties] of Object.entries(docs.inputs)) {
+    documented(schema.resources[`${schema.name}:index:${component}`]?.inputProperties, properties);
   }
   for (const [name, doc] of Object.entries(docs.types)) {
     const type = schema.types[`${schema.name}:index:${name}`];
     if (!type) continue;
     if (doc.description) type.description = doc.description;
-    documented(type.properties, doc.defaults);
+    documented(type.properties, doc.properties);
   }
   referencing(schema);
   return JSON.stringify(schema);

@@ -88,11 +88,13 @@ export interface Serving {
   /**
    * Hugging Face token for gated or private repos, as a secret.
    * @default none
+   * @secret
    */
   hfToken?: pulumi.Input<string>;
   /**
    * API key clients must send, as a secret.
    * @default none
+   * @secret
    */
   apiKey?: pulumi.Input<string>;
   /**

@@ -68,6 +68,7 @@ export interface ExistingClusterOptions {
   /**
    * Kubeconfig for the Kubernetes provider, as a secret.
    * @default one built from the cluster that authenticates with `aws eks get-token`
+   * @secret
    */
   kubeconfig?: pulumi.Input<string>;
 }

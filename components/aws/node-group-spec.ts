@@ -37,7 +37,6 @@ export const AMI_TYPES: { readonly [family in AmiFamily]: string } = {
   bottlerocket: "BOTTLEROCKET_x86_64_NVIDIA",
 };
 
-/** EKS node group capacity types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html). */
 /** A Capacity Block's start and end, ISO 8601: its reservation's StartDate and EndDate. */
 export interface CapacityBlockWindow {
   /**
@@ -50,6 +49,7 @@ export interface CapacityBlockWindow {
   endsAt: string;
 }
 
+/** EKS node group capacity types (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html). */
 export const EKS_CAPACITY_TYPES: { readonly [c in CapacityType]: "ON_DEMAND" | "SPOT" | "CAPACITY_BLOCK" } = {
   "on-demand": "ON_DEMAND",
   spot: "SPOT",

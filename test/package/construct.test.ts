@@ -11,8 +11,8 @@ import { ClusterAddons, clusterAddonsArgsFor } from "../../components/k8s/cluste
 import { VllmServer } from "../../components/k8s/vllm-server";
 import { ModelDeployment } from "../../components/model-deployment";
 import { addonNeeds } from "../../package/cluster-addons";
-import { construct, outputValue, reference } from "../support/package";
-import { recorded, registeredUrns, settle, valueOf, type RecordedResource } from "../support/pulumi";
+import { construct, outputValue, reference, secret } from "../support/package";
+import { isSecretInput, recorded, registeredUrns, settle, valueOf, type RecordedResource } from "../support/pulumi";
 
 const DEPLOYER = ["34.200.10.7/32"];
 /** The dev stack's deployment (stacks/Pulumi.dev.yaml, preset assistant-7b), as the README's Python example gives it. */
@@ -22,15 +22,26 @@ const DEV = {
   placement: { capacityType: "spot" as const, minNodes: 0, maxNodes: 2 },
 };
 
-/** What a block registers, with the TypeScript path's names for the package's (`py-` for `ts-`). */
-async function registered(block: () => unknown): Promise<RecordedResource[]> {
-  const start = recorded.length;
-  await block();
-  await settle();
-  return JSON.parse(JSON.stringify(recorded.slice(start)).replaceAll("py-", "ts-")) as RecordedResource[];
+interface Registered {
+  /** Each resource with its inputs and provider. */
+  resources: RecordedResource[];
+  /** Their URNs, whose type part is the parent chain (`Parent$Child`). */
+  urns: string[];
 }
 
-const sorted = (resources: RecordedResource[]) => [...resources].sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`));
+/** What a block registers, with the TypeScript path's names for the package's (`py-` for `ts-`). */
+async function registered(block: () => unknown): Promise<Registered> {
+  const start = recorded.length;
+  const urns = registeredUrns().length;
+  await block();
+  await settle();
+  return JSON.parse(JSON.stringify({ resources: recorded.slice(start), urns: registeredUrns().slice(urns) }).replaceAll("py-", "ts-")) as Registered;
+}
+
+const sorted = (r: Registered) => ({
+  resources: [...r.resources].sort((a, b) => `${a.type} ${a.name}`.localeCompare(`${b.type} ${b.name}`)),
+  urns: [...r.urns].sort(),
+});
 
 /** The error a construct rejects with, and that it registered nothing. */
 async function rejection(type: string, name: string, inputs: Parameters<typeof construct>[2]): Promise<string> {
@@ -65,7 +76,7 @@ let pyAddons: { urn: string; state: Record<string, unknown> };
 const needs = { nvidiaDevicePlugin: true, replicaAutoscaler: true, requestHolder: true, nodeAutoscaler: true };
 
 describe("construct through the component provider", () => {
-  let clusterResources: { ts: RecordedResource[]; py: RecordedResource[] };
+  let clusterResources: { ts: Registered; py: Registered };
   beforeAll(async () => {
     const args = { publicAccessCidrs: DEPLOYER, nodeAutoscaler: true, ebsCsiDriver: true };
     const ts = await registered(() => (tsCluster = new GpuCluster("ts-cluster", args)));
@@ -76,7 +87,8 @@ describe("construct through the component provider", () => {
   }, 120_000);
 
   it("GpuCluster: a new cluster's resources, and outputs a program reads", async () => {
-    expect(clusterResources.py).toHaveLength(39);
+    expect(clusterResources.py.resources).toHaveLength(39);
+    expect(clusterResources.py.urns).toHaveLength(39);
     expect(sorted(clusterResources.py)).toEqual(sorted(clusterResources.ts));
     expect(pyCluster.urn).toBe("urn:pulumi:test::llm-fleet::llm-fleet:index:GpuCluster::py-cluster");
     expect(pyCluster.state).toMatchObject({
@@ -94,12 +106,15 @@ describe("construct through the component provider", () => {
     const ts = await registered(() => (ATTACHED = new GpuCluster("ts-attached", args)));
     const py = await registered(() => construct("llm-fleet:index:GpuCluster", "py-attached", args));
     expect(sorted(py)).toEqual(sorted(ts));
-    expect(py.map((r) => r.type)).toEqual(["llm-fleet:index:GpuCluster", "pulumi:providers:kubernetes"]);
+    expect(py.resources.map((r) => r.type)).toEqual(["llm-fleet:index:GpuCluster", "pulumi:providers:kubernetes"]);
   });
 
   it("ClusterAddons: the releases its needs call for", async () => {
-    const ts = recorded.filter((r) => r.name.startsWith("ts-addons"));
-    const py = JSON.parse(JSON.stringify(recorded.filter((r) => r.name.startsWith("py-addons"))).replaceAll("py-", "ts-")) as RecordedResource[];
+    const of = (prefix: string) => ({ resources: recorded.filter((r) => r.name.startsWith(prefix)), urns: registeredUrns().filter((u) => u.includes(`::${prefix}`)) });
+    const ts = of("ts-addons");
+    const py = JSON.parse(JSON.stringify(of("py-addons")).replaceAll("py-", "ts-")) as Registered;
+    expect(py.resources).toHaveLength(5);
+    expect(py.resources.every((r) => r.type !== "kubernetes:helm.sh/v3:Release" || r.provider?.includes("::ts-cluster-k8s::"))).toBe(true);
     expect(sorted(py)).toEqual(sorted(ts));
     expect(pyAddons.state.installed).toEqual(["nvidia-device-plugin", "keda", "keda-add-ons-http", "cluster-autoscaler"]);
   });
@@ -117,7 +132,7 @@ describe("construct through the component provider", () => {
     let state: Record<string, unknown> = {};
     const py = await registered(async () => ({ state } = await construct("llm-fleet:index:GpuNodeGroup", "py-r1", { ...args, cluster: reference(pyCluster.urn) })));
     expect(sorted(py)).toEqual(sorted(ts));
-    expect(py.some((r) => r.type === "aws:ec2/placementGroup:PlacementGroup")).toBe(true);
+    expect(py.resources.some((r) => r.type === "aws:ec2/placementGroup:PlacementGroup")).toBe(true);
     expect(state).toMatchObject({ nodeGroupName: "py-r1-node-group", usdPerHour: 80, usdPerMonth: 58_400, maxUsdPerHour: 80 });
     expect(state.tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" }]);
   });
@@ -156,7 +171,10 @@ describe("construct through the component provider", () => {
       }));
     });
     expect(sorted(py)).toEqual(sorted(ts));
-    expect(py.find((r) => r.type === "kubernetes:apps/v1:Deployment")!.inputs.spec.template.spec.nodeSelector).toEqual(nodeSelector);
+    const deployment = py.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+    expect(deployment.inputs.spec.template.spec.nodeSelector).toEqual(nodeSelector);
+    // On the cluster's own Kubernetes provider, as the TypeScript path.
+    expect(deployment.provider).toMatch(/::ts-cluster-k8s::/);
     expect(state).toMatchObject({
       endpoint: "http://py-vllm-api.py-vllm.svc.cluster.local:8000/v1",
       namespace: "py-vllm",
@@ -169,7 +187,7 @@ describe("construct through the component provider", () => {
     const ts = await registered(() => (tsDeployment = new ModelDeployment("ts-assistant", { ...DEV, cluster: tsCluster })));
     let state: Record<string, unknown> = {};
     const py = await registered(async () => ({ state } = await construct("llm-fleet:index:ModelDeployment", "py-assistant", { ...DEV, cluster: reference(pyCluster.urn) })));
-    expect(py.length).toBeGreaterThan(20);
+    expect(py.resources.length).toBeGreaterThan(20);
     expect(sorted(py)).toEqual(sorted(ts));
     const plan = tsDeployment!.plan;
     expect(state).toEqual({
@@ -213,6 +231,13 @@ describe("construct through the component provider", () => {
     expect(sorted(py)).toEqual(sorted(ts));
   });
 
+  it("ModelDeployment: an API key from another resource, unknown at preview, stays an output", async () => {
+    const py = await registered(() =>
+      construct("llm-fleet:index:ModelDeployment", "py-later", { ...DEV, cluster: reference(pyCluster.urn), serving: { apiKey: outputValue([pyAddons.urn]) } }),
+    );
+    expect(py.resources.some((r) => r.name === "ts-later-vllm-api-key")).toBe(true);
+  });
+
   it("ModelDeployment: on shared add-ons given by reference, with a secret API key and an S3 role", async () => {
     const serving = { weights: "s3://models/r1-distill-qwen-7b", s3RoleArn: "arn:aws:iam::123456789012:role/weights-reader", apiKey: "sk-test" };
     const ts = await registered(
@@ -224,11 +249,15 @@ describe("construct through the component provider", () => {
           serving: { weights: serving.weights, s3Access: { roleArn: serving.s3RoleArn }, apiKey: serving.apiKey },
         }),
     );
-    const py = await registered(() => construct("llm-fleet:index:ModelDeployment", "py-shared", { ...DEV, cluster: reference(pyCluster.urn), addons: reference(pyAddons.urn), serving }));
+    const py = await registered(() =>
+      construct("llm-fleet:index:ModelDeployment", "py-shared", { ...DEV, cluster: reference(pyCluster.urn), addons: reference(pyAddons.urn), serving: { ...serving, apiKey: secret(serving.apiKey) } }),
+    );
     expect(sorted(py)).toEqual(sorted(ts));
     // The shared add-ons, not a second set.
-    expect(py.some((r) => r.type === "kubernetes:helm.sh/v3:Release")).toBe(false);
-    expect(py.some((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toBe(true);
+    expect(py.resources.some((r) => r.type === "kubernetes:helm.sh/v3:Release")).toBe(false);
+    expect(py.resources.some((r) => r.type === "aws:eks/podIdentityAssociation:PodIdentityAssociation")).toBe(true);
+    // The API key stays a secret on its way to the Kubernetes Secret.
+    expect(isSecretInput(py.resources.find((r) => r.name === "ts-shared-vllm-api-key")!.inputs.stringData)).toBe(true);
   });
 });
 

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { COMPONENT_TYPES, componentOptions } from "../../components/component-types";
 import { addonNeeds } from "../../package/cluster-addons";
 import { typeScriptGpuClusterArgs } from "../../package/gpu-cluster";
+import * as pulumi from "@pulumi/pulumi";
+import { awaitedPlainInputs } from "../../package/provider";
 import { completedSchema } from "../../package/schema";
+import { valueOf } from "../support/pulumi";
 import { typeScriptServing } from "../../package/types";
 
 describe("type tokens", () => {
@@ -72,19 +75,20 @@ describe("completedSchema", () => {
   });
   const completed = JSON.parse(
     completedSchema(analyzed, {
-      inputs: { ModelDeployment: { replicas: "1", mode: '"fixed"', list: "[]" } },
-      types: { Window: { description: "A window.", defaults: { startsAt: '"now"' } } },
+      inputs: { ModelDeployment: { replicas: { default: "1" }, mode: { default: '"fixed"' }, list: { default: "[]", secret: true } } },
+      types: { Window: { description: "A window.", properties: { startsAt: { default: '"now"' } } } },
     }),
   );
 
-  it("puts each default in the description, and as the default when it is a literal of the property's type", () => {
+  it("puts each default in the description only, and marks the secrets", () => {
     const inputs = completed.resources["llm-fleet:index:ModelDeployment"].inputProperties;
-    expect(inputs.replicas).toEqual({ type: "number", plain: true, description: "Replicas.\n\nDefault: 1.", default: 1 });
+    expect(inputs.replicas).toEqual({ type: "number", plain: true, description: "Replicas.\n\nDefault: 1." });
     expect(inputs.mode).toEqual({ $ref: "#/types/llm-fleet:index:Mode", plain: true, description: 'Default: "fixed".' });
+    expect(inputs.list).toMatchObject({ description: "Default: [].", secret: true });
     expect(completed.types["llm-fleet:index:Window"]).toEqual({
       type: "object",
       description: "A window.",
-      properties: { startsAt: { type: "string", description: 'Default: "now".', default: "now" } },
+      properties: { startsAt: { type: "string", description: 'Default: "now".' } },
     });
   });
 
@@ -93,5 +97,43 @@ describe("completedSchema", () => {
     expect(inputs.cluster.$ref).toBe("#/resources/llm-fleet:index:GpuCluster");
     expect(inputs.list.items.$ref).toBe("#/resources/llm-fleet:index:ClusterAddons");
     expect(Object.keys(completed.types)).toEqual(["llm-fleet:index:Window"]);
+  });
+});
+
+describe("awaitedPlainInputs", () => {
+  const schema = {
+    resources: {
+      "llm-fleet:index:ModelDeployment": {
+        inputProperties: {
+          model: { type: "string", plain: true },
+          workload: { $ref: "#/types/llm-fleet:index:Workload", plain: true },
+          serving: { $ref: "#/types/llm-fleet:index:Serving", plain: true },
+          tags: { type: "object", plain: true, additionalProperties: { type: "string", plain: true } },
+        },
+      },
+    },
+    types: {
+      "llm-fleet:index:Workload": { properties: { concurrency: { type: "number", plain: true }, precisions: { type: "array", plain: true, items: { type: "string", plain: true } } } },
+      "llm-fleet:index:Serving": { properties: { apiKey: { type: "string" }, image: { type: "string", plain: true } } },
+    },
+  };
+  const known = <T>(value: T) => pulumi.output(value);
+
+  it("awaits what the schema marks plain, at any depth, and leaves the rest outputs with their secrecy", async () => {
+    const apiKey = pulumi.secret("sk-test");
+    const result = await awaitedPlainInputs('ModelDeployment "x"', {
+      model: known("r1-distill-qwen-7b"),
+      workload: { concurrency: known(16), precisions: [known("bf16")] },
+      serving: { apiKey, image: known("vllm/vllm-openai:v0.33.0") },
+      tags: { team: known("ml") },
+    }, schema, "llm-fleet:index:ModelDeployment");
+    expect(result.model).toBe("r1-distill-qwen-7b");
+    expect(result.workload).toEqual({ concurrency: 16, precisions: ["bf16"] });
+    expect(result.tags).toEqual({ team: "ml" });
+    const serving = result.serving as { apiKey: pulumi.Output<string>; image: string };
+    expect(serving.image).toBe("vllm/vllm-openai:v0.33.0");
+    expect(serving.apiKey).toBe(apiKey);
+    expect(await pulumi.isSecret(serving.apiKey)).toBe(true);
+    expect(await valueOf(serving.apiKey)).toBe("sk-test");
   });
 });

@@ -93,24 +93,37 @@ describe("the package schema", () => {
     expect(resource("ModelDeployment").required).toEqual(["endpoint", "namespace", "plan", "planSummary", "servedModelName", "usdPerHour", "usdPerMonth"]);
   });
 
-  it("carries each @default into the description, and as the schema default where it is a literal of the property's type", () => {
+  it("carries each @default into the description, never into a schema default the SDKs would send as if it were set", () => {
+    expect(text).not.toMatch(/"default":/);
     const md = resource("ModelDeployment").inputProperties;
-    expect(md.autoscaling).toMatchObject({ type: "boolean", default: true });
+    expect(md.autoscaling).toMatchObject({ type: "boolean", plain: true, optional: true });
     expect(md.autoscaling!.description).toMatch(/\n\nDefault: true\.$/);
-    expect(md.monitoring).toMatchObject({ default: false });
+    expect(md.monitoring!.description).toMatch(/\n\nDefault: false\.$/);
     expect(md.placement!.description).toMatch(/\n\nDefault: the cluster's region, on demand, any GPU\.$/);
-    expect(md.placement!.default).toBeUndefined();
     const workload = schema.types["llm-fleet:index:Workload"]!.properties!;
-    expect(workload.maxModelLen).toMatchObject({ type: "number", default: 32768 });
-    expect(workload.concurrency).toMatchObject({ default: 1, description: "Sequences in flight across the deployment.\n\nDefault: 1." });
-    // An enum's default is described only: its schema default would have to be a member name per SDK.
+    expect(workload.maxModelLen!.description).toBe("vLLM's `--max-model-len`: the longest sequence, prompt and output, in tokens.\n\nDefault: 32768.");
+    expect(workload.concurrency!.description).toBe("Sequences in flight across the deployment.\n\nDefault: 1.");
+    expect(workload.promptTokens!.description).toBe("Mean prompt length in tokens.\n\nDefault: 1024, scaled down with outputTokens when both do not fit in maxModelLen.");
     expect(workload.objective).toMatchObject({ $ref: "#/types/llm-fleet:index:Objective" });
     expect(workload.objective!.description).toMatch(/Default: "cost"\.$/);
-    expect(workload.objective!.default).toBeUndefined();
     const cluster = resource("GpuCluster").inputProperties;
-    expect(cluster.kubernetesVersion).toMatchObject({ type: "string", default: "1.35" });
-    expect(cluster.logRetentionDays).toMatchObject({ default: 90 });
+    expect(cluster.kubernetesVersion!.description).toMatch(/Default: "1\.35"\.$/);
     expect(cluster.mode!.description).toMatch(/Default: "new"\.$/);
+    // Every input whose JSDoc has a @default says it; those without one are required or have none to say.
+    const undescribed = Object.entries(schema.resources).flatMap(([token, r]) =>
+      Object.entries(r.inputProperties).flatMap(([name, p]) => (p.optional && !/\n?Default: /.test(p.description ?? "") ? [`${token} ${name}`] : [])),
+    );
+    expect(undescribed).toEqual([]);
+  });
+
+  it("marks the secret inputs, which the SDKs then send as secrets", () => {
+    const serving = schema.types["llm-fleet:index:Serving"]!.properties!;
+    expect(serving.apiKey).toMatchObject({ type: "string", secret: true });
+    expect(serving.hfToken).toMatchObject({ type: "string", secret: true });
+    expect(serving.apiKey!.plain).toBeUndefined();
+    expect(resource("VllmServer").inputProperties.apiKey).toMatchObject({ secret: true });
+    expect(resource("GpuCluster").inputProperties.kubeconfig).toMatchObject({ type: "string", secret: true });
+    expect([...text.matchAll(/"secret":true/g)]).toHaveLength(5);
   });
 
   it("types the references between the package's components as those resources", () => {

@@ -29,11 +29,18 @@ export interface WireOutput {
 }
 export const outputValue = (dependencies: string[], value?: Wire): WireOutput => ({ output: { ...(value === undefined ? {} : { value }), dependencies } });
 
-type Wire = string | number | boolean | null | WireReference | WireOutput | Wire[] | { [key: string]: Wire };
+/** A secret as the wire carries it. */
+export interface WireSecret {
+  secret: Wire;
+}
+export const secret = (value: Wire): WireSecret => ({ secret: value });
+
+type Wire = string | number | boolean | null | WireReference | WireOutput | WireSecret | Wire[] | { [key: string]: Wire };
 
 const SIG = "4dabf18193072939515e22adb298388d";
 const RESOURCE_SIG = { [SIG]: "5cf8f73096256a8f31e491e813e4eb8e" };
 const OUTPUT_SIG = { [SIG]: "d0e6a833031e9bbcd3f4e8bde6ca49a4" };
+const SECRET_SIG = { [SIG]: "1b47061264138c4ac30d75fd1eb44270" };
 
 function encode(value: Wire, urns: string[]): unknown {
   if (Array.isArray(value)) return value.map((v) => encode(v, urns));
@@ -42,6 +49,7 @@ function encode(value: Wire, urns: string[]): unknown {
       urns.push(value.reference);
       return { ...RESOURCE_SIG, urn: value.reference };
     }
+    if ("secret" in value && Object.keys(value).length === 1) return { ...SECRET_SIG, value: encode(value.secret as Wire, urns) };
     if ("output" in value && typeof value.output === "object" && value.output !== null && "dependencies" in value.output) {
       const { value: inner, dependencies } = value.output as WireOutput["output"];
       urns.push(...dependencies);

@@ -10,6 +10,8 @@ export interface RecordedResource {
   name: string;
   inputs: Record<string, any>;
   custom: boolean;
+  /** The provider reference (URN::id) of a custom resource given one. */
+  provider?: string;
 }
 
 export const ACCOUNT_ID = "123456789012";
@@ -91,7 +93,7 @@ export function installMocks(config: Record<string, string> = { "aws:region": "u
   void pulumi.runtime.setMocks(
     {
       newResource(args) {
-        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? false });
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs, custom: args.custom ?? false, ...(args.provider ? { provider: args.provider } : {}) });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args) } };
       },
       call,
