@@ -56,9 +56,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
       waitFor: [...cluster.parts.systemNodes, ...cluster.parts.storage],
       ...(args.storageClassName !== undefined ? { storageClassName: args.storageClassName } : {}),
     };
-    const ids = checkedClusterAddons(name, typeScriptArgs);
+    const checked = checkedClusterAddons(name, typeScriptArgs);
     super(COMPONENT_TYPES.ClusterAddons, name, {}, opts);
-    const parts = clusterAddonsResources(this, name, typeScriptArgs, ids);
+    const parts = clusterAddonsResources(this, name, typeScriptArgs, checked);
     remember(this, "ClusterAddons", parts);
     this.installed = parts.installed;
     this.registerOutputs({ installed: this.installed });

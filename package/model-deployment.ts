@@ -7,9 +7,9 @@ import {
   type DeploymentOptions,
   type ModelDeploymentArgs as TypeScriptArgs,
 } from "../components/model-deployment";
-import { InputError, type Plan } from "../sizing";
+import type { Plan } from "../sizing";
 import { costOutputs } from "./gpu-node-group";
-import { referenced } from "./references";
+import { deploymentTargets } from "./references";
 import { priceOverrides, typeScriptServing, type Calibration, type ClusterAddonsReference, type GpuClusterReference, type PlanSummary, type PriceOverride, type Serving } from "./types";
 
 export interface ModelDeploymentArgs extends DeploymentOptions {
@@ -57,10 +57,6 @@ export function planSummaryOutput(plan: Plan): PlanSummary {
   };
 }
 
-function maxCost(cost: ReturnType<typeof costOutputs>): { maxUsdPerHour?: number; maxUsdPerMonth?: number } {
-  return cost.maxUsdPerHour === undefined ? {} : { maxUsdPerHour: cost.maxUsdPerHour, maxUsdPerMonth: cost.maxUsdPerMonth! };
-}
-
 /**
  * A model served on its own GPU node group: runs the planner for the workload, then creates the
  * node group, the add-ons and the vLLM server that match the plan, as the llm-fleet stacks do.
@@ -95,7 +91,9 @@ export class ModelDeployment extends pulumi.ComponentResource {
     this.servedModelName = parts.servedModelName;
     this.planSummary = planSummary(parts.plan);
     this.plan = planSummaryOutput(parts.plan);
-    const cost = { usdPerHour: parts.plan.usdPerHour, usdPerMonth: parts.plan.usdPerMonth, ...maxCost(costOutputs(parts.cost)) };
+    // The plan's price at its load; the node group's at its desired size is 0 for a group that scales from zero.
+    const { maxUsdPerHour, maxUsdPerMonth } = costOutputs(parts.cost);
+    const cost = { usdPerHour: parts.plan.usdPerHour, usdPerMonth: parts.plan.usdPerMonth, maxUsdPerHour, maxUsdPerMonth };
     this.usdPerHour = cost.usdPerHour;
     this.usdPerMonth = cost.usdPerMonth;
     this.maxUsdPerHour = cost.maxUsdPerHour;
@@ -113,21 +111,14 @@ export class ModelDeployment extends pulumi.ComponentResource {
 
 /** The TypeScript form, the references resolved; throws every problem of them. */
 function modelDeploymentArgs(name: string, args: ModelDeploymentArgs): TypeScriptArgs {
-  const cluster = referenced("GpuCluster", "cluster", args.cluster);
-  const addons = args.addons === undefined ? undefined : referenced("ClusterAddons", "addons", args.addons);
   const serving = typeScriptServing(args.serving, "serving.");
-  const problems = [
-    ...("problem" in cluster ? [cluster.problem] : []),
-    ...(addons && "problem" in addons ? [addons.problem] : []),
-    ...("problems" in serving ? serving.problems : []),
-  ];
-  if (problems.length > 0 || "problem" in cluster || "problems" in serving) throw new InputError(`ModelDeployment "${name}"`, problems);
+  const targets = deploymentTargets(`ModelDeployment "${name}"`, args.cluster, args.addons, serving.problems);
   const { cluster: _cluster, addons: _addons, serving: _serving, priceOverrides: prices, ...options } = args;
   return {
     ...options,
-    cluster: cluster.parts,
+    cluster: targets.cluster,
     ...(prices ? { priceOverrides: priceOverrides(prices) } : {}),
     serving: serving.serving,
-    ...(addons && "parts" in addons ? { addons: addons.parts } : {}),
+    ...(targets.addons ? { addons: targets.addons } : {}),
   };
 }

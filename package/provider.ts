@@ -7,7 +7,7 @@ import { ClusterAddons } from "./cluster-addons";
 import { GpuCluster } from "./gpu-cluster";
 import { GpuNodeGroup } from "./gpu-node-group";
 import { ModelDeployment } from "./model-deployment";
-import { completedSchema, schemaDocs } from "./schema";
+import { completedSchema, schemaDocs, type PackageSchema, type SchemaProperty } from "./schema";
 import { VllmServer } from "./vllm-server";
 
 /** The package name programs add (`pulumi package add`): the SDKs' `llm-fleet` / `pulumi_llm_fleet`. */
@@ -22,7 +22,7 @@ const ROOT = path.join(__dirname, "..");
  */
 export class LlmFleetProvider extends ComponentProvider {
   private completed: string | undefined;
-  private parsed: PlainnessSchema | undefined;
+  private parsed: PackageSchema | undefined;
 
   constructor() {
     super({ components: PACKAGE_COMPONENTS, name: PACKAGE_NAME, dirname: ROOT });
@@ -30,7 +30,7 @@ export class LlmFleetProvider extends ComponentProvider {
 
   override async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<ConstructResult> {
     const component = type.split(":")[2] ?? type;
-    this.parsed ??= JSON.parse(await this.getSchema()) as PlainnessSchema;
+    this.parsed ??= JSON.parse(await this.getSchema()) as PackageSchema;
     return super.construct(name, type, await awaitedPlainInputs(`${component} "${name}"`, inputs, this.parsed, type), options);
   }
 
@@ -52,26 +52,13 @@ interface AwaitableOutput {
   promise(): Promise<unknown>;
 }
 
-/** The parts of the schema that say which values are plain. */
-interface SchemaProperty {
-  type?: string;
-  plain?: boolean;
-  $ref?: string;
-  items?: SchemaProperty;
-  additionalProperties?: SchemaProperty;
-}
-export interface PlainnessSchema {
-  resources: Record<string, { inputProperties?: Record<string, SchemaProperty> }>;
-  types: Record<string, { properties?: Record<string, SchemaProperty> }>;
-}
-
 /**
  * The engine may send an input that depends on another resource (a reference, another output) as an
  * output value. What the schema marks plain is planned from when the component is constructed, so
  * it is awaited; one not known until the deployment runs cannot be planned from, and says so. The
  * rest (secrets, selectors) stays an output, with its secrecy and dependencies.
  */
-export async function awaitedPlainInputs(subject: string, inputs: pulumi.Inputs, schema: PlainnessSchema, type: string): Promise<pulumi.Inputs> {
+export async function awaitedPlainInputs(subject: string, inputs: pulumi.Inputs, schema: Pick<PackageSchema, "resources" | "types">, type: string): Promise<pulumi.Inputs> {
   const unknown: InputProblem[] = [];
   const known = async (value: unknown, at: string, property: SchemaProperty | undefined): Promise<unknown> => {
     if (!property?.plain) return value;

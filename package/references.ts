@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GpuClusterParts } from "../components/aws/gpu-cluster";
 import type { ClusterAddonsParts } from "../components/k8s/cluster-addons";
-import type { InputProblem } from "../sizing";
+import { InputError, type InputProblem } from "../sizing";
 
 interface PartsOf {
   GpuCluster: GpuClusterParts;
@@ -36,6 +36,20 @@ export function referenced<C extends Referenced>(component: C, path: string, val
   if (entry?.component === component) return { parts: entry.parts as PartsOf[C] };
   const what = entry ? `a ${entry.component}` : "a resource this program did not create through the llm-fleet package";
   return { problem: { path, message: `is ${what}: pass a ${component} of the llm-fleet package created in the same program` } };
+}
+
+/** The cluster and the add-ons (when given) a deployment goes onto; throws their problems with `others`. */
+export function deploymentTargets(
+  subject: string,
+  cluster: unknown,
+  addons: unknown,
+  others: InputProblem[],
+): { cluster: GpuClusterParts; addons: ClusterAddonsParts | undefined } {
+  const onto = referenced("GpuCluster", "cluster", cluster);
+  const shared = addons === undefined ? undefined : referenced("ClusterAddons", "addons", addons);
+  const problems = [...("problem" in onto ? [onto.problem] : []), ...(shared && "problem" in shared ? [shared.problem] : []), ...others];
+  if (problems.length > 0 || "problem" in onto || (shared && "problem" in shared)) throw new InputError(subject, problems);
+  return { cluster: onto.parts, addons: shared?.parts };
 }
 
 // Without a module for the package, a reference would arrive as its URN string.

@@ -28,20 +28,25 @@ export interface SchemaDocs {
   types: Record<string, { description: string | null; properties: Record<string, PropertyDocs> }>;
 }
 
-interface Property {
+/** A property of the package schema (https://www.pulumi.com/docs/iac/using-pulumi/extending-pulumi/schema/#property), as far as llm-fleet reads it. */
+export interface SchemaProperty {
   type?: string;
   $ref?: string;
-  items?: Property;
-  additionalProperties?: Property;
+  items?: SchemaProperty;
+  additionalProperties?: SchemaProperty;
   description?: string;
+  /** A value the SDK must send as is: known when the component is constructed. */
+  plain?: boolean;
+  /** The analyzer's mark for what `requiredInputs` leaves out. */
+  optional?: boolean;
   secret?: boolean;
-  [key: string]: unknown;
 }
-interface Schema {
+
+/** The package schema as the provider serves it, as far as llm-fleet reads it. */
+export interface PackageSchema {
   name: string;
-  resources: Record<string, { inputProperties?: Record<string, Property>; properties?: Record<string, Property> }>;
-  types: Record<string, { description?: string; properties?: Record<string, Property>; enum?: unknown[] }>;
-  [key: string]: unknown;
+  resources: Record<string, { inputProperties?: Record<string, SchemaProperty>; properties?: Record<string, SchemaProperty> }>;
+  types: Record<string, { description?: string; properties?: Record<string, SchemaProperty>; enum?: unknown[] }>;
 }
 
 /** Reads the docs from the TypeScript sources under `root` (its tsconfig.json), as the analyzer reads the types. */
@@ -103,7 +108,7 @@ function isReference(type: ts.Type, name: string): boolean {
   return (type.flags & ts.TypeFlags.Object) !== 0 && type.getSymbol()?.name === name;
 }
 
-function documented(properties: Record<string, Property> | undefined, docs: Record<string, PropertyDocs>): void {
+function documented(properties: Record<string, SchemaProperty> | undefined, docs: Record<string, PropertyDocs>): void {
   for (const [name, property] of Object.entries(properties ?? {})) {
     const doc = docs[name];
     if (doc?.default !== undefined) property.description = `${property.description ? `${property.description}\n\n` : ""}Default: ${doc.default}.`.replace(/\.\.$/, ".");
@@ -112,8 +117,8 @@ function documented(properties: Record<string, Property> | undefined, docs: Reco
 }
 
 /** Replaces each marker type with the component it stands for, everywhere it is used. */
-function referencing(schema: Schema): void {
-  const retarget = (property: Property | undefined): void => {
+function referencing(schema: PackageSchema): void {
+  const retarget = (property: SchemaProperty | undefined): void => {
     if (!property) return;
     for (const [marker, component] of Object.entries(REFERENCES)) {
       if (property.$ref === `#/types/${schema.name}:index:${marker}`) property.$ref = `#/resources/${schema.name}:index:${component}`;
@@ -128,7 +133,7 @@ function referencing(schema: Schema): void {
 
 /** The analyzer's schema with the docs and references put back. */
 export function completedSchema(text: string, docs: SchemaDocs): string {
-  const schema = JSON.parse(text) as Schema;
+  const schema = JSON.parse(text) as PackageSchema;
   for (const [component, properties] of Object.entries(docs.inputs)) {
     documented(schema.resources[`${schema.name}:index:${component}`]?.inputProperties, properties);
   }

@@ -209,20 +209,16 @@ export function priceOverrides(overrides: PriceOverride[] | undefined): SizingPr
   return overrides?.map((o) => ({ ...o, instanceType: o.instanceType as InstanceType }));
 }
 
-/** The TypeScript components' form of the serving options, or what is wrong with them. */
-export function typeScriptServing(serving: Serving | undefined, at: string): { serving: TypeScriptServing } | { problems: InputProblem[] } {
+/** The TypeScript components' form of the serving options, and what is wrong with them (the caller throws it). */
+export function typeScriptServing(serving: Serving | undefined, at: string): { serving: TypeScriptServing; problems: InputProblem[] } {
   const { s3RoleArn, s3BucketPolicy, ...rest } = serving ?? {};
+  const problems: InputProblem[] = [];
   if (s3RoleArn !== undefined && s3BucketPolicy) {
-    return { problems: [{ path: `${at}s3BucketPolicy`, message: "give either s3RoleArn or s3BucketPolicy: the S3 source is read with a role, or its bucket policy allows reads" }] };
-  }
-  // The TypeScript check names its own s3Access argument.
-  if (weightsSourceOf(rest.weights) === "s3" && s3RoleArn === undefined && !s3BucketPolicy) {
-    return {
-      problems: [
-        { path: `${at}s3RoleArn`, message: `reading ${rest.weights} needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes` },
-      ],
-    };
+    problems.push({ path: `${at}s3BucketPolicy`, message: "give either s3RoleArn or s3BucketPolicy: the S3 source is read with a role, or its bucket policy allows reads" });
+  } else if (weightsSourceOf(rest.weights) === "s3" && s3RoleArn === undefined && !s3BucketPolicy) {
+    // The TypeScript check names its own s3Access argument.
+    problems.push({ path: `${at}s3RoleArn`, message: `reading ${rest.weights} needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes` });
   }
   const s3Access = s3RoleArn !== undefined ? { roleArn: s3RoleArn } : s3BucketPolicy ? { bucketPolicy: true as const } : undefined;
-  return { serving: { ...rest, ...(s3Access ? { s3Access } : {}) } };
+  return { serving: { ...rest, ...(s3Access ? { s3Access } : {}) }, problems };
 }

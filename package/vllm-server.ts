@@ -3,7 +3,7 @@ import { COMPONENT_TYPES } from "../components/component-types";
 import { deploymentSpec, planSummary, type Workload } from "../components/deployment-spec";
 import { checkedVllmServer, vllmServerResources, type VllmServerArgs as TypeScriptArgs } from "../components/k8s/vllm-server";
 import { InputError, type CapacityType } from "../sizing";
-import { referenced } from "./references";
+import { deploymentTargets } from "./references";
 import { typeScriptServing, type ClusterAddonsReference, type GpuClusterReference, type Serving, type Toleration } from "./types";
 
 export interface VllmServerArgs extends Serving {
@@ -75,36 +75,29 @@ export class VllmServer extends pulumi.ComponentResource {
 /** The TypeScript form: the references resolved and the model planned on the instance type; throws every problem. */
 function vllmServerArgs(name: string, args: VllmServerArgs): TypeScriptArgs {
   const subject = `VllmServer "${name}"`;
-  const cluster = referenced("GpuCluster", "cluster", args.cluster);
-  const addons = args.addons === undefined ? undefined : referenced("ClusterAddons", "addons", args.addons);
   const { cluster: _cluster, model, instanceType, workload, capacityType, nodeSelector, tolerations, namespace, createNamespace, addons: _addons, ...options } = args;
   const serving = typeScriptServing(options, "");
-  const problems = [
-    ...("problem" in cluster ? [cluster.problem] : []),
-    ...(addons && "problem" in addons ? [addons.problem] : []),
-    ...("problems" in serving ? serving.problems : []),
-  ];
-  if (problems.length > 0 || "problem" in cluster || "problems" in serving) throw new InputError(subject, problems);
+  const { cluster, addons } = deploymentTargets(subject, args.cluster, args.addons, serving.problems);
   const result = deploymentSpec({
     name,
     model,
     workload,
     placement: { instanceTypes: [instanceType], ...(capacityType ? { capacityType } : {}) },
-    region: cluster.parts.region,
+    region: cluster.region,
     operations: { autoscaling: false },
   });
   if ("problems" in result) throw new InputError(subject, result.problems);
   return {
     ...serving.serving,
-    provider: cluster.parts.provider,
+    provider: cluster.provider,
     plan: result.spec.plan,
     node: result.spec.node,
     nodeSelector,
     tolerations: tolerations as TypeScriptArgs["tolerations"],
-    cluster: { clusterName: cluster.parts.clusterName, region: cluster.parts.region },
-    ...(addons && "parts" in addons ? { addons: addons.parts } : {}),
+    cluster: { clusterName: cluster.clusterName, region: cluster.region },
+    ...(addons ? { addons } : {}),
     ...(namespace !== undefined ? { namespace } : {}),
     ...(createNamespace !== undefined ? { createNamespace } : {}),
-    waitFor: cluster.parts.storage,
+    waitFor: cluster.storage,
   };
 }

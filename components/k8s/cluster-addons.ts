@@ -127,9 +127,16 @@ export interface ClusterAddonsParts {
   readonly release: (id: ChartId) => k8s.helm.v3.Release | undefined;
 }
 
+/** The charts to install, with their values. */
+export interface CheckedClusterAddons {
+  ids: ChartId[];
+  values: Record<string, Record<string, unknown>>;
+}
+
 /** Every problem of the arguments, before anything is created; the charts to install when there is none. */
-export function checkedClusterAddons(name: string, args: ClusterAddonsArgs): ChartId[] {
+export function checkedClusterAddons(name: string, args: ClusterAddonsArgs): CheckedClusterAddons {
   const ids = chartsFor(args.needs);
+  const values = chartValues(args, ids);
   const problems: { path: string; message: string }[] = [];
   if (args.needs.nodeAutoscaler && !args.cluster) {
     problems.push({ path: "cluster", message: "the cluster autoscaler needs the cluster's name, region and Kubernetes version: pass cluster (GpuCluster has them)" });
@@ -140,7 +147,7 @@ export function checkedClusterAddons(name: string, args: ClusterAddonsArgs): Cha
       message: "the cluster autoscaler needs AWS credentials to resize node groups: create the GpuCluster with nodeAutoscaler: true and pass its nodeAutoscaler here",
     });
   }
-  if (problems.length === 0) problems.push(...ids.flatMap((id) => chartProblems(id, CHARTS[id], chartValues(args)[id]!)));
+  if (problems.length === 0) problems.push(...ids.flatMap((id) => chartProblems(id, CHARTS[id], values[id]!)));
   // A version known now (a new cluster's) is checked now; an existing cluster's when it is read.
   const version = args.cluster?.kubernetesVersion;
   if (args.needs.nodeAutoscaler && typeof version === "string") {
@@ -151,10 +158,10 @@ export function checkedClusterAddons(name: string, args: ClusterAddonsArgs): Cha
     }
   }
   if (problems.length > 0) throw new InputError(`ClusterAddons "${name}"`, problems);
-  return ids;
+  return { ids, values };
 }
 
-function chartValues(args: ClusterAddonsArgs): Record<string, Record<string, unknown>> {
+function chartValues(args: ClusterAddonsArgs, ids: ChartId[]): Record<string, Record<string, unknown>> {
   const context: ChartContext = {
     gpuNodes: args.gpuNodes,
     clusterName: args.cluster?.clusterName ?? "",
@@ -163,12 +170,12 @@ function chartValues(args: ClusterAddonsArgs): Record<string, Record<string, unk
     fallbackGroupPattern: args.cluster?.fallbackGroupPattern ?? "",
     storageClassName: args.storageClassName ?? null,
   };
-  return Object.fromEntries(chartsFor(args.needs).map((id) => [id, CHARTS[id].values(context)]));
+  return Object.fromEntries(ids.map((id) => [id, CHARTS[id].values(context)]));
 }
 
 /** The releases of checked arguments, children of `parent`: what the TypeScript class and the package's form both create. */
-export function clusterAddonsResources(parent: pulumi.ComponentResource, name: string, args: ClusterAddonsArgs, ids: ChartId[]): ClusterAddonsParts {
-  const values = chartValues(args);
+export function clusterAddonsResources(parent: pulumi.ComponentResource, name: string, args: ClusterAddonsArgs, checked: CheckedClusterAddons): ClusterAddonsParts {
+  const { ids, values } = checked;
   const version = args.cluster?.kubernetesVersion;
   const byId = new Map<ChartId, k8s.helm.v3.Release>();
   // CHART_IDS lists every chart after those it needs, so each release can wait for them.
@@ -214,9 +221,9 @@ export interface ClusterAddons extends ClusterAddonsParts {}
 /** The cluster-wide pieces vLLM deployments depend on, from pinned Helm charts. */
 export class ClusterAddons extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
-    const ids = checkedClusterAddons(name, args);
+    const checked = checkedClusterAddons(name, args);
     super(COMPONENT_TYPES.ClusterAddons, name, {}, componentOptions("ClusterAddons", opts));
-    Object.assign(this, clusterAddonsResources(this, name, args, ids));
+    Object.assign(this, clusterAddonsResources(this, name, args, checked));
     this.registerOutputs({ installed: this.installed });
   }
 }

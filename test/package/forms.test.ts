@@ -32,12 +32,13 @@ describe("the package's argument forms", () => {
   it("serving: one S3 access method, named as the package names it", () => {
     expect(typeScriptServing({ weights: "s3://m/x", s3RoleArn: "arn:aws:iam::1:role/r", apiKey: "k" }, "serving.")).toEqual({
       serving: { weights: "s3://m/x", s3Access: { roleArn: "arn:aws:iam::1:role/r" }, apiKey: "k" },
+      problems: [],
     });
-    expect(typeScriptServing({ weights: "s3://m/x", s3BucketPolicy: true }, "")).toEqual({ serving: { weights: "s3://m/x", s3Access: { bucketPolicy: true } } });
-    expect(typeScriptServing(undefined, "")).toEqual({ serving: {} });
-    expect(typeScriptServing({ weights: "s3://m/x" }, "")).toEqual({
-      problems: [{ path: "s3RoleArn", message: "reading s3://m/x needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes" }],
-    });
+    expect(typeScriptServing({ weights: "s3://m/x", s3BucketPolicy: true }, "")).toEqual({ serving: { weights: "s3://m/x", s3Access: { bucketPolicy: true } }, problems: [] });
+    expect(typeScriptServing(undefined, "")).toEqual({ serving: {}, problems: [] });
+    expect(typeScriptServing({ weights: "s3://m/x" }, "").problems).toEqual([
+      { path: "s3RoleArn", message: "reading s3://m/x needs access: give s3RoleArn for the service account, or s3BucketPolicy: true if the bucket grants the nodes" },
+    ]);
   });
 
   it("add-on needs: false unless selected", () => {

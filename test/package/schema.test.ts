@@ -1,21 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_COMPONENTS } from "../../package/provider";
-import { REFERENCES } from "../../package/schema";
+import { REFERENCES, type SchemaProperty as Property } from "../../package/schema";
 import { AMI_FAMILIES } from "../../components/aws/node-group-spec";
 import { NAT_GATEWAY_MODES } from "../../components/aws/cluster-spec";
 import { CAPACITY_TYPES, KV_CACHE_DTYPES, OBJECTIVES, PRECISIONS } from "../../sizing";
 import { provider } from "../support/package";
 
-interface Property {
-  type?: string;
-  $ref?: string;
-  items?: Property;
-  additionalProperties?: Property;
-  description?: string;
-  default?: unknown;
-  optional?: boolean;
-  plain?: boolean;
-}
 interface Resource {
   isComponent: boolean;
   description: string;
